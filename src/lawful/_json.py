@@ -1,0 +1,258 @@
+"""The one JSON shape of events, subjects and decisions (the CLI's JSON Lines, the ledger's).
+
+An event is an object with ``"type"`` (``consent_given``, ...), ``"at"`` as ISO 8601
+with an offset, and its fields by name; ``None`` fields are left out. Reading is
+strict: an unknown key, a missing field, a wrong type or a naive timestamp is an
+error that says where.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import attrs
+
+from lawful.decision import Decision, Reason, ReasonCode
+from lawful.events import BY_TYPE, ConsentGiven, Event
+from lawful.exceptions import EventError, NaiveDatetimeError
+from lawful.model import LegalBasis, PurposeTerms
+
+__all__ = [
+    "decision_from_dict",
+    "decision_to_dict",
+    "describe_event",
+    "dumps_events",
+    "event_from_dict",
+    "event_to_dict",
+    "read_events",
+]
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    found = _HINTS.get(cls)
+    if found is None:
+        found = {a.name: get_type_hints(cls)[a.name] for a in attrs.fields(cls)}
+        _HINTS[cls] = found
+    return found
+
+
+def _terms_to_dict(terms: PurposeTerms) -> dict[str, object]:
+    return {
+        "statement": terms.statement,
+        "basis": terms.basis.value,
+        "vendors": sorted(terms.vendors),
+        "data": sorted(terms.data),
+    }
+
+
+def event_to_dict(event: Event) -> dict[str, object]:
+    """The JSON object of one event (keys in a stable order)."""
+    out: dict[str, object] = {"type": event.event_type}
+    for field in attrs.fields(type(event)):
+        value = getattr(event, field.name)
+        if value is None:
+            continue
+        if isinstance(value, datetime | date):
+            out[field.name] = value.isoformat()
+        elif isinstance(value, PurposeTerms):
+            out[field.name] = _terms_to_dict(value)
+        else:
+            out[field.name] = value
+    return out
+
+
+def _fail(where: str, message: str) -> EventError:
+    return EventError(f"{where}: {message}")
+
+
+def _parse(value: object, hint: Any, where: str) -> object:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _parse(value, options[0], where)
+    if hint is datetime:
+        if not isinstance(value, str):
+            raise _fail(where, "expected an ISO 8601 timestamp with an offset")
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _fail(
+                where, f"expected an ISO 8601 timestamp with an offset, got {value!r}"
+            ) from None
+        if moment.tzinfo is None:
+            raise NaiveDatetimeError(where)
+        return moment
+    if hint is date:
+        if not isinstance(value, str):
+            raise _fail(where, "expected a date like 2001-02-28")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise _fail(where, f"expected a date like 2001-02-28, got {value!r}") from None
+    if hint is PurposeTerms:
+        return _parse_terms(value, where)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise _fail(where, "expected true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(where, "expected an integer")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise _fail(where, "expected a string")
+        return value
+    raise _fail(where, f"cannot read a {hint!r}")  # pragma: no cover - closed set of fields
+
+
+def _parse_terms(value: object, where: str) -> PurposeTerms:
+    if not isinstance(value, Mapping):
+        raise _fail(where, "expected an object with statement, basis, vendors, data")
+    extra = set(value) - {"statement", "basis", "vendors", "data"}
+    if extra:
+        raise _fail(f"{where}.{min(extra)}", "unknown key")
+    try:
+        basis = LegalBasis(value.get("basis"))
+    except ValueError:
+        raise _fail(f"{where}.basis", f"unknown legal basis {value.get('basis')!r}") from None
+    statement = value.get("statement")
+    if not isinstance(statement, str):
+        raise _fail(f"{where}.statement", "expected a string")
+    lists = {}
+    for key in ("vendors", "data"):
+        items = value.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise _fail(f"{where}.{key}", "expected a list of strings")
+        lists[key] = frozenset(items)
+    return PurposeTerms(statement, basis, lists["vendors"], lists["data"])
+
+
+def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Event:
+    """Read one event object; ``subject`` (the JSON Lines owner) is ignored here.
+
+    Raises:
+        EventError: Unknown type or key, missing field, wrong type; the message says where.
+        NaiveDatetimeError: A timestamp without an offset.
+    """
+    if not isinstance(data, Mapping):
+        raise _fail(where, "expected a JSON object")
+    kind = data.get("type")
+    cls = BY_TYPE.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise _fail(
+            f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(BY_TYPE)}"
+        )
+    hints = _hints(cls)
+    kwargs: dict[str, object] = {}
+    for key, value in data.items():
+        if key in {"type", "subject"}:
+            continue
+        if key not in hints:
+            raise _fail(f"{where}.{key}", f"unknown key for {kind}")
+        kwargs[key] = _parse(value, hints[key], f"{where}.{key}")
+    for field in attrs.fields(cls):
+        if field.default is attrs.NOTHING and field.name not in kwargs:
+            raise _fail(f"{where}.{field.name}", f"missing required key for {kind}")
+    try:
+        return cls(**kwargs)  # type: ignore[arg-type]
+    except NaiveDatetimeError:  # pragma: no cover - caught above with a better path
+        raise
+    except (TypeError, ValueError) as exc:
+        raise _fail(where, str(exc)) from None
+
+
+def read_events(lines: Iterable[str], *, source: str = "events") -> Iterator[tuple[str, Event]]:
+    """Read JSON Lines of events, each with a ``subject``; yields ``(subject id, event)``.
+
+    Blank lines are allowed; anything else that is not a valid event stops the read
+    with an error naming ``source:line``. Nothing is silently skipped.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _fail(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(data, dict):
+            raise _fail(where, "expected a JSON object")
+        subject = data.get("subject")
+        if not isinstance(subject, str) or not subject:
+            raise _fail(f"{where}: subject", "expected the subject id as a string")
+        yield subject, event_from_dict(data, where=f"{where}: {data.get('type', 'event')}")
+
+
+def dumps_events(pairs: Iterable[tuple[str, Event]]) -> str:
+    """JSON Lines for ``(subject id, event)`` pairs; :func:`read_events` reads them back."""
+    return "".join(
+        json.dumps({"subject": subject, **event_to_dict(event)}, ensure_ascii=False) + "\n"
+        for subject, event in pairs
+    )
+
+
+def describe_event(event: Event) -> str:
+    """A short phrase for explanations: ``consent_given for 'analytics' at 2025-03-01T09:00Z``."""
+    what = event.event_type.replace("_", " ")
+    target = getattr(event, "purpose", None)
+    if isinstance(event, ConsentGiven) and event.vendor:
+        target = f"{event.purpose}/{event.vendor}"
+    about = f" for '{target}'" if target else ""
+    ident = f" (id {event.id})" if event.id else ""
+    return f"the {what} event{about} at {event.at.isoformat()}{ident}"
+
+
+def decision_to_dict(decision: Decision) -> dict[str, object]:
+    """The stable JSON object of a decision."""
+    return {
+        "allowed": decision.allowed,
+        "purpose": decision.purpose,
+        "at": decision.at.isoformat(),
+        "basis": None if decision.basis is None else decision.basis.value,
+        "valid_until": None if decision.valid_until is None else decision.valid_until.isoformat(),
+        "reasons": [
+            {
+                "code": r.code.value,
+                "message": r.message,
+                "article": r.article,
+                "event": None if r.event is None else event_to_dict(r.event),
+                "clause": r.clause,
+            }
+            for r in decision.reasons
+        ],
+    }
+
+
+def decision_from_dict(data: Mapping[str, Any]) -> Decision:
+    """Read back what :func:`decision_to_dict` wrote."""
+    try:
+        reasons = tuple(
+            Reason(
+                code=ReasonCode(r["code"]),
+                message=r["message"],
+                article=r["article"],
+                event=None if r.get("event") is None else event_from_dict(r["event"]),
+                clause=r.get("clause"),
+            )
+            for r in data["reasons"]
+        )
+        valid_until = data.get("valid_until")
+        return Decision(
+            allowed=bool(data["allowed"]),
+            purpose=data["purpose"],
+            at=datetime.fromisoformat(data["at"]),
+            basis=None if data.get("basis") is None else LegalBasis(data["basis"]),
+            reasons=reasons,
+            valid_until=None if valid_until is None else datetime.fromisoformat(valid_until),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EventError(f"decision: not a decision object ({exc})") from None

@@ -1,0 +1,52 @@
+"""Instants as integers: the decision compares microseconds since the Unix epoch in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from lawful.exceptions import NaiveDatetimeError
+
+__all__ = ["EPOCH", "from_us", "require_aware", "to_us"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def require_aware(value: datetime, where: str) -> datetime:
+    """Return ``value`` if it carries a time zone, else raise :class:`NaiveDatetimeError`."""
+    if not isinstance(value, datetime):
+        msg = f"{where}: expected a datetime, got {type(value).__name__}"
+        raise TypeError(msg)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(where)
+    return value
+
+
+def to_us(value: datetime, where: str) -> int:
+    """Microseconds since the epoch; raises :class:`NaiveDatetimeError` on a naive value."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(where)
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int, tz: tzinfo | None = UTC) -> datetime:
+    """The aware datetime for ``us`` microseconds since the epoch, in ``tz``."""
+    moment = EPOCH + us * _US
+    return moment if tz is None or tz is UTC else moment.astimezone(tz)
+
+
+def birthday(birth: date, year: int) -> date:
+    """The day the birthday falls on in ``year`` (29 February is 1 March in common years)."""
+    try:
+        return birth.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)
+
+
+def age_on(birth: date, day: date) -> int:
+    """Completed years on ``day`` for someone born on ``birth``."""
+    years = day.year - birth.year
+    if day < birthday(birth, day.year):
+        years -= 1
+    return years

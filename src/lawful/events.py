@@ -1,0 +1,304 @@
+"""What happened to a data subject: one frozen class per kind of event.
+
+Every event has an aware ``at`` (when it took effect), and optionally
+``recorded_at`` (when it was written down) and an ``id`` (ledgers append
+idempotently by id). Events are keyword-only:
+
+>>> from datetime import datetime, UTC
+>>> ConsentGiven(at=datetime(2025, 3, 1, 9, tzinfo=UTC), purpose="analytics").event_type
+'consent_given'
+>>> ConsentGiven(at=datetime(2025, 3, 1, 9), purpose="analytics")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+lawful.exceptions.NaiveDatetimeError: consent_given.at: naive datetime; attach a time zone ...
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, TypeAlias
+
+import attrs
+
+from lawful._time import require_aware
+from lawful.model import PurposeTerms
+
+__all__ = [
+    "AgeDeclared",
+    "BirthDateDeclared",
+    "ConsentGiven",
+    "ConsentWithdrawn",
+    "ContractEnded",
+    "ContractStarted",
+    "Erasure",
+    "Event",
+    "Interaction",
+    "Objection",
+    "ObjectionOverridden",
+    "ObjectionWithdrawn",
+    "OptOut",
+    "OptOutWithdrawn",
+    "ParentalConsentGiven",
+    "ParentalConsentWithdrawn",
+    "RestrictionLifted",
+    "RestrictionRequested",
+]
+
+
+def _aware(instance: _EventBase, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    require_aware(value, f"{type(instance).event_type}.{attribute.name}")
+
+
+def _aware_or_none(
+    instance: _EventBase, attribute: attrs.Attribute[datetime | None], value: datetime | None
+) -> None:
+    if value is not None:
+        require_aware(value, f"{type(instance).event_type}.{attribute.name}")
+
+
+@attrs.frozen(kw_only=True)
+class _EventBase:
+    """Fields every event has."""
+
+    event_type: ClassVar[str] = "event"
+    rank: ClassVar[int] = 0
+    """Order among events at the same instant: higher is more restrictive and wins."""
+
+    at: datetime = attrs.field(validator=_aware)
+    recorded_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+    id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConsentGiven(_EventBase):
+    """The person consented (Art. 4(11), Art. 6(1)(a), Art. 7).
+
+    Attributes:
+        purpose: The purpose id.
+        vendor: The vendor, for per-vendor consent; ``None`` for the whole purpose.
+        policy_version: The policy version the consent was given under; ``None`` means
+            the policy's current version (ledgers and signals always stamp it).
+        terms: The terms shown, if recorded; otherwise those of ``policy_version``.
+        explicit: Whether the consent was explicit (Art. 9(2)(a)).
+        method: How it was expressed (``"banner"``, ``"checkbox"``, ``"tcf"``, ...).
+    """
+
+    event_type: ClassVar[str] = "consent_given"
+    rank: ClassVar[int] = 0
+    purpose: str
+    vendor: str | None = None
+    policy_version: str | None = None
+    terms: PurposeTerms | None = None
+    explicit: bool = False
+    method: str = "unspecified"
+
+
+@attrs.frozen(kw_only=True)
+class ConsentWithdrawn(_EventBase):
+    """The person withdrew consent, or refused it (Art. 7(3))."""
+
+    event_type: ClassVar[str] = "consent_withdrawn"
+    rank: ClassVar[int] = 1
+    purpose: str
+    vendor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Objection(_EventBase):
+    """The person objected (Art. 21); ``purpose=None`` objects to every purpose.
+
+    Attributes:
+        automated: Expressed by automated means such as a browser signal (Art. 21(5)).
+    """
+
+    event_type: ClassVar[str] = "objection"
+    rank: ClassVar[int] = 2
+    purpose: str | None = None
+    automated: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ObjectionWithdrawn(_EventBase):
+    """The person withdrew an objection."""
+
+    event_type: ClassVar[str] = "objection_withdrawn"
+    rank: ClassVar[int] = 0
+    purpose: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ObjectionOverridden(_EventBase):
+    """The controller decided, case by case, that compelling legitimate grounds override
+    the objection (Art. 21(1)); only effective where the policy admits it for the purpose.
+    """
+
+    event_type: ClassVar[str] = "objection_overridden"
+    rank: ClassVar[int] = 1
+    purpose: str
+    grounds: str
+
+
+@attrs.frozen(kw_only=True)
+class RestrictionRequested(_EventBase):
+    """Processing is restricted (Art. 18); ``purpose=None`` restricts every purpose."""
+
+    event_type: ClassVar[str] = "restriction_requested"
+    rank: ClassVar[int] = 1
+    purpose: str | None = None
+    ground: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class RestrictionLifted(_EventBase):
+    """A restriction ends (Art. 18(3))."""
+
+    event_type: ClassVar[str] = "restriction_lifted"
+    rank: ClassVar[int] = 0
+    purpose: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Erasure(_EventBase):
+    """The subject's data was erased (Art. 17): data collected at or before it is never
+    processed again, and consent-based processing needs a consent given after it.
+    """
+
+    event_type: ClassVar[str] = "erasure"
+    rank: ClassVar[int] = 2
+
+
+@attrs.frozen(kw_only=True)
+class OptOut(_EventBase):
+    """The person opted out; every purpose that lists ``scope`` stops.
+
+    A scope the policy does not declare stops every purpose (fail closed).
+    """
+
+    event_type: ClassVar[str] = "opt_out"
+    rank: ClassVar[int] = 1
+    scope: str
+
+
+@attrs.frozen(kw_only=True)
+class OptOutWithdrawn(_EventBase):
+    """The person withdrew an opt-out of ``scope``."""
+
+    event_type: ClassVar[str] = "opt_out_withdrawn"
+    rank: ClassVar[int] = 0
+    scope: str
+
+
+@attrs.frozen(kw_only=True)
+class BirthDateDeclared(_EventBase):
+    """The person's birth date became known."""
+
+    event_type: ClassVar[str] = "birth_date_declared"
+    rank: ClassVar[int] = 0
+    birth_date: date
+
+
+def _non_negative_age(_instance: object, _attribute: object, value: int) -> None:
+    if value < 0 or value > 200:
+        msg = f"age_declared.at_least: expected an age from 0 to 200, got {value}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class AgeDeclared(_EventBase):
+    """The person declared being at least ``at_least`` years old at ``at``."""
+
+    event_type: ClassVar[str] = "age_declared"
+    rank: ClassVar[int] = 0
+    at_least: int = attrs.field(validator=_non_negative_age)
+
+
+@attrs.frozen(kw_only=True)
+class ParentalConsentGiven(_EventBase):
+    """A holder of parental responsibility consented (Art. 8(1)); ``purpose=None``: all."""
+
+    event_type: ClassVar[str] = "parental_consent_given"
+    rank: ClassVar[int] = 0
+    purpose: str | None = None
+    guardian: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ParentalConsentWithdrawn(_EventBase):
+    """Parental consent was withdrawn; ``purpose=None``: all."""
+
+    event_type: ClassVar[str] = "parental_consent_withdrawn"
+    rank: ClassVar[int] = 1
+    purpose: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContractStarted(_EventBase):
+    """A contract with the person came into force (Art. 6(1)(b))."""
+
+    event_type: ClassVar[str] = "contract_started"
+    rank: ClassVar[int] = 0
+    contract: str
+
+
+@attrs.frozen(kw_only=True)
+class ContractEnded(_EventBase):
+    """A contract with the person ended."""
+
+    event_type: ClassVar[str] = "contract_ended"
+    rank: ClassVar[int] = 1
+    contract: str
+
+
+@attrs.frozen(kw_only=True)
+class Interaction(_EventBase):
+    """The person interacted (a page view, a reply, a demo request); retention rules
+    count from the last interaction of named kinds, and sessions end without them.
+    """
+
+    event_type: ClassVar[str] = "interaction"
+    rank: ClassVar[int] = 0
+    kind: str
+    purpose: str | None = None
+
+
+Event: TypeAlias = (
+    ConsentGiven
+    | ConsentWithdrawn
+    | Objection
+    | ObjectionWithdrawn
+    | ObjectionOverridden
+    | RestrictionRequested
+    | RestrictionLifted
+    | Erasure
+    | OptOut
+    | OptOutWithdrawn
+    | BirthDateDeclared
+    | AgeDeclared
+    | ParentalConsentGiven
+    | ParentalConsentWithdrawn
+    | ContractStarted
+    | ContractEnded
+    | Interaction
+)
+"""Any event."""
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ConsentGiven,
+    ConsentWithdrawn,
+    Objection,
+    ObjectionWithdrawn,
+    ObjectionOverridden,
+    RestrictionRequested,
+    RestrictionLifted,
+    Erasure,
+    OptOut,
+    OptOutWithdrawn,
+    BirthDateDeclared,
+    AgeDeclared,
+    ParentalConsentGiven,
+    ParentalConsentWithdrawn,
+    ContractStarted,
+    ContractEnded,
+    Interaction,
+)
+BY_TYPE: dict[str, type[Event]] = {cls.event_type: cls for cls in EVENT_TYPES}

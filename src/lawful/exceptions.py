@@ -1,0 +1,102 @@
+"""Every exception lawful raises, under one root.
+
+A *denial* is never an exception: :func:`lawful.may_process` returns a
+:class:`lawful.Decision` whose ``allowed`` is false. Exceptions are for caller
+mistakes and bad input: a naive datetime, an invalid policy, a corrupt signal,
+a broken ledger. Each concrete error also inherits the builtin it resembles, so
+``except ValueError`` keeps working in code that does not know lawful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "EventError",
+    "LawfulError",
+    "LedgerError",
+    "LedgerIntegrityError",
+    "NaiveDatetimeError",
+    "PolicyError",
+    "Problem",
+    "SignalError",
+]
+
+
+class LawfulError(Exception):
+    """The root of every exception lawful raises on purpose."""
+
+
+class NaiveDatetimeError(LawfulError, ValueError):
+    """A datetime without a time zone reached lawful.
+
+    lawful never guesses a zone: attach one (``datetime(..., tzinfo=UTC)`` or
+    ``datetime.now(UTC)``). The message names the argument or field.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"{where}: naive datetime; attach a time zone "
+            "(for example tzinfo=datetime.UTC) - lawful never guesses one"
+        )
+
+
+@attrs.frozen
+class Problem:
+    """One problem found in a policy.
+
+    Attributes:
+        path: Dotted path to the offending field, such as
+            ``purposes.ab_testing.vendors[0]``; empty for the whole policy.
+        message: What is wrong, in one sentence.
+        severity: ``"error"`` (the policy is refused) or ``"warning"``
+            (reported by ``lawful check``; an error under ``--strict``).
+    """
+
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.path or "policy"
+        return f"{where}: {self.message}"
+
+
+class PolicyError(LawfulError, ValueError):
+    """A policy is invalid; ``problems`` lists every problem found at once.
+
+    Raised by :func:`lawful.load_policy`, :func:`lawful.loads_policy`,
+    :meth:`lawful.Policy.from_dict` and the :class:`lawful.Policy` constructor
+    alike, so a mistake gets the same message however the policy was built.
+    """
+
+    def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        head = f"invalid policy {source}" if source else "invalid policy"
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{head} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class EventError(LawfulError, ValueError):
+    """An event (or a line of an events file) is malformed.
+
+    The message names where: ``events.jsonl:3: consent_given.at: ...``.
+    """
+
+
+class SignalError(LawfulError, ValueError):
+    """A consent signal (TC string, GPC header, Consent Mode or Consent Manager
+    payload) is malformed, truncated, or too large; the message says what and where.
+    """
+
+
+class LedgerError(LawfulError, RuntimeError):
+    """A ledger operation failed (bad key, unknown schema version, closed store)."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """Raised where a ledger's hash chain or anchored head does not verify."""

@@ -1,0 +1,472 @@
+"""The parts of a policy: legal bases, data categories, vendors, retention, age rules, purposes.
+
+Every class here is a frozen value. A :class:`Purpose` built by hand is
+complete for deciding; a :class:`Purpose` obtained from a :class:`lawful.Policy`
+also carries the policy's context (its version and earlier versions, age rules,
+opt-out scopes), so ``may_process(subject, policy.purposes[...], at)`` needs
+nothing else.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Literal, TypeAlias
+
+import attrs
+
+from lawful.duration import Duration
+
+__all__ = [
+    "AfterCollection",
+    "AfterLastInteraction",
+    "AgeRules",
+    "AgeScope",
+    "Contact",
+    "DataCategory",
+    "Entity",
+    "LegalBasis",
+    "NoPeriodStated",
+    "OptOutScope",
+    "PolicyContext",
+    "Purpose",
+    "PurposeTerms",
+    "Retention",
+    "RetentionCombine",
+    "RetentionRule",
+    "SessionEnd",
+    "SignalBinding",
+    "Signals",
+    "SpecialCategoryCondition",
+    "TcfBinding",
+    "TransferMechanism",
+    "UnknownAge",
+    "UnknownSubjectCategory",
+    "Vendor",
+    "VendorRole",
+]
+
+
+class LegalBasis(enum.Enum):
+    """The six lawful bases of GDPR Art. 6(1)."""
+
+    CONSENT = "consent"
+    """Art. 6(1)(a): the data subject has given consent for one or more specific purposes."""
+    CONTRACT = "contract"
+    """Art. 6(1)(b): necessary for a contract with the data subject, or steps before one."""
+    LEGAL_OBLIGATION = "legal_obligation"
+    """Art. 6(1)(c): necessary for a legal obligation of the controller."""
+    VITAL_INTERESTS = "vital_interests"
+    """Art. 6(1)(d): necessary to protect the vital interests of a natural person."""
+    PUBLIC_TASK = "public_task"
+    """Art. 6(1)(e): necessary for a task in the public interest or official authority."""
+    LEGITIMATE_INTERESTS = "legitimate_interests"
+    """Art. 6(1)(f): necessary for the legitimate interests of the controller or a third party."""
+
+    @property
+    def article(self) -> str:
+        """The article that grants this basis, such as ``Art. 6(1)(a)``."""
+        return _BASIS_ARTICLE[self]
+
+
+_BASIS_ARTICLE = {
+    LegalBasis.CONSENT: "Art. 6(1)(a)",
+    LegalBasis.CONTRACT: "Art. 6(1)(b)",
+    LegalBasis.LEGAL_OBLIGATION: "Art. 6(1)(c)",
+    LegalBasis.VITAL_INTERESTS: "Art. 6(1)(d)",
+    LegalBasis.PUBLIC_TASK: "Art. 6(1)(e)",
+    LegalBasis.LEGITIMATE_INTERESTS: "Art. 6(1)(f)",
+}
+
+
+class SpecialCategoryCondition(enum.Enum):
+    """The conditions of Art. 9(2) under which special categories may be processed."""
+
+    EXPLICIT_CONSENT = "a"
+    """Art. 9(2)(a): explicit consent; the only condition that needs a consent event."""
+    EMPLOYMENT = "b"
+    """Art. 9(2)(b): employment, social security and social protection law."""
+    VITAL_INTERESTS = "c"
+    """Art. 9(2)(c): vital interests where the person cannot consent."""
+    NOT_FOR_PROFIT = "d"
+    """Art. 9(2)(d): a not-for-profit body's members."""
+    MADE_PUBLIC = "e"
+    """Art. 9(2)(e): data manifestly made public by the data subject."""
+    LEGAL_CLAIMS = "f"
+    """Art. 9(2)(f): establishment, exercise or defence of legal claims."""
+    SUBSTANTIAL_PUBLIC_INTEREST = "g"
+    """Art. 9(2)(g): substantial public interest on the basis of law."""
+    HEALTH_CARE = "h"
+    """Art. 9(2)(h): preventive or occupational medicine, health or social care."""
+    PUBLIC_HEALTH = "i"
+    """Art. 9(2)(i): public interest in the area of public health."""
+    ARCHIVING_RESEARCH = "j"
+    """Art. 9(2)(j): archiving, scientific or historical research, statistics."""
+
+
+class VendorRole(enum.Enum):
+    """Who a recipient is to the controller (Art. 4(7)-(10), Art. 28)."""
+
+    FIRST_PARTY = "first_party"
+    """The controller itself (for example its own analytics software)."""
+    PROCESSOR = "processor"
+    """Art. 28: processes on the controller's behalf and instructions."""
+    THIRD_PARTY = "third_party"
+    """Art. 4(10): a recipient that is neither controller nor processor (often a controller)."""
+
+
+class TransferMechanism(enum.Enum):
+    """The safeguard for a transfer outside the EEA (Chapter V GDPR)."""
+
+    NOT_APPLICABLE = "not_applicable"
+    """The data stays in the EEA: no Chapter V transfer."""
+    ADEQUACY = "adequacy"
+    """Art. 45: an adequacy decision (for the US, the EU-US Data Privacy Framework)."""
+    STANDARD_CONTRACTUAL_CLAUSES = "standard_contractual_clauses"
+    """Art. 46(2)(c): standard data protection clauses adopted by the Commission."""
+    BINDING_CORPORATE_RULES = "binding_corporate_rules"
+    """Art. 47: binding corporate rules."""
+    DEROGATION = "derogation"
+    """Art. 49: a derogation for a specific situation (such as explicit consent)."""
+    NOT_STATED = "not_stated"
+    """The policy does not say; ``lawful check`` warns (Art. 13(1)(f))."""
+
+
+@attrs.frozen
+class DataCategory:
+    """A declared kind of personal data.
+
+    Attributes:
+        id: Stable identifier used by purposes, events and queries.
+        title: Human name, as the policy shows it.
+        special: Whether it is a special category of Art. 9(1).
+        description: Optional detail.
+    """
+
+    id: str
+    title: str
+    special: bool = False
+    description: str = ""
+
+
+@attrs.frozen
+class Vendor:
+    """A recipient of personal data: first party, processor or third party.
+
+    Attributes:
+        id: Stable identifier.
+        name: Legal or trading name.
+        role: First party, processor or third party.
+        hosting: Where it hosts the data, as the policy states it.
+        outside_eea: Whether data goes outside the EEA (a Chapter V transfer).
+        transfer: The transfer mechanism; ``NOT_STATED`` when the policy is silent.
+        description: What it is used for.
+    """
+
+    id: str
+    name: str
+    role: VendorRole = VendorRole.THIRD_PARTY
+    hosting: str = "not stated"
+    outside_eea: bool = False
+    transfer: TransferMechanism = TransferMechanism.NOT_APPLICABLE
+    description: str = ""
+
+
+@attrs.frozen
+class AfterCollection:
+    """Keep data for ``period`` counted from its collection."""
+
+    period: Duration
+
+
+@attrs.frozen
+class AfterLastInteraction:
+    """Keep data for ``period`` after the last interaction of one of ``kinds``.
+
+    The rule applies only once such an interaction is on record; it counts from
+    the later of that interaction and the data's collection.
+    """
+
+    period: Duration
+    kinds: tuple[str, ...]
+
+
+@attrs.frozen
+class SessionEnd:
+    """Keep data until the browsing session ends: ``inactivity`` without any interaction."""
+
+    inactivity: Duration
+
+
+@attrs.frozen
+class NoPeriodStated:
+    """The policy states no period ("as long as necessary"): no limit, and a warning."""
+
+    note: str = ""
+
+
+RetentionRule: TypeAlias = AfterCollection | AfterLastInteraction | SessionEnd | NoPeriodStated
+"""One retention rule."""
+
+
+class RetentionCombine(enum.Enum):
+    """How several retention rules combine."""
+
+    FIRST = "first"
+    """The first rule that applies decides (HubSpot: 24 months after the last exchange if
+    there was one, else 6 months after collection)."""
+    EARLIEST = "earliest"
+    """Every rule that applies counts, and the earliest limit wins."""
+
+
+@attrs.frozen
+class Retention:
+    """Ordered retention rules (Art. 5(1)(e), Art. 13(2)(a)).
+
+    Attributes:
+        rules: The rules in order; an empty tuple means "no period stated".
+        combine: How the rules combine.
+    """
+
+    rules: tuple[RetentionRule, ...] = (NoPeriodStated(),)
+    combine: RetentionCombine = RetentionCombine.FIRST
+
+    @property
+    def stated(self) -> bool:
+        """Whether any rule sets a limit."""
+        return any(not isinstance(rule, NoPeriodStated) for rule in self.rules)
+
+
+class AgeScope(enum.Enum):
+    """Which purposes an age rule covers."""
+
+    CONSENT_PURPOSES = "consent"
+    """Only consent-based purposes: the scope of Art. 8(1)."""
+    ALL_PURPOSES = "all"
+    """Every purpose, whatever its basis."""
+
+
+class UnknownAge(enum.Enum):
+    """What to do when no age is on record."""
+
+    ASSUME_ADULT = "assume_adult"
+    """Nobody "knowingly" processes a child's data: decide as for an adult (the default)."""
+    DENY = "deny"
+    """Deny until an age or birth date is declared (Art. 8(2) reasonable efforts)."""
+
+
+class UnknownSubjectCategory(enum.Enum):
+    """What to do when a subject's data-subject categories are unknown."""
+
+    ALLOW = "allow"
+    """Decide as if every purpose covered the subject (the default)."""
+    DENY = "deny"
+    """Deny purposes that name the categories they cover."""
+
+
+@attrs.frozen
+class AgeRules:
+    """Age thresholds (Art. 8).
+
+    Attributes:
+        minimum_age: Below this age, deny. ``None``: no minimum.
+        parental_consent_age: Up to and including this age, parental consent must be in force.
+        scope: Consent-based purposes only, or every purpose.
+        unknown_age: Assume an adult, or deny, when no age is on record.
+    """
+
+    minimum_age: int | None = None
+    parental_consent_age: int | None = None
+    scope: AgeScope = AgeScope.CONSENT_PURPOSES
+    unknown_age: UnknownAge = UnknownAge.ASSUME_ADULT
+
+
+@attrs.frozen
+class Entity:
+    """A legal entity: a controller or a member of a group of controllers."""
+
+    name: str
+    address: str = ""
+    country: str = ""
+
+
+@attrs.frozen
+class Contact:
+    """Who a data subject can turn to.
+
+    Attributes:
+        dpo: How to reach the Data Protection Officer (Art. 37-39).
+        supervisory_authority: Where a complaint can be lodged (Art. 77).
+        rights: The data-subject rights the policy names.
+    """
+
+    dpo: str = "not stated"
+    supervisory_authority: str = "not stated"
+    rights: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class OptOutScope:
+    """A named reach of opt-out signals: the purposes that list it stop after such an opt-out."""
+
+    title: str
+    description: str = ""
+
+
+@attrs.frozen
+class TcfBinding:
+    """Maps IAB TCF purposes and vendors to one lawful purpose.
+
+    Attributes:
+        purpose: The lawful purpose id.
+        tcf_purposes: TCF purpose ids that must all be consented.
+        vendors: lawful vendor id -> GVL vendor id; each vendor's consent bit is read too.
+    """
+
+    purpose: str
+    tcf_purposes: tuple[int, ...]
+    vendors: Mapping[str, int] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SignalBinding:
+    """Maps one consent type of a signal (Consent Mode, Piwik PRO) to lawful purposes."""
+
+    signal: str
+    purposes: tuple[str, ...]
+
+
+@attrs.frozen
+class Signals:
+    """How incoming signals map onto this policy.
+
+    Attributes:
+        tcf: IAB TCF bindings.
+        gpc_scope: The opt-out scope a Global Privacy Control signal triggers.
+        consent_mode: Google Consent Mode v2 consent types to purposes.
+        piwik_pro: Piwik PRO Consent Manager consent types to purposes.
+    """
+
+    tcf: tuple[TcfBinding, ...] = ()
+    gpc_scope: str | None = None
+    consent_mode: tuple[SignalBinding, ...] = ()
+    piwik_pro: tuple[SignalBinding, ...] = ()
+
+
+@attrs.frozen
+class PurposeTerms:
+    """What a person consented to: the terms that staleness compares (Art. 4(11), 7(2)).
+
+    Attributes:
+        statement: The purpose statement shown to the person.
+        basis: The legal basis declared.
+        vendors: The vendors named.
+        data: The data categories named.
+    """
+
+    statement: str
+    basis: LegalBasis
+    vendors: frozenset[str] = frozenset()
+    data: frozenset[str] = frozenset()
+
+
+@attrs.frozen(eq=False)
+class PolicyContext:
+    """The policy-wide facts a :class:`lawful.Purpose` carries once it comes from a policy.
+
+    Attributes:
+        policy_id: The policy's id.
+        version: The policy's current version.
+        age: The policy's age rules.
+        stale: For each known version, why a consent given under it is stale for
+            this purpose (an empty tuple: still valid). Unknown versions are stale.
+        declared_scopes: Every opt-out scope the policy declares; an opt-out with any
+            other scope stops every purpose (fail closed).
+        special: Whether the purpose uses a special category (Art. 9(1)).
+        unknown_subject_category: What to do when a subject's categories are unknown.
+    """
+
+    policy_id: str
+    version: str
+    age: AgeRules
+    stale: Mapping[str, tuple[str, ...]]
+    declared_scopes: frozenset[str]
+    special: bool
+    unknown_subject_category: UnknownSubjectCategory
+
+
+@attrs.frozen
+class Purpose:
+    """A purpose of processing and everything the decision needs about it.
+
+    Attributes:
+        id: Stable identifier.
+        title: Short name.
+        statement: The statement shown to people (what the data is used for).
+        basis: The Art. 6(1) legal basis.
+        data: Data category ids used.
+        vendors: Vendor ids that receive or process the data (the first party included).
+        retention: Retention rules.
+        section: The policy section it belongs to, which names its controllers.
+        subjects: The data-subject categories it covers; empty means every category.
+        consent_lifetime: How long a consent lasts (consent purposes).
+        per_vendor_consent: Whether consent is asked per vendor.
+        withdrawal: How a person withdraws consent (consent purposes must say).
+        legitimate_interest: The interest pursued (Art. 6(1)(f)).
+        assessment: A reference to the legitimate-interest assessment.
+        direct_marketing: Whether it is direct marketing (objection absolute, Art. 21(3)).
+        override_admissible: Whether the controller may override an objection case by
+            case on compelling legitimate grounds (Art. 21(1)).
+        special_category_condition: The Art. 9(2) condition where special categories are used.
+        device_access: Whether it reads or writes the person's device (ePrivacy Art. 5(3)).
+        strictly_necessary: Why device access is strictly necessary, if it is.
+        opt_out_scopes: The opt-out scopes that stop it.
+        processor_only: The controller only processes for its clients as their processor;
+            the client decides (Art. 28).
+        notes: How the policy text was read, where it is vague.
+        context: Filled in by :class:`lawful.Policy`; not part of the file.
+    """
+
+    id: str
+    title: str
+    statement: str
+    basis: LegalBasis
+    data: tuple[str, ...] = ()
+    vendors: tuple[str, ...] = ()
+    retention: Retention = Retention()
+    section: str | None = None
+    subjects: tuple[str, ...] = ()
+    consent_lifetime: Duration | None = None
+    per_vendor_consent: bool = False
+    withdrawal: str | None = None
+    legitimate_interest: str | None = None
+    assessment: str | None = None
+    direct_marketing: bool = False
+    override_admissible: bool = False
+    special_category_condition: SpecialCategoryCondition | None = None
+    device_access: bool = False
+    strictly_necessary: str | None = None
+    opt_out_scopes: tuple[str, ...] = ()
+    processor_only: bool = False
+    notes: str = ""
+    context: PolicyContext | None = attrs.field(
+        default=None, eq=False, repr=False, hash=False, kw_only=True
+    )
+
+    @property
+    def terms(self) -> PurposeTerms:
+        """The terms a consent to this purpose covers today."""
+        return PurposeTerms(
+            statement=self.statement,
+            basis=self.basis,
+            vendors=frozenset(self.vendors),
+            data=frozenset(self.data),
+        )
+
+    @property
+    def honours_opt_out(self) -> bool:
+        """Whether some opt-out scope stops this purpose."""
+        return bool(self.opt_out_scopes)
+
+
+Format: TypeAlias = Literal["toml", "json"]

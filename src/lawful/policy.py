@@ -1,0 +1,245 @@
+"""A versioned policy: what the controller declared, validated and compiled once.
+
+However a policy is built (a TOML or JSON file, a dict, Python objects), it is
+validated on construction and every problem is reported at once in a
+:class:`lawful.PolicyError`. Deciding is then a pure function of the compiled
+policy, a subject and an instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from lawful._engine import may_process, unknown_purpose
+from lawful.decision import Decision, Operation
+from lawful.exceptions import LawfulError, PolicyError, Problem
+from lawful.model import (
+    AgeRules,
+    Contact,
+    DataCategory,
+    Entity,
+    OptOutScope,
+    PolicyContext,
+    Purpose,
+    PurposeTerms,
+    Signals,
+    UnknownSubjectCategory,
+    Vendor,
+)
+
+if TYPE_CHECKING:
+    from lawful.subject import Subject
+
+__all__ = ["FORMAT_VERSION", "Policy", "PolicyVersion", "UnknownPurposeError"]
+
+FORMAT_VERSION = "1.0"
+"""The policy file format this lawful writes; files of another major version are refused."""
+
+
+class UnknownPurposeError(LawfulError, KeyError):
+    """:meth:`Policy.purpose` was asked for an id the policy does not declare."""
+
+
+@attrs.frozen
+class PolicyVersion:
+    """An earlier version of the policy: the purpose terms consents were given under.
+
+    Attributes:
+        version: The version string, as stamped on consents.
+        purposes: Purpose id -> the terms it had in that version.
+        published: When that version was published, if known.
+    """
+
+    version: str
+    purposes: Mapping[str, PurposeTerms] = attrs.field(factory=dict)
+    published: date | None = None
+
+
+def _mapping(value: Mapping[str, object] | None) -> dict[str, object]:
+    return dict(value or {})
+
+
+@attrs.frozen
+class Policy:
+    """A privacy policy as data.
+
+    Attributes:
+        id: Stable identifier (``piwik-pro``).
+        version: This version, as stamped on the consents given under it.
+        title: Human title.
+        updated: The date the policy states it was last updated.
+        purposes: The purposes, in the order the policy presents them.
+        data_categories: The declared data categories.
+        vendors: The declared vendors (the first party included).
+        entities: Legal entities by id.
+        controllers: Section -> the entity ids that are its controllers.
+        subject_categories: Data-subject category id -> description.
+        contact: DPO, supervisory authority, rights.
+        age: Age rules (Art. 8).
+        unknown_subject_category: What to do when a subject's categories are unknown.
+        opt_out_scopes: Opt-out scopes by id.
+        signals: How signals map onto purposes and vendors.
+        previous_versions: Earlier versions, so consents given under them can be judged.
+    """
+
+    id: str
+    version: str
+    title: str = ""
+    updated: date | None = None
+    purposes: tuple[Purpose, ...] = attrs.field(default=(), converter=tuple)
+    data_categories: tuple[DataCategory, ...] = attrs.field(default=(), converter=tuple)
+    vendors: tuple[Vendor, ...] = attrs.field(default=(), converter=tuple)
+    entities: Mapping[str, Entity] = attrs.field(factory=dict)
+    controllers: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    subject_categories: Mapping[str, str] = attrs.field(factory=dict)
+    contact: Contact = Contact()
+    age: AgeRules = AgeRules()
+    unknown_subject_category: UnknownSubjectCategory = UnknownSubjectCategory.ALLOW
+    opt_out_scopes: Mapping[str, OptOutScope] = attrs.field(factory=dict)
+    signals: Signals = Signals()
+    previous_versions: tuple[PolicyVersion, ...] = attrs.field(default=(), converter=tuple)
+    _by_id: Mapping[str, Purpose] = attrs.field(
+        init=False, eq=False, repr=False, hash=False, alias="_by_id"
+    )
+    _warnings: tuple[Problem, ...] = attrs.field(
+        init=False, eq=False, repr=False, hash=False, alias="_warnings"
+    )
+
+    def __attrs_post_init__(self) -> None:
+        from lawful._validate import validate  # noqa: PLC0415 - validation imports Policy
+
+        problems = validate(self)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise PolicyError(errors)
+        object.__setattr__(self, "_warnings", tuple(p for p in problems if p.severity != "error"))
+        compiled = tuple(attrs.evolve(p, context=self._context_for(p)) for p in self.purposes)
+        object.__setattr__(self, "purposes", compiled)
+        object.__setattr__(self, "_by_id", {p.id: p for p in compiled})
+
+    def _context_for(self, purpose: Purpose) -> PolicyContext:
+        from lawful._engine import compare_terms  # noqa: PLC0415
+
+        stale: dict[str, tuple[str, ...]] = {self.version: ()}
+        current = purpose.terms
+        for earlier in self.previous_versions:
+            old = earlier.purposes.get(purpose.id)
+            stale[earlier.version] = (
+                compare_terms(old, current)
+                if old is not None
+                else (f"'{purpose.id}' did not exist in version '{earlier.version}'",)
+            )
+        special = {c.id for c in self.data_categories if c.special}
+        return PolicyContext(
+            policy_id=self.id,
+            version=self.version,
+            age=self.age,
+            stale=stale,
+            declared_scopes=frozenset(self.opt_out_scopes) | {"all"},
+            special=any(d in special for d in purpose.data),
+            unknown_subject_category=self.unknown_subject_category,
+        )
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    @property
+    def purpose_ids(self) -> tuple[str, ...]:
+        """The purpose ids, in order."""
+        return tuple(self._by_id)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """What ``lawful check`` reports without refusing the policy (errors under --strict)."""
+        return self._warnings
+
+    def purpose(self, purpose_id: str) -> Purpose:
+        """The compiled purpose with this id.
+
+        Raises:
+            UnknownPurposeError: The policy declares no such purpose.
+        """
+        try:
+            return self._by_id[purpose_id]
+        except KeyError:
+            raise UnknownPurposeError(purpose_id) from None
+
+    def vendor(self, vendor_id: str) -> Vendor:
+        """The vendor with this id (``KeyError`` if undeclared)."""
+        for vendor in self.vendors:
+            if vendor.id == vendor_id:
+                return vendor
+        raise KeyError(vendor_id)
+
+    def data_category(self, category_id: str) -> DataCategory:
+        """The data category with this id (``KeyError`` if undeclared)."""
+        for category in self.data_categories:
+            if category.id == category_id:
+                return category
+        raise KeyError(category_id)
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def may_process(
+        self,
+        subject: Subject,
+        purpose: str,
+        at: datetime,
+        *,
+        vendor: str | None = None,
+        data: Iterable[str] = (),
+        collected_at: datetime | None = None,
+        operation: Operation = Operation.USE,
+    ) -> Decision:
+        """Decide for a purpose id; an unknown id is denied with ``UNKNOWN_PURPOSE``.
+
+        See :func:`lawful.may_process` for the arguments.
+        """
+        compiled = self._by_id.get(purpose)
+        if compiled is None:
+            return unknown_purpose(purpose, at)
+        return may_process(
+            subject,
+            compiled,
+            at,
+            vendor=vendor,
+            data=data,
+            collected_at=collected_at,
+            operation=operation,
+        )
+
+    def decide_all(
+        self,
+        subject: Subject,
+        at: datetime,
+        *,
+        collected_at: datetime | None = None,
+        operation: Operation = Operation.USE,
+    ) -> dict[str, Decision]:
+        """Every purpose at once, in policy order: for example what a banner must still ask."""
+        return {
+            p.id: may_process(subject, p, at, collected_at=collected_at, operation=operation)
+            for p in self.purposes
+        }
+
+    # -- files -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], *, source: str | None = None) -> Policy:
+        """Build from the file shape (see :doc:`/reference/policy-files`); no I/O.
+
+        Raises:
+            PolicyError: Every structural and semantic problem, each with its path.
+        """
+        from lawful._convert import policy_from_dict  # noqa: PLC0415
+
+        return policy_from_dict(data, source=source)
+
+    def to_dict(self) -> dict[str, object]:
+        """The file shape, ready for ``json.dumps`` or TOML; ``from_dict`` reads it back."""
+        from lawful._convert import policy_to_dict  # noqa: PLC0415
+
+        return policy_to_dict(self)
