@@ -31,8 +31,12 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite with branch coverage, and every doctest."""
-    session.install("-e", ".[hypothesis]", *_group("test"))
+    session.install("-e", ".[hypothesis,postgres]", *_group("test"))
     env = {"HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev"}
+    # The PostgreSQL tests skip without a DSN, or fail when a server is required (CI).
+    for name in ("LAWFUL_POSTGRES_DSN", "LAWFUL_REQUIRE_POSTGRES"):
+        if name in os.environ:
+            env[name] = os.environ[name]
     session.run(
         "pytest",
         "--cov=lawful",
