@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import tomllib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -404,16 +405,30 @@ def _drop_none(value: Any) -> Any:
 # -- text and files -------------------------------------------------------------------------
 
 
-def _no_duplicates(problems: list[Problem]) -> Any:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in seen:
-                problems.append(Problem(key, f'duplicate key "{key}"'))
-            seen[key] = value
-        return seen
+class _Table(dict[str, Any]):
+    """A JSON object that remembers the keys it saw twice."""
 
-    return hook
+    duplicates: tuple[str, ...] = ()
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Table:
+    table = _Table(pairs)
+    if len(table) != len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        table.duplicates = tuple(key for key, count in counts.items() if count > 1)
+    return table
+
+
+def _duplicate_keys(value: object, path: str) -> Iterator[Problem]:
+    """JSON silently keeps the last of two equal keys; a policy file must not."""
+    if isinstance(value, _Table):
+        for key in value.duplicates:
+            yield Problem(f"{path}.{key}" if path else key, f'duplicate key "{key}"')
+        for key, inner in value.items():
+            yield from _duplicate_keys(inner, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _duplicate_keys(inner, f"{path}[{index}]")
 
 
 def loads_policy(
@@ -431,13 +446,12 @@ def loads_policy(
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError([Problem("", f"not valid TOML: {exc}")], source) from None
     elif format == "json":
-        problems: list[Problem] = []
         try:
-            data = json.loads(text, object_pairs_hook=_no_duplicates(problems))
+            data = json.loads(text, object_pairs_hook=_pairs)
         except json.JSONDecodeError as exc:
             raise PolicyError([Problem("", f"not valid JSON: {exc}")], source) from None
-        if problems:
-            raise PolicyError(problems, source)
+        if duplicates := list(_duplicate_keys(data, "")):
+            raise PolicyError(duplicates, source)
     else:
         raise ValueError(f"format: expected 'toml' or 'json', got {format!r}")
     return policy_from_dict(data, source=source)

@@ -59,8 +59,20 @@ class PolicyVersion:
     published: date | None = None
 
 
-def _mapping(value: Mapping[str, object] | None) -> dict[str, object]:
-    return dict(value or {})
+def _purposes(value: Iterable[Purpose]) -> tuple[Purpose, ...]:
+    return tuple(value)
+
+
+def _categories(value: Iterable[DataCategory]) -> tuple[DataCategory, ...]:
+    return tuple(value)
+
+
+def _vendors(value: Iterable[Vendor]) -> tuple[Vendor, ...]:
+    return tuple(value)
+
+
+def _versions(value: Iterable[PolicyVersion]) -> tuple[PolicyVersion, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -90,9 +102,9 @@ class Policy:
     version: str
     title: str = ""
     updated: date | None = None
-    purposes: tuple[Purpose, ...] = attrs.field(default=(), converter=tuple)
-    data_categories: tuple[DataCategory, ...] = attrs.field(default=(), converter=tuple)
-    vendors: tuple[Vendor, ...] = attrs.field(default=(), converter=tuple)
+    purposes: tuple[Purpose, ...] = attrs.field(default=(), converter=_purposes)
+    data_categories: tuple[DataCategory, ...] = attrs.field(default=(), converter=_categories)
+    vendors: tuple[Vendor, ...] = attrs.field(default=(), converter=_vendors)
     entities: Mapping[str, Entity] = attrs.field(factory=dict)
     controllers: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     subject_categories: Mapping[str, str] = attrs.field(factory=dict)
@@ -101,7 +113,7 @@ class Policy:
     unknown_subject_category: UnknownSubjectCategory = UnknownSubjectCategory.ALLOW
     opt_out_scopes: Mapping[str, OptOutScope] = attrs.field(factory=dict)
     signals: Signals = Signals()
-    previous_versions: tuple[PolicyVersion, ...] = attrs.field(default=(), converter=tuple)
+    previous_versions: tuple[PolicyVersion, ...] = attrs.field(default=(), converter=_versions)
     _by_id: Mapping[str, Purpose] = attrs.field(
         init=False, eq=False, repr=False, hash=False, alias="_by_id"
     )
