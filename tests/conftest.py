@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import time
+from datetime import date, datetime, tzinfo
+from typing import NoReturn
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -16,3 +21,78 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=60, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# -- no_clock: decisions must never read a clock (DESIGN, "Pure core") -----------------------
+
+_DECISION_MODULES = (
+    "lawful._engine",
+    "lawful._time",
+    "lawful.decision",
+    "lawful.duration",
+    "lawful.events",
+    "lawful.model",
+    "lawful.policy",
+    "lawful.subject",
+)
+
+
+class ClockReadError(AssertionError):
+    """A decision module read a wall clock while the ``no_clock`` fixture was active."""
+
+
+def _clock_read(*_args: object, **_kwargs: object) -> NoReturn:
+    raise ClockReadError
+
+
+class _LikeItsBase(type):
+    """Keeps ``isinstance(real_datetime, patched)`` true inside the patched modules."""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, cls.__mro__[1])
+
+
+class _NoClockDatetime(datetime, metaclass=_LikeItsBase):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> NoReturn:
+        raise ClockReadError(tz)
+
+    @classmethod
+    def utcnow(cls) -> NoReturn:
+        raise ClockReadError
+
+    @classmethod
+    def today(cls) -> NoReturn:
+        raise ClockReadError
+
+    @classmethod
+    def fromtimestamp(cls, t: float, tz: tzinfo | None = None) -> NoReturn:
+        raise ClockReadError(t, tz)
+
+
+class _NoClockDate(date, metaclass=_LikeItsBase):
+    @classmethod
+    def today(cls) -> NoReturn:
+        raise ClockReadError
+
+    @classmethod
+    def fromtimestamp(cls, t: float) -> NoReturn:
+        raise ClockReadError(t)
+
+
+@pytest.fixture
+def no_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patch ``time.time`` and friends, and ``datetime``/``date`` clocks, to raise.
+
+    Inside the decision modules the names ``datetime`` and ``date`` are replaced by
+    subclasses whose clocks raise :class:`ClockReadError`; use it with
+    ``pytestmark = pytest.mark.usefixtures("no_clock")``.
+    """
+    for name in ("time", "time_ns", "monotonic", "monotonic_ns", "localtime", "gmtime"):
+        monkeypatch.setattr(time, name, _clock_read)
+    for module_name in _DECISION_MODULES:
+        module = importlib.import_module(module_name)
+        if getattr(module, "datetime", None) is datetime:
+            monkeypatch.setattr(module, "datetime", _NoClockDatetime)
+        if getattr(module, "date", None) is date:
+            monkeypatch.setattr(module, "date", _NoClockDate)
