@@ -456,7 +456,8 @@ def _check_opt_out(subject: Subject, purpose: Purpose, at_key: int) -> None:
         # An opt-out whose scope the policy does not declare stops every purpose.
         undeclared = tuple(k[1] for k in index.lines if k[0] == "x" and (k[1] not in declared))
         index.memo[memo_key] = undeclared
-    for scope in (*purpose.opt_out_scopes, *undeclared):
+    # Art. 21(5): an opt-out of "all" reaches every purpose, like an undeclared scope.
+    for scope in (*purpose.opt_out_scopes, _ALL_SCOPE, *undeclared):
         found = latest_key(index.lines.get(("x", scope)), at_key)
         if found is not None and isinstance(found[1], OptOut):
             raise _Denied(
