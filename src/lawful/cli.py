@@ -1,0 +1,549 @@
+"""The ``lawful`` command line: ``check``, ``purposes`` and ``decide``, and commands that
+other modules register.
+
+Every command reads a POLICY argument the same way (:func:`resolve_policy`): a path to a
+TOML or JSON policy file, or, when no such file exists, the name of a policy bundled with
+lawful (``piwik-pro``). Bad input never ends in a traceback: :func:`main` turns every
+:class:`lawful.LawfulError`, :class:`OSError` and :class:`CommandError` into lines
+``lawful: error: ...`` on standard error and returns 2.
+
+Commands are extensible: each module named in ``_EXTENSIONS`` exposes
+``register(subparsers) -> None``, which adds its sub-parser(s) and sets
+``handler=<callable(argparse.Namespace) -> int>`` as a default on each; the handler
+returns the exit code and may raise the errors above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, TypeAlias
+
+import attrs
+
+from lawful._bundled import bundled_policy, bundled_policy_names
+from lawful._convert import load_policy
+from lawful._json import read_events
+from lawful.decision import Decision, Operation
+from lawful.events import BY_TYPE, Event
+from lawful.exceptions import LawfulError, PolicyError, Problem
+from lawful.model import (
+    AfterCollection,
+    AfterLastInteraction,
+    NoPeriodStated,
+    Purpose,
+    Retention,
+    RetentionCombine,
+    RetentionRule,
+    SessionEnd,
+)
+from lawful.subject import Subject
+
+if TYPE_CHECKING:
+    from lawful.policy import Policy
+
+__all__ = [
+    "CommandError",
+    "add_policy_argument",
+    "build_parser",
+    "main",
+    "parse_instant",
+    "read_subject",
+    "resolve_policy",
+    "say",
+]
+
+# argparse has no public name for the object add_subparsers() returns.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
+
+_EXTENSIONS: tuple[str, ...] = ()
+"""Modules that add commands; each exposes ``register(subparsers) -> None``."""
+
+_EXIT_OK = 0
+_EXIT_PROBLEMS = 1
+_EXIT_USAGE = 2
+_WIDTH = 88
+
+POLICY_HELP = (
+    "POLICY is a path to a policy file (TOML, or JSON when it ends in .json); when no such "
+    "file exists it names a policy bundled with lawful ({names})."
+)
+
+
+class CommandError(ValueError):
+    """A command was given input it cannot use (an unknown purpose, a timestamp without an
+    offset, a missing policy); :func:`main` prints it as one line and returns 2.
+    """
+
+
+# -- helpers shared with extension commands ------------------------------------------------
+
+
+def _bundled_names() -> str:
+    return ", ".join(bundled_policy_names()) or "none"
+
+
+def add_policy_argument(parser: argparse.ArgumentParser, *flags: str) -> None:
+    """Add the POLICY argument (positional, or the option ``flags`` such as ``--policy``)."""
+    help_text = POLICY_HELP.format(names=_bundled_names())
+    if flags:
+        parser.add_argument(*flags, dest="policy", metavar="POLICY", required=True, help=help_text)
+    else:
+        parser.add_argument("policy", metavar="POLICY", help=help_text)
+
+
+def resolve_policy(argument: str) -> Policy:
+    """The policy a POLICY argument names: a file if one exists there, else a bundled policy.
+
+    Raises:
+        PolicyError: The file is not a valid policy.
+        OSError: The file exists but cannot be read.
+        CommandError: There is no such file and no bundled policy of that name.
+    """
+    path = Path(argument)
+    if path.exists():
+        return load_policy(path)
+    if argument in bundled_policy_names():
+        return bundled_policy(argument)
+    raise CommandError(
+        f"policy {argument!r}: no such file, and no bundled policy of that name "
+        f"(bundled: {_bundled_names()})"
+    )
+
+
+def parse_instant(text: str, option: str) -> datetime:
+    """An aware datetime from ISO 8601 text with an offset; ``option`` names it in errors.
+
+    Raises:
+        CommandError: The text is not ISO 8601, or has no offset (lawful never guesses one).
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"{option}: expected an ISO 8601 timestamp with an offset, such as "
+            f"2025-06-01T12:00:00+02:00, got {text!r}"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise CommandError(
+            f"{option}: the timestamp {text!r} has no offset; add one such as +02:00 or Z "
+            "(lawful never guesses a time zone)"
+        )
+    return moment
+
+
+def _events_of(handle: TextIO, source: str, subject_id: str) -> tuple[list[Event], bool]:
+    events: list[Event] = []
+    found = False
+    try:
+        # Every line is read and checked, whoever it belongs to: nothing is skipped.
+        for owner, event in read_events(handle, source=source):
+            if owner == subject_id:
+                events.append(event)
+                found = True
+    except UnicodeDecodeError:
+        raise CommandError(f"{source}: not UTF-8 text") from None
+    return events, found
+
+
+def read_subject(
+    path: str, subject_id: str, *, categories: Iterable[str] | None = None
+) -> tuple[Subject, bool]:
+    """The subject ``subject_id`` from a JSON Lines events file (``-``: standard input).
+
+    Returns:
+        The subject, and whether the file holds any event for it.
+
+    Raises:
+        EventError: A line is not a valid event; the message names ``file:line``.
+        NaiveDatetimeError: A timestamp in the file has no offset.
+        OSError: The file cannot be read.
+        CommandError: The file is not UTF-8 text.
+    """
+    if path == "-":
+        events, found = _events_of(sys.stdin, "<stdin>", subject_id)
+    else:
+        with Path(path).open(encoding="utf-8") as handle:
+            events, found = _events_of(handle, path, subject_id)
+    return Subject(subject_id, events, categories=categories), found
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """Write one line to standard output (or error): the CLI's only way of printing."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+
+
+def _split(text: str, option: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not items:
+        raise CommandError(f"{option}: expected a comma-separated list, got {text!r}")
+    return items
+
+
+def _wrap(text: str, width: int = _WIDTH, indent: str = "") -> str:
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+# -- check ---------------------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace) -> int:
+    problems: tuple[Problem, ...]
+    try:
+        policy = resolve_policy(args.policy)
+    except PolicyError as exc:
+        problems = exc.problems
+    else:
+        problems = policy.warnings
+    for problem in problems:
+        say(f"{problem.severity}: {problem.path or 'policy'}: {problem.message}")
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    say(f"{args.policy}: {errors} error(s), {warnings} warning(s)")
+    if errors or (args.strict and warnings):
+        return _EXIT_PROBLEMS
+    return _EXIT_OK
+
+
+def _add_check(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate and lint a policy",
+        description=(
+            "Validate and lint a policy: print every problem as 'SEVERITY: PATH: MESSAGE', "
+            "then a count. Errors make the policy unusable; warnings mark what it does not "
+            "state (a retention period, a transfer safeguard, ...). Exit status: 0 clean, "
+            "1 problems found (errors, or warnings under --strict), 2 bad usage."
+        ),
+    )
+    add_policy_argument(parser)
+    parser.add_argument("--strict", action="store_true", help="treat warnings as problems")
+    parser.set_defaults(handler=_check)
+
+
+# -- purposes ------------------------------------------------------------------------------
+
+
+def _rule_text(rule: RetentionRule) -> str:
+    if isinstance(rule, AfterCollection):
+        return f"{rule.period} after collection"
+    if isinstance(rule, AfterLastInteraction):
+        return f"{rule.period} after the last {' / '.join(rule.kinds)}"
+    if isinstance(rule, SessionEnd):
+        return f"end of the browsing session ({rule.inactivity} without activity)"
+    assert isinstance(rule, NoPeriodStated)  # noqa: S101 - closed union
+    note = rule.note.rstrip(".")
+    return f"not stated ({note[:1].lower()}{note[1:]})" if note else "not stated"
+
+
+def _retention_text(retention: Retention) -> str:
+    texts = [_rule_text(rule) for rule in retention.rules]
+    if len(texts) <= 1:
+        return texts[0] if texts else "not stated"
+    if retention.combine is RetentionCombine.FIRST:
+        return "; otherwise ".join(texts)
+    return " or ".join(texts) + ", whichever comes first"
+
+
+def _purpose_row(policy: Policy, purpose: Purpose) -> list[str]:
+    basis = purpose.basis.value.replace("_", " ")
+    if purpose.processor_only:
+        basis = "processor only: the client decides"
+    vendors = [policy.vendor(v) for v in purpose.vendors]
+    hosting: list[str] = []
+    for vendor in vendors:
+        place = vendor.hosting + (" [outside the EEA]" if vendor.outside_eea else "")
+        hosting.append(f"{vendor.name}: {place}" if len(vendors) > 1 else place)
+    return [
+        purpose.id,
+        basis,
+        ", ".join(purpose.data) or "-",
+        ", ".join(v.name for v in vendors) or "-",
+        "; ".join(hosting) or "-",
+        _retention_text(purpose.retention),
+    ]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> str:
+    lines: list[str] = []
+
+    def emit(cells: Sequence[str]) -> None:
+        wrapped = [
+            textwrap.wrap(cell, width, break_long_words=True, break_on_hyphens=False) or [""]
+            for cell, width in zip(cells, widths, strict=True)
+        ]
+        for i in range(max(len(w) for w in wrapped)):
+            parts = [
+                (w[i] if i < len(w) else "").ljust(width)
+                for w, width in zip(wrapped, widths, strict=True)
+            ]
+            lines.append("  ".join(parts).rstrip())
+
+    emit(header)
+    lines.append("  ".join("-" * width for width in widths))
+    for index, row in enumerate(rows):
+        if index:
+            lines.append("")
+        emit(row)
+    return "\n".join(lines)
+
+
+def _purposes(args: argparse.Namespace) -> int:
+    policy = resolve_policy(args.policy)
+    rows = [_purpose_row(policy, p) for p in policy.purposes]
+    first = max([len("purpose"), *(len(p.id) for p in policy.purposes)])
+    widths = (first, 20, 28, 22, 28, 30)
+    header = ("purpose", "basis", "data", "vendors", "hosting", "retention")
+    title = policy.title or policy.id
+    say(f"{title} - version {policy.version} ({len(policy.purposes)} purposes)\n")
+    say(_table(header, rows, widths))
+    return _EXIT_OK
+
+
+def _add_purposes(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "purposes",
+        help="list a policy's purposes as a table",
+        description=(
+            "Print a policy's purposes as a table: purpose, legal basis, data categories, "
+            "vendors, where they host the data, and retention."
+        ),
+    )
+    add_policy_argument(parser)
+    parser.set_defaults(handler=_purposes)
+
+
+# -- decide --------------------------------------------------------------------------------
+
+
+def _events_help() -> str:
+    intro = (
+        'Events file: JSON Lines, one event per line, each an object with "subject" (the '
+        'subject id), "type", "at" (ISO 8601 with an offset, when the event took effect) '
+        'and the fields of its type; optional on every type: "recorded_at", "id". Blank '
+        "lines are allowed; any other bad line stops with its line number. Types (optional "
+        "fields in brackets):"
+    )
+    lines = [textwrap.fill(intro, width=78)]
+    common = {"at", "recorded_at", "id"}
+    for name, cls in BY_TYPE.items():
+        fields = [f for f in attrs.fields(cls) if f.name not in common]
+        parts = [f.name if f.default is attrs.NOTHING else f"[{f.name}]" for f in fields]
+        lines.append(f"  {name}: {', '.join(parts) or '-'}")
+    lines.append("Example:")
+    lines.append(
+        '  {"subject": "visitor-1", "type": "consent_given", '
+        '"at": "2025-03-03T10:15:00+01:00", "purpose": "analytics"}'
+    )
+    lines.append("The full schema: docs/events.md.")
+    return "\n".join(lines)
+
+
+def _print_decision(decision: Decision, *, heading: bool) -> None:
+    if heading:
+        verdict = "allowed" if decision.allowed else "denied"
+        say(f"{decision.purpose}: {verdict} ({decision.code.value})")
+        say(_wrap(decision.explain(), indent="  "))
+    else:
+        say(_wrap(decision.explain()))
+
+
+def _decide(args: argparse.Namespace) -> int:
+    at = parse_instant(args.at, "--at")
+    collected_at = (
+        None if args.collected_at is None else parse_instant(args.collected_at, "--collected-at")
+    )
+    if args.all and (args.vendor is not None or args.data is not None):
+        raise CommandError("--vendor and --data name one purpose's recipients; not with --all")
+    data = () if args.data is None else _split(args.data, "--data")
+    categories = None if args.categories is None else _split(args.categories, "--categories")
+    policy = resolve_policy(args.policy)
+    if categories is not None and policy.subject_categories:
+        for category in categories:
+            if category not in policy.subject_categories:
+                known = ", ".join(policy.subject_categories)
+                raise CommandError(
+                    f"--categories: the policy declares no subject category {category!r}; "
+                    f"declared: {known}"
+                )
+    if not args.all and args.purpose not in policy.purpose_ids:
+        raise CommandError(
+            f"--purpose: the policy {policy.id!r} declares no purpose {args.purpose!r}; "
+            f"declared: {', '.join(policy.purpose_ids)}"
+        )
+    subject, found = read_subject(args.events, args.subject, categories=categories)
+    if not found:
+        say(
+            f"lawful: warning: no events for subject {args.subject!r} in {args.events}; "
+            "deciding on an empty history",
+            err=True,
+        )
+    operation = Operation(args.operation)
+    decisions: dict[str, Decision]
+    if args.all:
+        decisions = policy.decide_all(subject, at, collected_at=collected_at, operation=operation)
+    else:
+        decisions = {
+            args.purpose: policy.may_process(
+                subject,
+                args.purpose,
+                at,
+                vendor=args.vendor,
+                data=data,
+                collected_at=collected_at,
+                operation=operation,
+            )
+        }
+    if args.json:
+        if args.all:
+            payload = {pid: d.to_dict() for pid, d in decisions.items()}
+            say(json.dumps(payload, sort_keys=True, ensure_ascii=False))
+        else:
+            say(decisions[args.purpose].to_json())
+    else:
+        for index, decision in enumerate(decisions.values()):
+            if index:
+                say()
+            _print_decision(decision, heading=args.all)
+    return _EXIT_OK if all(decisions.values()) else _EXIT_PROBLEMS
+
+
+def _add_decide(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "decide",
+        help="decide whether a subject's data may be processed, and explain why",
+        description=(
+            "Decide whether the subject's data may be processed for a purpose at an instant, "
+            "from the subject's events, and explain the decision. Exit status: 0 allowed "
+            "(with --all: every purpose allowed), 1 denied, 2 bad usage or bad input."
+        ),
+        epilog=_events_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_policy_argument(parser, "--policy")
+    parser.add_argument(
+        "--events",
+        required=True,
+        metavar="EVENTS.jsonl",
+        help="the events file (JSON Lines, see below); '-' reads standard input",
+    )
+    parser.add_argument("--subject", required=True, metavar="ID", help="the subject's id")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--purpose", metavar="P", help="the purpose id")
+    which.add_argument("--all", action="store_true", help="decide every purpose of the policy")
+    parser.add_argument("--vendor", metavar="V", help="the vendor involved (default: all)")
+    parser.add_argument(
+        "--data",
+        metavar="C,...",
+        help="the data categories involved, comma-separated (default: all the purpose's)",
+    )
+    parser.add_argument(
+        "--collected-at",
+        metavar="TIME",
+        help="when the data was collected (default: at --at, fresh data); "
+        "pass it for stored data, or retention is never exceeded",
+    )
+    parser.add_argument(
+        "--at",
+        required=True,
+        metavar="TIME",
+        help="the instant of processing, ISO 8601 with an offset (2025-06-01T12:00:00+02:00)",
+    )
+    parser.add_argument(
+        "--operation",
+        choices=[o.value for o in Operation],
+        default=Operation.USE.value,
+        help="what is done with the data (default: use); only 'store' survives a restriction",
+    )
+    parser.add_argument(
+        "--categories",
+        metavar="C,...",
+        help="the subject's data-subject categories, comma-separated (default: unknown)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the decision(s) as JSON")
+    parser.set_defaults(handler=_decide)
+
+
+# -- entry point ---------------------------------------------------------------------------
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lawful")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command, extensions included."""
+    parser = argparse.ArgumentParser(
+        prog="lawful",
+        description=(
+            "May I process this person's data, for this purpose, at this instant - and why? "
+            "lawful enforces what a privacy policy declares; it is not legal advice."
+        ),
+        epilog=POLICY_HELP.format(names=_bundled_names()),
+    )
+    parser.add_argument("--version", action="version", version=f"lawful {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_check(subparsers)
+    _add_purposes(subparsers)
+    _add_decide(subparsers)
+    for name in _EXTENSIONS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _error(message: str) -> None:
+    say(f"lawful: error: {_one_line(message)}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 denied or problems, 2 errors)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on bad usage
+        return exc.code if isinstance(exc.code, int) else _EXIT_USAGE
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        # The reader went away (``lawful purposes piwik-pro | head``): stop quietly, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return _EXIT_PROBLEMS
+    except PolicyError as exc:
+        where = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            _error(f"{where}{problem}")
+    except (LawfulError, CommandError) as exc:
+        _error(str(exc))
+    except OSError as exc:
+        if exc.filename is not None and exc.strerror:
+            _error(f"{exc.filename}: {exc.strerror}")
+        else:
+            _error(str(exc))
+    return _EXIT_USAGE
