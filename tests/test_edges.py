@@ -1196,3 +1196,16 @@ def test_collected_after_at_is_a_query_error() -> None:
     """Data cannot be processed before it was collected."""
     with pytest.raises(QueryError, match="collected_at"):
         decide([], "fraud", T0, collected_at=T0 + US)
+
+
+def test_a_denials_valid_until_names_only_what_can_lift_it() -> None:
+    """A denial that no deadline can lift has no valid_until, whatever limits lie ahead."""
+    c = utc(2025, 3, 1)
+    # NO_CONSENT: the retention limit ahead would not turn it into an allow.
+    assert decide([], "analytics", c + US, collected_at=c).valid_until is None
+    # CONSENT_STALE: neither would the consent's expiry.
+    stale = ConsentGiven(at=c, purpose="analytics", policy_version="v1")
+    assert decide([stale], "analytics", c + US).valid_until is None
+    # A child below the minimum age: the birthday can.
+    born = BirthDateDeclared(at=c, birth_date=date(2015, 1, 1))
+    assert decide([born], "analytics", c + US, collected_at=c).valid_until == utc(2028, 1, 1)

@@ -112,15 +112,15 @@ def may_process(
     try:
         reasons = _decide(subject, purpose, at, at_us, vendor, data, c_us, fresh, operation, until)
     except _Denied as denied:
-        if denied.until is not None:
-            until.append(denied.until)
+        # Only the denying rule's own deadline (a birthday) can lift a denial; limits met
+        # on the way (retention, a consent's expiry) would only deny again.
         return Decision(
             allowed=False,
             purpose=purpose.id,
             at=at,
             basis=purpose.basis,
             reasons=(denied.reason,),
-            valid_until=_until(until, at_us, at.tzinfo),
+            valid_until=_until([] if denied.until is None else [denied.until], at_us, at.tzinfo),
         )
     return Decision(
         allowed=True,
