@@ -16,8 +16,10 @@ import attrs
 __all__ = [
     "EventError",
     "LawfulError",
+    "LedgerConflictError",
     "LedgerError",
     "LedgerIntegrityError",
+    "LedgerKeyError",
     "NaiveDatetimeError",
     "PolicyError",
     "Problem",
@@ -99,4 +101,27 @@ class LedgerError(LawfulError, RuntimeError):
 
 
 class LedgerIntegrityError(LedgerError):
-    """Raised where a ledger's hash chain or anchored head does not verify."""
+    """Raised where a ledger's hash chain or anchored head does not verify.
+
+    ``record`` is the 1-based position of the first broken record (``None`` when no
+    single record is to blame); ``problems`` lists every problem found, first first.
+    """
+
+    def __init__(
+        self, message: str, *, record: int | None = None, problems: Sequence[str] = ()
+    ) -> None:
+        self.record = record
+        self.problems = tuple(problems) or (message,)
+        super().__init__(message)
+
+
+class LedgerKeyError(LedgerError, ValueError):
+    """A ledger key is missing, shorter than 32 bytes, or not the key this ledger was
+    created with (raised when the ledger is opened, before anything is written).
+    """
+
+
+class LedgerConflictError(LedgerError, ValueError):
+    """An append reused a stored event id for different content: idempotent appends
+    store the same event once, but never let one id name two facts.
+    """

@@ -1,0 +1,331 @@
+"""The embedded default: a ledger in one SQLite file, on the standard library's ``sqlite3``.
+
+Durability and concurrency come from SQLite itself:
+
+- write-ahead logging with ``synchronous=FULL``: a committed batch survives a crash
+  of the process or of the machine, an uncommitted one leaves nothing behind;
+- every write is one ``BEGIN IMMEDIATE`` transaction, which takes the file's single
+  writer lock *before* reading the chain's head, so writers in any thread or process
+  queue (up to ``timeout`` seconds) instead of forking the chain;
+- each thread gets its own connection (readers never wait for the writer), and a
+  process that forked opens fresh ones rather than sharing its parent's;
+- ``secure_delete``, a truncating WAL checkpoint and ``VACUUM`` after an erasure, so
+  erased bytes linger neither in free pages nor in the log.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from lawful.exceptions import LedgerError, LedgerIntegrityError
+from lawful.ledger._chain import LedgerKey, Record, RecordKind
+from lawful.ledger._core import Clock, LedgerCore, utc_now
+
+__all__ = ["MIGRATIONS", "SQLiteLedger"]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # Version 1. Personal data lives only in `payload`: the subject is found by its keyed
+    # pseudonym, so erasing means dropping nonce and payload, nothing else.
+    (
+        (
+            "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)"
+            " WITHOUT ROWID"
+        ),
+        (
+            "CREATE TABLE ledger_records ("
+            " seq INTEGER PRIMARY KEY,"
+            " kind INTEGER NOT NULL,"
+            " subject_tag BLOB NOT NULL,"
+            " id_tag BLOB NOT NULL UNIQUE,"
+            " nonce BLOB,"
+            " payload BLOB,"
+            " digest BLOB NOT NULL,"
+            " mac BLOB NOT NULL)"
+        ),
+        "CREATE INDEX ledger_records_subject ON ledger_records (subject_tag, seq)",
+    ),
+)
+"""Schema migrations: entry ``n`` takes a file from version ``n`` to ``n + 1``."""
+
+_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac"
+_Row = tuple[int, int, bytes, bytes, bytes | None, bytes | None, bytes, bytes]
+
+
+def _record(row: _Row) -> Record:
+    try:
+        kind = RecordKind(row[1])
+    except ValueError:
+        raise LedgerIntegrityError(
+            f"record {row[0]}: unknown kind {row[1]!r}", record=row[0]
+        ) from None
+    return Record(row[0], kind, row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+class _View:
+    """A transaction's view of the file (a RecordWriter)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def meta(self, name: str) -> bytes | None:
+        row = self._conn.execute("SELECT value FROM ledger_meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def by_id(self, id_tag: bytes) -> Record | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM ledger_records WHERE id_tag = ?",  # noqa: S608 - constant
+            (id_tag,),
+        ).fetchone()
+        return None if row is None else _record(row)
+
+    def by_subject(self, subject_tag: bytes) -> list[Record]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM ledger_records WHERE subject_tag = ? ORDER BY seq",  # noqa: S608
+            (subject_tag,),
+        )
+        return [_record(row) for row in rows]
+
+    def scan(self) -> Iterator[Record]:
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM ledger_records ORDER BY seq")  # noqa: S608
+        return (_record(row) for row in rows)
+
+    def insert(self, record: Record) -> None:
+        self._conn.execute(
+            f"INSERT INTO ledger_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            (
+                record.seq,
+                int(record.kind),
+                record.subject_tag,
+                record.id_tag,
+                record.nonce,
+                record.payload,
+                record.digest,
+                record.mac,
+            ),
+        )
+
+    def scrub(self, seqs: Sequence[int]) -> None:
+        self._conn.executemany(
+            "UPDATE ledger_records SET nonce = NULL, payload = NULL WHERE seq = ?",
+            [(seq,) for seq in seqs],
+        )
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self._conn.execute(
+            "INSERT INTO ledger_meta (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version of an open file (0: no ledger yet)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger_meta'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = conn.execute("SELECT value FROM ledger_meta WHERE name = 'schema'").fetchone()
+    return 0 if row is None else int(bytes(row[0]).decode("ascii"))
+
+
+def _check_known(version: int, where: str) -> None:
+    if version > len(MIGRATIONS):
+        raise LedgerError(
+            f"{where}: schema version {version} is newer than this lawful knows "
+            f"({len(MIGRATIONS)}); upgrade lawful"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, where: str) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)
+        _check_known(version, where)
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO ledger_meta (name, value) VALUES ('schema', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (str(number).encode("ascii"),),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class _SQLiteStore:
+    def __init__(self, path: Path, *, timeout: float, vacuum: bool, create: bool) -> None:
+        self._path = path
+        self._where = os.fspath(path)
+        self._timeout = timeout
+        self._vacuum = vacuum
+        self._closed = False
+        self._guard = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._orphans: list[sqlite3.Connection] = []
+        self._fresh_process()
+        if not create and not path.exists():
+            raise LedgerError(f"{self._where}: no such ledger")
+        conn = self._connection()
+        try:
+            _migrate(conn, self._where)
+        except sqlite3.Error as exc:
+            self.close()
+            raise LedgerError(f"{self._where}: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    def _fresh_process(self) -> None:
+        # A SQLite connection must never cross fork(): a child keeps (never uses, never
+        # closes) what it inherited and opens its own.
+        self._orphans.extend(self._connections)
+        self._connections = []
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self._where}: {exc}") from exc
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = FULL")
+            # Art. 17: deleted content is overwritten, and temporary files stay in memory.
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerError(f"{self._where}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise LedgerError(f"{self._where}: cannot use write-ahead logging (got {mode})")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise LedgerError(f"{self._where}: ledger closed")
+        if os.getpid() != self._pid:
+            self._fresh_process()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._guard:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def reading(self) -> Iterator[_View]:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield _View(conn)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self._where}: {exc}") from exc
+
+    @contextmanager
+    def writing(self) -> Iterator[_View]:
+        conn = self._connection()
+        # Threads of one process queue here, without SQLite's sleeping busy handler.
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _View(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self._where}: {exc}") from exc
+
+    def purge(self) -> None:
+        """Checkpoint and truncate the WAL, then rewrite the file without free pages."""
+        conn = self._connection()
+        with self._write_lock:
+            try:
+                self._checkpoint(conn)
+                if self._vacuum:
+                    conn.execute("VACUUM")
+                    self._checkpoint(conn)
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self._where}: erasure recorded, purge failed: {exc}") from exc
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise LedgerError(
+                f"{self._where}: erasure recorded, but another connection kept the write-ahead "
+                "log busy; old bytes may remain in it until SQLiteLedger.purge() succeeds"
+            )
+
+    def close(self) -> None:
+        with self._guard:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+
+class SQLiteLedger(LedgerCore):
+    """A :class:`lawful.ledger.ConsentLedger` in one SQLite file.
+
+    Safe for several threads and several processes writing the same file (on a local
+    file system: SQLite's locks do not work over most network file systems).
+
+    Args:
+        path: The database file; created with its schema unless ``create=False``.
+        key: The ledger key, kept outside the file (:meth:`LedgerKey.from_file`).
+        clock: Returns the current aware instant; stamps ``recorded_at``.
+        keep_proof: Whether erasure keeps consent records by default (Art. 17(3)(e)).
+        create: Create the file if missing; ``False`` raises instead.
+        timeout: Seconds a writer waits for the file's lock before giving up.
+        vacuum: Rewrite the file after an erasure (``VACUUM``); turn off only for very
+            large files whose free pages ``secure_delete`` already zeroes.
+
+    Raises:
+        LedgerKeyError: The key is too short or is not this ledger's key.
+        LedgerError: The file cannot be opened, or its schema is newer than this lawful.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        key: LedgerKey | bytes,
+        clock: Clock = utc_now,
+        keep_proof: bool = False,
+        create: bool = True,
+        timeout: float = 30.0,
+        vacuum: bool = True,
+    ) -> None:
+        self._sqlite = _SQLiteStore(Path(path), timeout=timeout, vacuum=vacuum, create=create)
+        super().__init__(self._sqlite, key=key, clock=clock, keep_proof=keep_proof)
+
+    def purge(self) -> None:
+        """Purge erased bytes from the WAL and free pages again (after a busy purge failed).
+
+        Raises:
+            LedgerError: Another connection still keeps the WAL busy.
+        """
+        self._sqlite.purge()
