@@ -1209,3 +1209,46 @@ def test_a_denials_valid_until_names_only_what_can_lift_it() -> None:
     # A child below the minimum age: the birthday can.
     born = BirthDateDeclared(at=c, birth_date=date(2015, 1, 1))
     assert decide([born], "analytics", c + US, collected_at=c).valid_until == utc(2028, 1, 1)
+
+
+def test_limits_past_the_last_datetime_are_never_reached() -> None:
+    """A valid but enormous lifetime or period is "never", not a crash; so is a far birthday."""
+    huge = Purpose(
+        "huge",
+        "Huge",
+        "s",
+        LegalBasis.CONSENT,
+        withdrawal="x",
+        consent_lifetime=Duration.parse("1000000 years"),
+        retention=Retention((AfterCollection(Duration.parse("1000000 days")),)),
+    )
+    policy = Policy(id="p", version="1", purposes=(huge,), age=AgeRules(minimum_age=13))
+    grant = ConsentGiven(at=T0, purpose="huge")
+    decision = policy.may_process(Subject("s", [grant]), "huge", T0)
+    assert decision.allowed
+    assert decision.valid_until is None
+    last = datetime.max.replace(tzinfo=UTC)
+    assert policy.may_process(Subject("s", [grant]), "huge", last).allowed
+    kept = policy.may_process(Subject("s", [grant]), "huge", T0, collected_at=T0)
+    assert kept.valid_until == T0 + timedelta(days=1_000_000)
+    unborn = BirthDateDeclared(at=T0, birth_date=date(9999, 1, 1))
+    young = policy.may_process(Subject("s", [unborn, grant]), "huge", T0)
+    assert young.code is ReasonCode.BELOW_MINIMUM_AGE
+    assert young.valid_until is None
+    ancient = AgeDeclared(at=datetime(50, 1, 1, tzinfo=UTC), at_least=150)
+    old_grant = ConsentGiven(at=datetime(50, 1, 1, tzinfo=UTC), purpose="huge")
+    assert policy.may_process(Subject("s", [ancient, old_grant]), "huge", utc(60, 1, 1)).allowed
+
+
+def test_an_instant_near_the_end_of_time_in_a_zone_ahead_of_utc() -> None:
+    """valid_until that cannot be written in the zone of ``at`` is given in UTC instead."""
+    c = datetime(9999, 12, 30, 23, tzinfo=UTC)
+    at = c.astimezone(PLUS2)  # 9999-12-31T01:00+02:00
+    decision = decide([], "visit", at, collected_at=c)
+    assert decision.valid_until == c + timedelta(minutes=30)
+
+
+def test_a_date_is_not_an_instant() -> None:
+    """``at`` must be a datetime; a date is refused with a TypeError naming the argument."""
+    with pytest.raises(TypeError, match=r"^at: expected a datetime, got date"):
+        decide([], "fraud", date(2025, 1, 1))  # type: ignore[arg-type]

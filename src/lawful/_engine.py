@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 
 from lawful._time import age_on, birthday, from_us, to_us
 from lawful.decision import Decision, Operation, Reason, ReasonCode
+from lawful.duration import Duration
 from lawful.events import (
     AgeDeclared,
     BirthDateDeclared,
@@ -44,6 +45,7 @@ from lawful.subject import Line, Subject, latest_key
 __all__ = ["QueryError", "compare_terms", "may_process", "unknown_purpose"]
 
 _R = 4  # ranks per instant in a sort key
+_NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instant reaches
 _TOP = _R - 1
 _ALL_SCOPE = "all"
 _NO_BASIS_EVENT = (
@@ -145,7 +147,7 @@ def unknown_purpose(purpose_id: str, at: datetime) -> Decision:
 
 
 def _until(candidates: list[int], at_us: int, tz: tzinfo | None) -> datetime | None:
-    later = [c for c in candidates if c > at_us]
+    later = [c for c in candidates if at_us < c < _NEVER]
     return from_us(min(later), tz) if later else None
 
 
@@ -361,8 +363,17 @@ def _birth(declaration: Event, tz: tzinfo | None) -> date:
         return declaration.birth_date
     assert isinstance(declaration, AgeDeclared)  # noqa: S101 - only these are in the line
     said = declaration.at
-    day = max(said.astimezone(UTC).date(), said.astimezone(tz).date())
-    return birthday(day, day.year - declaration.at_least)
+    day = max(said.astimezone(UTC).date(), _local_date(said, tz))
+    # Born before year 1 cannot be written; year 1 is later, so younger: still conservative.
+    return birthday(day, max(day.year - declaration.at_least, 1))
+
+
+def _local_date(moment: datetime, tz: tzinfo | None) -> date:
+    """The date of ``moment`` in ``tz`` (UTC's where it falls outside year 1 to 9999)."""
+    try:
+        return moment.astimezone(tz).date()
+    except OverflowError:
+        return moment.astimezone(UTC).date()
 
 
 def _age(birth: date, moment_us: int, tz: tzinfo | None) -> int:
@@ -371,11 +382,13 @@ def _age(birth: date, moment_us: int, tz: tzinfo | None) -> int:
     utc_age = age_on(birth, moment.date())
     if tz is None or tz is UTC:
         return utc_age
-    return min(utc_age, age_on(birth, moment.astimezone(tz).date()))
+    return min(utc_age, age_on(birth, _local_date(moment, tz)))
 
 
-def _reaches(birth: date, years: int, tz: tzinfo | None) -> int:
-    """The instant from which the conservative age is at least ``years``."""
+def _reaches(birth: date, years: int, tz: tzinfo | None) -> int | None:
+    """The instant from which the conservative age is at least ``years`` (``None``: never)."""
+    if birth.year + years > date.max.year:
+        return None
     day = birthday(birth, birth.year + years)
     utc = datetime.combine(day, time(0), tzinfo=UTC)
     if tz is None or tz is UTC:
@@ -584,13 +597,15 @@ def _retention_limit(
     return min(limits) if limits else None
 
 
-def _after(period: object, start_us: int) -> int:
-    from lawful.duration import Duration  # noqa: PLC0415 - tiny, avoids a cycle in typing
-
-    assert isinstance(period, Duration)  # noqa: S101
+def _after(period: Duration, start_us: int) -> int:
+    """``start_us`` plus ``period``; :data:`_NEVER` when that lies past the last datetime."""
     if not period.years and not period.months:
-        return start_us + period.days * 86_400_000_000 + period.seconds * 1_000_000
-    return to_us(period.after(from_us(start_us)), "retention")
+        end = start_us + period.days * 86_400_000_000 + period.seconds * 1_000_000
+        return min(end, _NEVER)
+    try:
+        return to_us(period.after(from_us(start_us)), "limit")
+    except (OverflowError, ValueError):  # a year past 9999: a limit never reached
+        return _NEVER
 
 
 def _check_contract(subject: Subject, purpose: Purpose, at_key: int) -> Reason:

@@ -23,8 +23,18 @@ def require_aware(value: datetime, where: str) -> datetime:
 
 
 def to_us(value: datetime, where: str) -> int:
-    """Microseconds since the epoch; raises :class:`NaiveDatetimeError` on a naive value."""
-    if value.tzinfo is None or value.utcoffset() is None:
+    """Microseconds since the epoch.
+
+    Raises:
+        NaiveDatetimeError: ``value`` has no time zone.
+        TypeError: ``value`` is not a datetime (a ``date`` has no time of day or zone).
+    """
+    try:
+        offset = value.utcoffset()
+    except AttributeError:  # a date, or not a time at all: say so, naming where
+        require_aware(value, where)
+        raise
+    if offset is None:
         raise NaiveDatetimeError(where)
     delta = value - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
@@ -33,7 +43,12 @@ def to_us(value: datetime, where: str) -> int:
 def from_us(us: int, tz: tzinfo | None = UTC) -> datetime:
     """The aware datetime for ``us`` microseconds since the epoch, in ``tz``."""
     moment = EPOCH + us * _US
-    return moment if tz is None or tz is UTC else moment.astimezone(tz)
+    if tz is None or tz is UTC:
+        return moment
+    try:
+        return moment.astimezone(tz)
+    except OverflowError:  # within hours of year 1 or 9999 in ``tz``: keep it in UTC
+        return moment
 
 
 def birthday(birth: date, year: int) -> date:
