@@ -62,3 +62,18 @@ def lint(session: nox.Session) -> None:
     session.install(*_group("lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Run every bench/bench_*.py (``-- bench_decide.py --quick``: one script, with arguments)."""
+    # The engines lawful is compared with are installed here only, never for users.
+    session.install("-e", ".[postgres]", "opa-eval", "cedarpy", "casbin")
+    if session.posargs and session.posargs[0].endswith(".py"):
+        scripts = [ROOT / "bench" / Path(session.posargs[0]).name]
+        extra = list(session.posargs[1:])
+    else:
+        scripts = sorted((ROOT / "bench").glob("bench_*.py"))
+        extra = list(session.posargs)
+    for script in scripts:
+        session.run("python", str(script), *extra)
