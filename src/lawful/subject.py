@@ -85,7 +85,10 @@ def _keys_for(event: Event) -> tuple[LineKey, ...]:
 
 
 def _sort_key(event: Event) -> int:
-    return to_us(event.at, f"{event.event_type}.at") * _RANKS + event.rank
+    try:
+        return to_us(event.at, f"{event.event_type}.at") * _RANKS + event.rank
+    except AttributeError:
+        raise TypeError(f"not a lawful event: {event!r}") from None
 
 
 def _ordered(events: Iterable[Event]) -> tuple[list[int], list[Event]]:

@@ -1,0 +1,225 @@
+"""Subjects: events in time order, ties settled, add() equal to a rebuild (issue 3)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from lawful import (
+    AgeDeclared,
+    BirthDateDeclared,
+    ConsentGiven,
+    ConsentWithdrawn,
+    ContractEnded,
+    ContractStarted,
+    Erasure,
+    Event,
+    Interaction,
+    Objection,
+    ObjectionOverridden,
+    ObjectionWithdrawn,
+    OptOut,
+    OptOutWithdrawn,
+    ParentalConsentGiven,
+    ParentalConsentWithdrawn,
+    RestrictionLifted,
+    RestrictionRequested,
+    Subject,
+)
+
+pytestmark = pytest.mark.usefixtures("no_clock")
+
+T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
+US = timedelta(microseconds=1)
+
+
+def at(minutes: int) -> datetime:
+    """T0 plus some minutes."""
+    return T0 + timedelta(minutes=minutes)
+
+
+# A history with ties of instant (and of instant and rank) in several timelines.
+HISTORY: tuple[Event, ...] = (
+    ConsentGiven(at=at(0), purpose="analytics"),
+    ConsentWithdrawn(at=at(0), purpose="analytics"),
+    ConsentGiven(at=at(0), purpose="ads", vendor="adnet"),
+    ConsentGiven(at=at(0), purpose="ads", vendor="social"),
+    Objection(at=at(1), purpose="fraud"),
+    ObjectionWithdrawn(at=at(1), purpose="fraud"),
+    ObjectionOverridden(at=at(2), purpose="fraud", grounds="g"),
+    RestrictionRequested(at=at(3)),
+    RestrictionLifted(at=at(3)),
+    Erasure(at=at(4)),
+    OptOut(at=at(5), scope="tracking"),
+    OptOutWithdrawn(at=at(5), scope="tracking"),
+    BirthDateDeclared(at=at(6), birth_date=date(2000, 1, 1)),
+    AgeDeclared(at=at(6), at_least=18),
+    ParentalConsentGiven(at=at(7)),
+    ParentalConsentWithdrawn(at=at(7)),
+    ContractStarted(at=at(8), contract="a"),
+    ContractStarted(at=at(8), contract="b"),
+    ContractEnded(at=at(9), contract="a"),
+    Interaction(at=at(10), kind="page_view"),
+    Interaction(at=at(10), kind="reply", purpose="hubspot"),
+    ConsentGiven(at=at(11), purpose="analytics"),
+)
+
+
+def shuffled(events: tuple[Event, ...], seed: int) -> list[Event]:
+    """The events in a reproducible random order."""
+    out = list(events)
+    random.Random(seed).shuffle(out)  # noqa: S311 - reproducible test order, not secrets
+    return out
+
+
+def same_index(one: Subject, two: Subject) -> None:
+    """Assert that two subjects hold the same events, keys and timelines."""
+    assert one.events == two.events
+    assert [repr(e) for e in one.events] == [repr(e) for e in two.events]
+    assert one._keys == two._keys
+    assert one._index.lines == two._index.lines
+    assert one._index.contracts == two._index.contracts
+
+
+def test_events_are_kept_in_time_order() -> None:
+    """Events given in any order come out sorted by their instant."""
+    late = ConsentWithdrawn(at=at(5), purpose="a")
+    early = ConsentGiven(at=at(1), purpose="a")
+    assert Subject("s", [late, early]).events == (early, late)
+
+
+def test_instants_are_compared_across_zones() -> None:
+    """Time order is by instant, not by wall-clock digits: 11:00+02:00 is before 10:00Z."""
+    plus2 = timezone(timedelta(hours=2))
+    earlier = ConsentGiven(at=datetime(2025, 3, 1, 11, tzinfo=plus2), purpose="a")
+    later = ConsentWithdrawn(at=datetime(2025, 3, 1, 10, tzinfo=UTC), purpose="a")
+    assert Subject("s", [later, earlier]).events == (earlier, later)
+
+
+@pytest.mark.parametrize(
+    ("permissive", "restrictive"),
+    [
+        (ConsentGiven(at=T0, purpose="a"), ConsentWithdrawn(at=T0, purpose="a")),
+        (ConsentGiven(at=T0, purpose="a"), Objection(at=T0, purpose="a")),
+        (RestrictionLifted(at=T0), RestrictionRequested(at=T0)),
+        (ContractStarted(at=T0, contract="c"), ContractEnded(at=T0, contract="c")),
+        (ConsentGiven(at=T0, purpose="a"), Erasure(at=T0)),
+        (OptOutWithdrawn(at=T0, scope="s"), OptOut(at=T0, scope="s")),
+        (ParentalConsentGiven(at=T0), ParentalConsentWithdrawn(at=T0)),
+        (ObjectionWithdrawn(at=T0), Objection(at=T0)),
+        (ObjectionOverridden(at=T0, purpose="a", grounds="g"), Objection(at=T0, purpose="a")),
+    ],
+)
+def test_at_one_instant_the_more_restrictive_event_comes_last(
+    permissive: Event, restrictive: Event
+) -> None:
+    """DESIGN: at one instant the more restrictive event is applied last, so it wins."""
+    assert restrictive.rank > permissive.rank
+    for order in ([permissive, restrictive], [restrictive, permissive]):
+        assert Subject("s", order).events == (permissive, restrictive)
+
+
+def test_ties_of_instant_and_rank_have_one_canonical_order() -> None:
+    """Events equal in instant and rank keep one order whatever order they were given in."""
+    a = ConsentGiven(at=T0, purpose="a")
+    b = ConsentGiven(at=T0, purpose="b")
+    assert Subject("s", [a, b]).events == Subject("s", [b, a]).events
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_equality_is_independent_of_input_order(seed: int) -> None:
+    """Two subjects with the same events in different orders are equal, with equal hashes."""
+    one = Subject("s", HISTORY)
+    two = Subject("s", shuffled(HISTORY, seed))
+    assert one == two
+    assert hash(one) == hash(two)
+    same_index(one, two)
+
+
+def test_equality_depends_on_id_events_and_categories() -> None:
+    """The id, the events and the categories all take part in equality."""
+    base = Subject("s", HISTORY, categories=["visitor"])
+    assert base != Subject("t", HISTORY, categories=["visitor"])
+    assert base != Subject("s", HISTORY[:-1], categories=["visitor"])
+    assert base != Subject("s", HISTORY)
+    assert base == Subject("s", list(HISTORY), categories=frozenset({"visitor"}))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_add_equals_rebuild(seed: int) -> None:
+    """Adding events one by one, in any order, gives the index a full rebuild gives."""
+    built = Subject("s", HISTORY, categories={"visitor"})
+    grown = Subject("s", categories={"visitor"})
+    for event in shuffled(HISTORY, seed):
+        grown = grown.add(event)
+    assert grown == built
+    same_index(grown, built)
+
+
+def test_add_leaves_the_original_subject_untouched() -> None:
+    """add() returns a new subject; the old one keeps its events and timelines."""
+    old = Subject("s", HISTORY[:3])
+    lines = {k: (list(v[0]), list(v[1])) for k, v in old._index.lines.items()}
+    new = old.add(ConsentGiven(at=at(0), purpose="analytics", vendor="x"))
+    new = new.add(ContractStarted(at=at(0), contract="z"))
+    assert old.events == Subject("s", HISTORY[:3]).events
+    assert {k: (list(v[0]), list(v[1])) for k, v in old._index.lines.items()} == lines
+    assert old._index.contracts == ([], [])
+    assert len(new.events) == 5
+
+
+def test_add_keeps_id_and_categories() -> None:
+    """The subject added to keeps its identity and data-subject categories."""
+    subject = Subject("s", categories=["client"]).add(Erasure(at=T0))
+    assert (subject.id, subject.categories) == ("s", frozenset({"client"}))
+
+
+def test_extend_equals_rebuild() -> None:
+    """extend() with many events equals building the subject with all of them."""
+    first, rest = HISTORY[:5], HISTORY[5:]
+    extended = Subject("s", first, categories=["visitor"]).extend(reversed(rest))
+    built = Subject("s", HISTORY, categories=["visitor"])
+    assert extended == built
+    same_index(extended, built)
+
+
+def test_categories_unknown_unless_given() -> None:
+    """Categories are None (unknown) by default; an empty set means "known: none"."""
+    assert Subject("s").categories is None
+    assert Subject("s", categories=[]).categories == frozenset()
+    assert Subject("s", categories=("a", "b", "a")).categories == frozenset({"a", "b"})
+
+
+def test_events_may_come_from_any_iterable() -> None:
+    """A generator of events is read once and kept as a tuple."""
+    subject = Subject("s", (e for e in HISTORY))
+    assert isinstance(subject.events, tuple)
+    assert len(subject.events) == len(HISTORY)
+
+
+def test_events_until_is_what_is_in_effect() -> None:
+    """events_until(key) returns the events at or before an instant, ties included."""
+    subject = Subject("s", HISTORY)
+    key = subject._keys[3] | 3  # the top rank at the instant of the fourth event
+    seen = subject.events_until(key)
+    assert all(e.at <= subject.events[3].at for e in seen)
+    assert len(seen) == sum(1 for e in HISTORY if e.at <= subject.events[3].at)
+
+
+def test_a_non_event_is_refused() -> None:
+    """Anything that is not a lawful event is a TypeError naming it."""
+    with pytest.raises(TypeError, match="not a lawful event"):
+        Subject("s", [object()])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="not a lawful event"):
+        Subject("s").add("consent")  # type: ignore[arg-type]
+
+
+def test_contract_timeline_follows_each_id() -> None:
+    """The derived contract timeline keeps a contract in force until its own end."""
+    subject = Subject("s", HISTORY)
+    keys, states = subject._index.contracts
+    assert len(keys) == 3
+    assert isinstance(states[-1], ContractStarted)
+    assert states[-1].contract == "b"
