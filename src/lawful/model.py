@@ -321,11 +321,14 @@ class TcfBinding:
         purpose: The lawful purpose id.
         tcf_purposes: TCF purpose ids that must all be consented.
         vendors: lawful vendor id -> GVL vendor id; each vendor's consent bit is read too.
+        publisher: Read the purposes from the publisher TC segment (the site's own
+            purposes) rather than the core segment's (the vendors' purposes).
     """
 
     purpose: str
     tcf_purposes: tuple[int, ...]
     vendors: Mapping[str, int] = attrs.field(factory=dict)
+    publisher: bool = False
 
 
 @attrs.frozen
