@@ -36,7 +36,7 @@ from lawful.events import (
     OptOutWithdrawn,
 )
 from lawful.exceptions import SignalError
-from lawful.model import LegalBasis, SignalBinding
+from lawful.model import LegalBasis, Purpose, SignalBinding
 from lawful.policy import Policy
 from lawful.subject import Subject
 
@@ -277,7 +277,9 @@ def consent_event(
 def bound_purposes(
     policy: Policy, bindings: Iterable[SignalBinding], known: Collection[str], method: str
 ) -> tuple[dict[str, list[str]], list[Finding]]:
-    """Consent purpose id -> the signal types bound to it, and findings on bindings skipped."""
+    """Purpose id -> the signal types bound to it (purposes that consent decides), and
+    findings on bindings skipped.
+    """
     out: dict[str, list[str]] = {}
     findings: list[Finding] = []
     for i, binding in enumerate(bindings):
@@ -290,15 +292,22 @@ def bound_purposes(
                 )
             )
         for pid in binding.purposes:
-            basis = policy.purpose(pid).basis
-            if basis is not LegalBasis.CONSENT:
+            purpose = policy.purpose(pid)
+            if not needs_consent(purpose):
                 findings.append(
                     Finding(
                         "binding_ignored",
-                        f"{where}: '{pid}' rests on {basis.value}, which a consent signal "
-                        "neither grants nor refuses",
+                        f"{where}: '{pid}' rests on {purpose.basis.value} and needs no consent "
+                        "for device access, so a consent signal neither grants nor refuses it",
                     )
                 )
                 continue
             out.setdefault(pid, []).append(binding.signal)
     return out, findings
+
+
+def needs_consent(purpose: Purpose) -> bool:
+    """Whether consent events decide ``purpose``: its basis, or device access (ePrivacy 5(3))."""
+    return purpose.basis is LegalBasis.CONSENT or (
+        purpose.device_access and not purpose.strictly_necessary
+    )

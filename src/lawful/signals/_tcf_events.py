@@ -1,6 +1,7 @@
 """A TC string becomes events, through the policy's ``signals.tcf`` bindings.
 
-For a binding of a consent purpose, the purpose-wide event is a grant when every
+For a binding of a purpose that consent decides (its basis, or device access
+that is not strictly necessary, ePrivacy Art. 5(3)), the purpose-wide event is a grant when every
 bound TCF purpose has its consent bit (the publisher TC segment's bits for a
 ``publisher`` binding), else a withdrawal; each bound vendor gets its own grant
 or withdrawal from its vendor consent bit, refused where the TCF 2.3 rule finds
@@ -36,6 +37,7 @@ from lawful.signals._common import (
     digest,
     event_id,
     latest,
+    needs_consent,
     not_after,
     received,
     split_repeats,
@@ -187,8 +189,9 @@ def from_tcf(
     valid = all(f.severity != "invalid" for f in findings)
     mapper = _Mapper(policy, model, subject, at, rec)
     for i, binding in enumerate(policy.signals.tcf):
-        basis = policy.purpose(binding.purpose).basis
-        if basis is LegalBasis.CONSENT:
+        purpose = policy.purpose(binding.purpose)
+        basis = purpose.basis
+        if needs_consent(purpose):
             mapper.consent(binding, valid)
         elif basis in {LegalBasis.LEGITIMATE_INTERESTS, LegalBasis.PUBLIC_TASK}:
             mapper.objection(binding, valid)
