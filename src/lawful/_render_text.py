@@ -96,7 +96,8 @@ def rule_words(rule: RetentionRule) -> str:
         case AfterCollection(period=period):
             return f"{period} after collection"
         case AfterLastInteraction(period=period, kinds=kinds):
-            return f"{period} after the last interaction ({', '.join(kinds)})"
+            words = ", ".join(kind.replace("_", " ") for kind in kinds)
+            return f"{period} after the last interaction ({words})"
         case SessionEnd(inactivity=inactivity):
             return f"until the end of the browsing session ({inactivity} without activity)"
         case NoPeriodStated(note=note):
@@ -139,16 +140,27 @@ def basis_words(purpose: Purpose) -> str:
     return text
 
 
+def _sentence(text: str) -> str:
+    return text.strip().rstrip(".") + "."
+
+
 def withdraw_words(purpose: Purpose, policy: Policy) -> str:
     parts: list[str] = []
     if purpose.withdrawal:
-        parts.append(purpose.withdrawal.rstrip(".") + ".")
-    if purpose.basis is LegalBasis.CONSENT:
+        parts.append(_sentence(purpose.withdrawal))
+    if purpose.processor_only:
+        # Art. 28(3)(e): the processor helps the controller answer; the client decides.
+        parts.append("Exercise your rights with our client, the controller; we assist it.")
+    elif purpose.basis is LegalBasis.CONSENT:
         if not purpose.withdrawal:
             parts.append(f"How to withdraw: {NOT_STATED}.")
-        parts.append(
-            "Withdrawing does not affect the lawfulness of processing before it (Art. 7(3))."
-        )
+        # Art. 7(3) must be said; a policy text that already says it is not repeated.
+        if "lawful" in (purpose.withdrawal or "").lower():
+            parts[0] = parts[0].removesuffix(".") + " (Art. 7(3))."
+        else:
+            parts.append(
+                "Withdrawing does not affect the lawfulness of processing before it (Art. 7(3))."
+            )
     elif purpose.direct_marketing:
         parts.append("You may object at any time, and we then stop (Art. 21(2)-(3)).")
     elif purpose.basis in (LegalBasis.LEGITIMATE_INTERESTS, LegalBasis.PUBLIC_TASK):
@@ -164,8 +176,8 @@ def withdraw_words(purpose: Purpose, policy: Policy) -> str:
     for scope in purpose.opt_out_scopes:
         found = policy.opt_out_scopes.get(scope)
         title = found.title if found is not None else humanize(scope)
-        detail = f" ({found.description})" if found is not None and found.description else ""
-        parts.append(f"Opt-out: {title}{detail}.")
+        about = found.description.strip().rstrip(".") if found is not None else ""
+        parts.append(f"Opt-out: {title} ({about})." if about else f"Opt-out: {title}.")
     return " ".join(parts)
 
 
@@ -173,7 +185,9 @@ def device_words(purpose: Purpose) -> str | None:
     if not purpose.device_access:
         return None
     if purpose.strictly_necessary:
-        return f"yes; strictly necessary: {purpose.strictly_necessary} (ePrivacy Art. 5(3))"
+        why = purpose.strictly_necessary.strip().rstrip(".")
+        cite = "" if "Art. 5(3)" in why else " (ePrivacy Art. 5(3))"
+        return f"yes, as strictly necessary: {why}{cite}"
     return "yes, only with your consent (ePrivacy Art. 5(3))"
 
 
@@ -188,13 +202,14 @@ def controllers(policy: Policy, section: str | None) -> str:
     else:
         ids = policy.controllers[section]
     entities = [policy.entities[e] for e in ids if e in policy.entities]
-    return join(", ".join(x for x in (e.name, e.address, e.country) if x) for e in entities)
+    # The country is shown only where the address does not already name it.
+    return join(", ".join(x for x in (e.name, e.address or e.country) if x) for e in entities)
 
 
 def subjects(policy: Policy, purpose: Purpose) -> str:
     # An empty list covers every category the policy declares (Purpose.subjects).
     ids = purpose.subjects or tuple(policy.subject_categories)
-    return join(policy.subject_categories.get(s) or humanize(s) for s in ids)
+    return join((policy.subject_categories.get(s) or humanize(s)).rstrip(".") for s in ids)
 
 
 def age_words(policy: Policy) -> str | None:

@@ -1,0 +1,537 @@
+"""Rendering the policy people read from the policy that decides, and diffing its versions."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import io
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import lawful
+from lawful import (
+    AfterCollection,
+    DataCategory,
+    Duration,
+    LegalBasis,
+    NoPeriodStated,
+    Policy,
+    Purpose,
+    Retention,
+    TransferMechanism,
+    Vendor,
+    VendorRole,
+)
+from lawful.cli import main
+from lawful.render import (
+    NOT_STATED,
+    PolicyDiff,
+    PurposeStatus,
+    diff,
+    render_ropa,
+    render_settings,
+)
+
+HERE = Path(__file__).resolve().parent
+SNAPSHOTS = HERE / "snapshots"
+PIWIK = lawful.bundled_policy("piwik-pro")
+UPDATE = os.environ.get("LAWFUL_UPDATE_SNAPSHOTS") == "1"
+
+
+# -- the checklist, shared with tests/test_bundled_policy.py --------------------------------
+
+
+def _checklist() -> ModuleType:
+    """The bundled-policy test module, whose tables are the policy's checklist."""
+    spec = importlib.util.spec_from_file_location("_checklist", HERE / "test_bundled_policy.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECKLIST = _checklist()
+SETTINGS = render_settings(PIWIK)
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The settings text of each purpose, by purpose title."""
+    parts = text.split("\n### ")[1:]
+    return {part.split("\n", 1)[0]: part for part in parts}
+
+
+BY_TITLE = _sections(SETTINGS)
+
+
+def _of(purpose_id: str) -> str:
+    return BY_TITLE[PIWIK.purpose(purpose_id).title]
+
+
+def _md(text: str) -> str:
+    """How the markdown renderer writes plain text (markdown specials escaped)."""
+    return "".join("\\" + c if c in "\\`*_[]<>|#" else c for c in text)
+
+
+def _rows(name: str) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = getattr(CHECKLIST, name)
+    return rows
+
+
+@pytest.mark.parametrize("row", _rows("PURPOSES"), ids=lambda r: r[0])
+def test_settings_state_each_purpose_and_its_basis(row: tuple[Any, ...]) -> None:
+    """Every purpose of the checklist has its entry, with its basis and article."""
+    purpose_id, basis, _section, quote = row
+    entry = _of(purpose_id)
+    if not PIWIK.purpose(purpose_id).processor_only:
+        assert f"({basis.article} GDPR)" in entry, quote
+    assert "**What for:**" in entry
+
+
+@pytest.mark.parametrize("row", _rows("DATA"), ids=lambda r: r[0])
+def test_settings_name_each_data_category(row: tuple[Any, ...]) -> None:
+    """Every data category of a purpose is named, by its title, in that purpose's entry."""
+    purpose_id, categories, quote = row
+    for category in categories:
+        assert _md(PIWIK.data_category(category).title) in _of(purpose_id), quote
+
+
+@pytest.mark.parametrize("row", _rows("PURPOSE_VENDORS"), ids=lambda r: r[0])
+def test_settings_name_each_recipient_and_where(row: tuple[Any, ...]) -> None:
+    """Every vendor of a purpose is named with where it hosts, in that purpose's entry."""
+    purpose_id, vendors, quote = row
+    entry = _of(purpose_id)
+    for vendor_id in vendors:
+        vendor = PIWIK.vendor(vendor_id)
+        assert f"{_md(vendor.name)}: {_md(vendor.hosting)}" in entry, quote
+
+
+@pytest.mark.parametrize("row", _rows("VENDORS"), ids=lambda r: r[0])
+def test_settings_state_transfers_and_safeguards(row: tuple[Any, ...]) -> None:
+    """A vendor outside the EEA is flagged with its safeguard, or "not stated"."""
+    vendor_id, _role, hosting, outside_eea, transfer, quote = row
+    vendor = PIWIK.vendor(vendor_id)
+    users = [p for p in PIWIK.purposes if vendor_id in p.vendors]
+    assert users, vendor_id
+    entry = BY_TITLE[users[0].title]
+    assert _md(hosting) in entry, quote
+    flagged = f"{_md(vendor.hosting)} (outside the EEA; " in entry
+    assert flagged is outside_eea, quote
+    if transfer is TransferMechanism.NOT_STATED:
+        assert "safeguard not stated" in entry
+
+
+@pytest.mark.parametrize("row", _rows("RETENTION"), ids=lambda r: r[0])
+def test_settings_state_each_retention_period(row: tuple[Any, ...]) -> None:
+    """Every stated retention period appears in its purpose's "How long"."""
+    purpose_id, rules, quote = row
+    how_long = _of(purpose_id).split("**How long:** ", 1)[1].split("\n", 1)[0]
+    for rule in rules:
+        period = getattr(rule, "period", None) or rule.inactivity
+        assert str(period) in how_long, quote
+
+
+@pytest.mark.parametrize("row", _rows("UNSTATED"), ids=lambda r: r[0])
+def test_settings_say_not_stated_where_the_policy_is_silent(row: tuple[Any, ...]) -> None:
+    """A purpose without a retention period says so rather than invent one."""
+    purpose_id, quote = row
+    how_long = _of(purpose_id).split("**How long:** ", 1)[1]
+    assert how_long.startswith(NOT_STATED), quote
+
+
+@pytest.mark.parametrize("row", _rows("CONTROLLERS"), ids=lambda r: r[0])
+def test_settings_name_the_controllers_of_each_section(row: tuple[Any, ...]) -> None:
+    """Each section's controllers are listed with their addresses."""
+    section, entities, quote = row
+    label = section.replace("_", " ").capitalize()
+    line = SETTINGS.split(f"- **{label}:** ", 1)[1].split("\n", 1)[0]
+    for entity_id in entities:
+        entity = PIWIK.entities[entity_id]
+        assert f"{_md(entity.name)}, {_md(entity.address)}" in line, quote
+
+
+def test_settings_state_contact_rights_and_age() -> None:
+    """The DPO, the supervisory authority, every right and both age limits are stated."""
+    head = SETTINGS.split("\n## ", 2)[1]
+    assert _md(PIWIK.contact.dpo) in head
+    assert _md(PIWIK.contact.supervisory_authority) in head
+    for right in PIWIK.contact.rights:
+        assert _md(right) in head
+    assert f"under {PIWIK.age.minimum_age}" in head
+    assert f"age of {PIWIK.age.parental_consent_age}" in head
+
+
+def test_every_purpose_has_exactly_one_entry() -> None:
+    """The settings text has one entry per purpose, in policy order."""
+    assert list(BY_TITLE) == [p.title for p in PIWIK.purposes]
+
+
+# -- snapshots --------------------------------------------------------------------------------
+
+RENDERINGS = [
+    ("piwik-pro-settings.md", lambda: render_settings(PIWIK)),
+    ("piwik-pro-settings.html", lambda: render_settings(PIWIK, format="html")),
+    ("piwik-pro-ropa.csv", lambda: render_ropa(PIWIK)),
+    ("piwik-pro-ropa.md", lambda: render_ropa(PIWIK, format="markdown")),
+]
+
+
+@pytest.mark.parametrize(("name", "render"), RENDERINGS, ids=[r[0] for r in RENDERINGS])
+def test_matches_snapshot(name: str, render: Any) -> None:
+    """Each rendering of the bundled policy equals its reviewed snapshot."""
+    text: str = render()
+    stored = SNAPSHOTS / name
+    if UPDATE:
+        stored.write_text(text, encoding="utf-8", newline="")
+    expected = stored.read_text(encoding="utf-8") if stored.exists() else ""
+    assert text == expected, (
+        f"{name} differs from tests/snapshots/{name}; review, then accept with "
+        "LAWFUL_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_render.py"
+    )
+
+
+# -- the record of processing activities ------------------------------------------------------
+
+
+def test_ropa_csv_has_one_row_per_purpose_with_every_column() -> None:
+    """The CSV record has a header and one full row per purpose, "not stated" for security."""
+    rows = list(csv.DictReader(io.StringIO(render_ropa(PIWIK))))
+    assert len(rows) == len(PIWIK.purposes)
+    for row, purpose in zip(rows, PIWIK.purposes, strict=True):
+        assert row["Purpose"] == f"{purpose.title} ({purpose.id})"
+        assert row["Security measures"] == NOT_STATED
+        assert row["Data protection officer"] == PIWIK.contact.dpo
+        for vendor_id in purpose.vendors:
+            assert PIWIK.vendor(vendor_id).name in row["Recipients"]
+        for category in purpose.data:
+            assert PIWIK.data_category(category).title in row["Categories of personal data"]
+
+
+def test_ropa_lists_transfers_with_their_safeguard() -> None:
+    """A transfer outside the EEA is listed with its safeguard, or "not stated"."""
+    rows = {r["Purpose"]: r for r in csv.DictReader(io.StringIO(render_ropa(PIWIK)))}
+    hubspot = rows["Marketing automation (marketing_automation)"]["Transfers and safeguards"]
+    assert hubspot.startswith("HubSpot (")
+    assert hubspot.endswith("safeguard not stated")
+    analytics = rows["Analytics (analytics)"]["Transfers and safeguards"]
+    assert analytics == "none outside the EEA"
+
+
+# -- rendering rules on small policies --------------------------------------------------------
+
+
+def _policy(basis: LegalBasis = LegalBasis.CONSENT, **purpose_options: Any) -> Policy:
+    options: dict[str, Any] = {
+        "data": ("email",),
+        "vendors": ("mailer",),
+        "withdrawal": "Unsubscribe <here>",
+        "retention": Retention((AfterCollection(Duration(months=6)),)),
+    }
+    options.update(purpose_options)
+    return Policy(
+        id="p",
+        version="1",
+        data_categories=[DataCategory("email", "Email | address")],
+        vendors=[
+            Vendor(
+                "mailer",
+                "Mailer <Inc>",
+                role=VendorRole.PROCESSOR,
+                hosting="US",
+                outside_eea=True,
+                transfer=TransferMechanism.STANDARD_CONTRACTUAL_CLAUSES,
+            )
+        ],
+        purposes=[Purpose("news", "News & offers", "Send *news*", basis, **options)],
+    )
+
+
+def test_html_escapes_every_text() -> None:
+    """Policy text never reaches HTML unescaped."""
+    page = render_settings(_policy(), format="html")
+    assert "Mailer &lt;Inc&gt;" in page
+    assert "<Inc>" not in page
+    assert "<h3>News &amp; offers</h3>" in page
+
+
+def test_markdown_escapes_specials() -> None:
+    """Policy text cannot inject markdown: emphasis, tables and tags are escaped."""
+    text = render_settings(_policy())
+    assert r"Send \*news\*" in text
+    assert r"Mailer \<Inc\>" in text
+    ropa = render_ropa(_policy(), format="markdown")
+    assert r"Email \| address" in ropa
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, "standard contractual clauses (Art. 46(2)(c))"),
+        ({}, "Withdrawing does not affect the lawfulness of processing before it (Art. 7(3))"),
+        ({"withdrawal": "Any time; it is not retroactive"}, "(Art. 7(3))"),
+        ({"consent_lifetime": Duration(months=13)}, "a consent lasts 13 months"),
+        ({"retention": Retention((NoPeriodStated("as needed"),))}, "not stated (as needed)"),
+        ({"device_access": True}, "only with your consent (ePrivacy Art. 5(3))"),
+        ({"per_vendor_consent": True}, "asked for each third party separately"),
+        ({"subjects": ("visitor",)}, "**Who it concerns:** Visitor"),
+    ],
+)
+def test_settings_phrases(options: dict[str, Any], expected: str) -> None:
+    """Each declared setting is stated in the words people read."""
+    assert expected in render_settings(_policy(**options))
+
+
+@pytest.mark.parametrize(
+    ("basis", "options", "expected"),
+    [
+        (
+            LegalBasis.LEGITIMATE_INTERESTS,
+            {"legitimate_interest": "security"},
+            "the interest pursued: security; balancing test: not stated",
+        ),
+        (
+            LegalBasis.LEGITIMATE_INTERESTS,
+            {"legitimate_interest": "x", "direct_marketing": True},
+            "You may object at any time, and we then stop (Art. 21(2)-(3))",
+        ),
+        (
+            LegalBasis.PUBLIC_TASK,
+            {"override_admissible": True},
+            "we stop unless we show compelling legitimate grounds",
+        ),
+        (LegalBasis.PUBLIC_TASK, {}, "You may object (Art. 21(1)), and we then stop"),
+        (LegalBasis.CONTRACT, {}, "The right to object (Art. 21) does not apply to this basis"),
+        (LegalBasis.CONTRACT, {"processor_only": True}, "as their processor (Art. 28)"),
+    ],
+)
+def test_basis_and_objection_phrases(
+    basis: LegalBasis, options: dict[str, Any], expected: str
+) -> None:
+    """Each basis is named with its article, and the right to object as it applies to it."""
+    assert expected in render_settings(_policy(basis, withdrawal=None, **options))
+
+
+@pytest.mark.parametrize(
+    ("function", "bad"), [(render_settings, "pdf"), (render_ropa, "xlsx")], ids=["settings", "ropa"]
+)
+def test_unknown_format_is_refused(function: Any, bad: str) -> None:
+    """An unknown format raises ValueError naming it."""
+    with pytest.raises(ValueError, match=bad):
+        function(PIWIK, format=bad)
+
+
+# -- diff -------------------------------------------------------------------------------------
+
+
+def _versions() -> tuple[Policy, dict[str, Any]]:
+    old = lawful.load_policy(HERE.parent / "docs" / "howto" / "examples" / "shop-2025-01.toml")
+    return old, old.to_dict()
+
+
+def _with_previous(data: dict[str, Any], old: Policy) -> dict[str, Any]:
+    data["previous_versions"] = [
+        {
+            "version": old.version,
+            "purposes": {
+                p.id: {
+                    "statement": p.statement,
+                    "basis": p.basis.value,
+                    "vendors": list(p.vendors),
+                    "data": list(p.data),
+                }
+                for p in old.purposes
+            },
+        }
+    ]
+    return data
+
+
+def _next(mutate: Any, *, previous: bool = True, version: str = "2025-06") -> PolicyDiff:
+    old, data = _versions()
+    data["policy_version"] = version
+    mutate(data["purposes"])
+    if previous:
+        _with_previous(data, old)
+    return diff(old, Policy.from_dict(data))
+
+
+def _add_and_remove(purposes: dict[str, Any]) -> None:
+    purposes["analytics"]["vendors"].append("mailer")
+    purposes["newsletter"]["vendors"].remove("mailer")
+
+
+def test_diff_added_vendor_stales_and_removed_vendor_does_not() -> None:
+    """Adding a vendor to a purpose stales its consents; removing one from another does not."""
+    report = _next(_add_and_remove)
+    by_id = {c.purpose: c for c in report.purposes}
+    assert by_id["analytics"].consents_remain_valid is False
+    assert by_id["analytics"].stale == ("new vendor(s) mailer",)
+    assert by_id["newsletter"].consents_remain_valid is True
+    assert by_id["newsletter"].changes == ("vendor removed: Mailer Inc. (mailer)",)
+    assert report.must_ask_again == ("analytics",)
+    assert report.problems == ()
+
+
+def test_diff_agrees_with_decisions() -> None:
+    """The diff's verdict is the decision's: a consent under OLD is stale exactly where it says."""
+    old, data = _versions()
+    data["policy_version"] = "2025-06"
+    _add_and_remove(data["purposes"])
+    new = Policy.from_dict(_with_previous(data, old))
+    report = diff(old, new)
+    at = datetime(2025, 7, 1, tzinfo=UTC)
+    for change in report.purposes:
+        if change.consents_remain_valid is None:
+            continue
+        grant = lawful.ConsentGiven(at=at, purpose=change.purpose, policy_version=old.version)
+        decision = new.may_process(lawful.Subject("s", [grant]), change.purpose, at)
+        assert (
+            decision.code is lawful.ReasonCode.CONSENT_STALE
+        ) is not change.consents_remain_valid
+
+
+def test_diff_unknown_old_version_stales_every_consent() -> None:
+    """A new version that does not list the old one stales every consent, and says so."""
+    report = _next(lambda _p: None, previous=False)
+    assert set(report.must_ask_again) == {"analytics", "newsletter"}
+    assert "does not list '2025-01'" in report.problems[0]
+    assert all(not c.changes for c in report.purposes)
+
+
+def test_diff_same_version_with_new_terms_is_a_problem() -> None:
+    """Changing terms without a new version string is reported: decisions would miss it."""
+    report = _next(_add_and_remove, previous=False, version="2025-01")
+    assert any("the version is still '2025-01'" in p for p in report.problems)
+    assert report.must_ask_again == ("analytics",)
+
+
+def test_diff_record_that_disagrees_with_old_is_a_problem() -> None:
+    """A previous_versions record unlike the old policy is reported."""
+    old, data = _versions()
+    data["policy_version"] = "2025-06"
+    _with_previous(data, old)
+    data["previous_versions"][0]["purposes"]["analytics"]["statement"] = "Something else"
+    report = diff(old, Policy.from_dict(data))
+    assert any("records other terms" in p for p in report.problems)
+    assert report.must_ask_again == ("analytics",)
+
+
+def _add_purpose(purposes: dict[str, Any]) -> None:
+    purposes["surveys"] = dict(purposes["newsletter"], title="Surveys")
+    del purposes["fraud"]
+
+
+def test_diff_added_and_removed_purposes() -> None:
+    """An added consent purpose must be asked; a removed one is denied from now on."""
+    report = _next(_add_purpose)
+    by_id = {c.purpose: c for c in report.purposes}
+    assert by_id["surveys"].status is PurposeStatus.ADDED
+    assert by_id["surveys"].consents_remain_valid is None
+    assert by_id["fraud"].status is PurposeStatus.REMOVED
+    assert "unknown_purpose" in by_id["fraud"].changes[0]
+    assert report.must_ask_again == ("surveys",)
+
+
+def _change_details(purposes: dict[str, Any]) -> None:
+    purposes["analytics"]["retention"] = {
+        "rules": [{"kind": "after_collection", "period": "13 months"}]
+    }
+    purposes["analytics"]["consent_lifetime"] = "6 months"
+    purposes["fraud"]["legitimate_interest"] = "stopping fraud and abuse"
+
+
+def test_diff_lists_changes_that_do_not_stale() -> None:
+    """Retention, lifetime and non-consent changes are listed but stale nothing."""
+    report = _next(_change_details)
+    by_id = {c.purpose: c for c in report.purposes}
+    assert by_id["analytics"].changes == (
+        "consent lifetime: 13 months → 6 months",
+        "retention: 25 months after collection → 13 months after collection",
+    )
+    assert by_id["analytics"].consents_remain_valid is True
+    assert by_id["fraud"].consent_based is False
+    assert by_id["fraud"].consents_remain_valid is None
+    assert report.must_ask_again == ()
+
+
+def test_diff_reports_a_vendor_that_moves() -> None:
+    """A recipient that now hosts elsewhere is a listed change, not a stale consent."""
+    old, data = _versions()
+    data["policy_version"] = "2025-06"
+    data["vendors"]["mailer"]["hosting"] = "Ireland"
+    data["vendors"]["mailer"]["outside_eea"] = False
+    data["vendors"]["mailer"]["transfer"] = "not_applicable"
+    report = diff(old, Policy.from_dict(_with_previous(data, old)))
+    newsletter = next(c for c in report.purposes if c.purpose == "newsletter")
+    assert "vendor mailer hosting: United States → Ireland" in newsletter.changes
+    assert newsletter.consents_remain_valid is True
+
+
+def test_diff_markdown_and_dict() -> None:
+    """The report reads as markdown and round-trips through JSON."""
+    report = _next(_add_and_remove)
+    text = report.to_markdown()
+    assert text.startswith("# Policy diff: 2025-01 → 2025-06\n")
+    assert "Ask for consent again for: analytics." in text
+    assert "## Analytics (analytics), changed: consents become STALE" in text
+    assert "## Newsletter (newsletter), changed: consents stay valid" in text
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["must_ask_again"] == ["analytics"]
+    assert data["purposes"][0]["consents_remain_valid"] is False
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        yield out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["render", "piwik-pro"], render_settings(PIWIK)),
+        (["render", "piwik-pro", "--format", "html"], render_settings(PIWIK, format="html")),
+        (["ropa", "piwik-pro"], render_ropa(PIWIK)),
+        (["ropa", "piwik-pro", "--format", "markdown"], render_ropa(PIWIK, format="markdown")),
+    ],
+)
+def test_cli_render_and_ropa(argv: list[str], expected: str) -> None:
+    """``lawful render`` and ``lawful ropa`` print exactly what the Python API returns."""
+    with _captured() as out:
+        assert main(argv) == 0
+    assert out.getvalue() == expected
+
+
+def test_cli_diff_exit_status(tmp_path: Path) -> None:
+    """``lawful diff`` exits 1 when people must be asked again, 0 when nobody must."""
+    old, data = _versions()
+    data["policy_version"] = "2025-06"
+    _add_and_remove(data["purposes"])
+    old_file = tmp_path / "old.json"
+    new_file = tmp_path / "new.json"
+    old_file.write_text(json.dumps(old.to_dict()), encoding="utf-8")
+    new_file.write_text(json.dumps(_with_previous(data, old)), encoding="utf-8")
+    with _captured() as out:
+        assert main(["diff", str(old_file), str(new_file)]) == 1
+    assert "consents become STALE" in out.getvalue()
+    with _captured() as out:
+        assert main(["diff", str(old_file), str(old_file), "--format", "json"]) == 0
+    assert json.loads(out.getvalue())["must_ask_again"] == []
+
+
+def test_cli_diff_missing_policy_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing policy file is one error line and exit status 2."""
+    assert main(["diff", "no-such-policy.toml", "piwik-pro"]) == 2
+    assert "no-such-policy.toml" in capsys.readouterr().err
