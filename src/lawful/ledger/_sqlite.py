@@ -73,7 +73,10 @@ class _View:
         self._conn = conn
 
     def meta(self, name: str) -> bytes | None:
-        row = self._conn.execute("SELECT value FROM ledger_meta WHERE name = ?", (name,)).fetchone()
+        # CAST: a value edited into TEXT behind our back still reads, and then fails its seal.
+        row = self._conn.execute(
+            "SELECT CAST(value AS BLOB) FROM ledger_meta WHERE name = ?", (name,)
+        ).fetchone()
         return None if row is None else bytes(row[0])
 
     def by_id(self, id_tag: bytes) -> Record | None:

@@ -1,0 +1,171 @@
+"""The chain every store shares: canonical bytes, keys, pseudonyms, MACs, heads.
+
+The vectors here pin the format byte for byte: another store (PostgreSQL) must write
+records these tests would accept, and a change to any of them is a new chain format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from lawful import ConsentGiven, Erasure
+from lawful.exceptions import EventError, LedgerKeyError
+from lawful.ledger import Head, LedgerKey
+from lawful.ledger._chain import (
+    GENESIS,
+    Record,
+    RecordKind,
+    canonical,
+    decode,
+    seal_record,
+    stored_form,
+)
+
+SECRET = bytes(range(32))
+KEY = LedgerKey.from_bytes(SECRET)
+CET = timezone(timedelta(hours=1))
+EVENT = ConsentGiven(at=datetime(2025, 3, 1, 10, tzinfo=CET), purpose="analytics", id="c-1")
+RECORDED = datetime(2025, 3, 1, 9, 0, 0, 5, tzinfo=UTC)
+
+
+def sub_key(purpose: bytes) -> bytes:
+    return hmac.digest(SECRET, b"lawful-ledger/1 " + purpose, "sha256")
+
+
+def test_canonical_form_is_sorted_compact_utc_json() -> None:
+    """The canonical bytes: the CLI's JSON of the event plus the subject, keys sorted, UTC."""
+    stored = stored_form(EVENT, event_id="c-1", recorded_at=RECORDED.astimezone(CET))
+    assert canonical("visitor-1", stored) == (
+        b'{"at":"2025-03-01T09:00:00+00:00","explicit":false,"id":"c-1",'
+        b'"method":"unspecified","purpose":"analytics",'
+        b'"recorded_at":"2025-03-01T09:00:00.000005+00:00","subject":"visitor-1",'
+        b'"type":"consent_given"}'
+    )
+
+
+def test_an_erasure_record_names_positions_not_the_subject() -> None:
+    """An erasure's canonical form lists what it erased and kept, and no subject id."""
+    erasure = stored_form(Erasure(at=RECORDED), event_id="e-1", recorded_at=RECORDED)
+    assert canonical(None, erasure, erased=[1, 3], kept=[2]) == (
+        b'{"at":"2025-03-01T09:00:00.000005+00:00","erased":[1,3],"id":"e-1","kept":[2],'
+        b'"recorded_at":"2025-03-01T09:00:00.000005+00:00","type":"erasure"}'
+    )
+
+
+def test_the_same_instant_in_any_zone_is_the_same_bytes() -> None:
+    """Canonical bytes do not depend on the zone an instant was written in."""
+    utc = stored_form(EVENT, event_id="c-1", recorded_at=None)
+    other = stored_form(
+        ConsentGiven(at=EVENT.at.astimezone(UTC), purpose="analytics", id="c-1"),
+        event_id="c-1",
+        recorded_at=None,
+    )
+    assert canonical("v", utc) == canonical("v", other)
+
+
+def test_keys_pseudonyms_and_macs_follow_the_documented_formulas() -> None:
+    """Sub-keys, subject tags, id tags and MACs are the HMAC-SHA256 constructions documented."""
+    subject_tag = hmac.digest(sub_key(b"subject"), b"visitor-1", "sha256")
+    id_tag = hmac.digest(sub_key(b"event-id"), subject_tag + b"c-1", "sha256")
+    body = GENESIS + (1).to_bytes(8, "big") + b"\x00" + subject_tag + id_tag + bytes(32)
+    mac = hmac.digest(sub_key(b"chain"), body, "sha256")
+    assert KEY.subject_tag("visitor-1") == subject_tag
+    assert KEY.id_tag(subject_tag, "c-1") == id_tag
+    assert KEY.mac(GENESIS, 1, RecordKind.EVENT, subject_tag, id_tag, bytes(32)) == mac
+    # Fixed vectors, for stores written in other languages or by other helpers.
+    assert subject_tag.hex() == "17ba1d480248df737d8aaafa681f7a375ba9569a73803b203e6e41a3b411489b"
+    assert id_tag.hex() == "76a40190fa6a95ce82209b93a4d6920f0b0764c322f788946afdccc17f2c1493"
+    assert mac.hex() == "497b882a7ebec1e0979d7d4132a176cec40164438d84965e6bb66c3fb1d89f2f"
+
+
+def test_an_id_derived_from_content_is_stable_and_keyed() -> None:
+    """An event without an id gets the same id every time, and another key gives another."""
+    unnamed = canonical("visitor-1", stored_form(EVENT, event_id=None, recorded_at=None))
+    assert KEY.derive_id(unnamed) == "lw-7290b41b134cb653baef27d6ead7b2fa"
+    assert LedgerKey.from_bytes(bytes(32)).derive_id(unnamed) != KEY.derive_id(unnamed)
+
+
+def test_a_sealed_record_chains_its_digest_of_nonce_and_payload() -> None:
+    """A record's digest hashes a fresh nonce with the payload; its MAC chains the digest."""
+    payload = b'{"type":"erasure"}'
+    first = seal_record(KEY, GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, payload)
+    second = seal_record(KEY, GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, payload)
+    assert first.nonce is not None
+    assert first.digest == hashlib.sha256(first.nonce + payload).digest()
+    assert first.nonce != second.nonce
+    assert first.digest != second.digest
+    assert first.mac == KEY.mac(GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, first.digest)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "message"),
+    [
+        (RecordKind.EVENT, None, "record 4: erased"),
+        (RecordKind.EVENT, b"{", "record 4: not valid JSON"),
+        (RecordKind.EVENT, b"[]", "record 4: expected a JSON object"),
+        (RecordKind.EVENT, b'{"type":"erasure","at":"2025-01-01T00:00:00+00:00"}', "subject"),
+        (RecordKind.ERASURE, b'{"type":"erasure","erased":[0],"kept":[]}', "positions"),
+        (
+            RecordKind.ERASURE,
+            (
+                b'{"type":"opt_out","scope":"all","at":"2025-01-01T00:00:00+00:00",'
+                b'"erased":[],"kept":[]}'
+            ),
+            "one erasure and no subject",
+        ),
+    ],
+)
+def test_unreadable_payloads_name_their_record(
+    kind: RecordKind, payload: bytes | None, message: str
+) -> None:
+    """decode() refuses what is not a record of its kind, saying which record."""
+    record = Record(4, kind, b"", b"", None if payload is None else b"n", payload, b"", b"")
+    with pytest.raises(EventError, match=message):
+        decode(record)
+
+
+def test_heads_print_and_parse() -> None:
+    """A head prints as COUNT:HASH and parses back."""
+    head = Head(3, "ab" * 32)
+    assert str(head) == "3:" + "ab" * 32
+    assert Head.parse(f" 3:{'AB' * 32}\n") == head
+
+
+@pytest.mark.parametrize(
+    "text", ["", "3", "x:" + "ab" * 32, "-1:" + "ab" * 32, "3:abc", "3:" + "zz" * 32]
+)
+def test_malformed_heads_are_refused(text: str) -> None:
+    """Anything but COUNT:HASH with 64 hex digits is refused."""
+    with pytest.raises(LedgerKeyError, match="COUNT:HASH"):
+        Head.parse(text)
+
+
+def test_a_key_file_is_read_without_its_trailing_newline(tmp_path: Path) -> None:
+    """A key file holding a hex line gives the key of that line's bytes."""
+    line = "a1" * 32
+    (tmp_path / "key").write_text(line + "\n")
+    from_file = LedgerKey.from_file(tmp_path / "key")
+    assert from_file == LedgerKey.from_bytes(line.encode())
+    assert repr(from_file) == "LedgerKey(<secret>)"
+    assert line not in repr(from_file)
+
+
+def test_a_missing_or_short_key_file_is_refused(tmp_path: Path) -> None:
+    """A key file that cannot be read, or holds under 32 bytes, is refused."""
+    with pytest.raises(LedgerKeyError, match="cannot read"):
+        LedgerKey.from_file(tmp_path / "nope")
+    (tmp_path / "short").write_bytes(b"x" * 31 + b"\n")
+    with pytest.raises(LedgerKeyError, match="at least 32 bytes"):
+        LedgerKey.from_file(tmp_path / "short")
+
+
+def test_unencodable_text_is_an_event_error() -> None:
+    """A lone surrogate in an event cannot be serialised, and says so."""
+    event = ConsentGiven(at=EVENT.at, purpose="\udc80")
+    with pytest.raises(EventError, match="UTF-8"):
+        canonical("v", stored_form(event, event_id="c", recorded_at=None))
