@@ -32,6 +32,7 @@ from lawful import (
     UnknownAge,
     UnknownSubjectCategory,
 )
+from lawful._json import describe_event
 from lawful.decision import ARTICLES
 
 pytestmark = pytest.mark.usefixtures("no_clock")
@@ -610,3 +611,43 @@ def test_unknown_subject_category_policy_switch() -> None:
     decision = strict.may_process(subject, "recruitment", AT)
     assert decision.code is ReasonCode.SUBJECT_NOT_COVERED
     assert decision.reason.clause == "unknown_subject_category"
+
+
+@pytest.mark.parametrize("row", ROWS.values(), ids=list(ROWS))
+def test_explain_cites_the_article_and_what_decided(row: Row) -> None:
+    """explain() gives the verdict, the article, and the deciding event or policy clause."""
+    decision = _decide(row)
+    text = decision.explain()
+    reason = decision.reason
+    assert text.startswith(("Allowed: " if row.allowed else "Denied: ") + "processing for purpose")
+    assert f"({reason.article}, {reason.code.value})" in text
+    assert reason.message in text
+    if reason.event is not None:
+        assert f"Decided by {describe_event(reason.event)}" in text
+        assert reason.event.at.isoformat() in text
+        if reason.clause is not None:
+            assert f", under the policy clause {reason.clause}." in text
+    else:
+        assert f"Decided by the policy clause {reason.clause}." in text
+    if decision.basis is not None:
+        assert decision.basis.article in text
+
+
+def test_explain_mentions_every_reason_and_valid_until() -> None:
+    """Secondary reasons follow with "Also", and valid_until is stated when there is one."""
+    subject = Subject(
+        "s-1",
+        [
+            ConsentGiven(at=T0, purpose="ads", vendor="adnet", id="c-7"),
+            ConsentGiven(at=T1, purpose="ads", vendor="social"),
+        ],
+    )
+    decision = POLICY.may_process(subject, "ads", AT, collected_at=T0)
+    assert decision.allowed
+    text = decision.explain()
+    assert text.count("Because (Art. 6(1)(a), consent_given)") == 1
+    assert text.count("Also (Art. 6(1)(a), consent_given)") == 1
+    assert "(id c-7)" in text
+    assert "'ads/adnet'" in text
+    assert decision.valid_until is not None
+    assert f"This answer holds until {decision.valid_until.isoformat()}" in text

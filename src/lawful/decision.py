@@ -215,7 +215,8 @@ class Decision:
             lead = "Because" if index == 0 else "Also"
             text = f"{lead} ({reason.article}, {reason.code.value}): {reason.message}"
             if reason.event is not None:
-                text += f" Decided by {describe_event(reason.event)}."
+                text += f" Decided by {describe_event(reason.event)}"
+                text += f", under the policy clause {reason.clause}." if reason.clause else "."
             elif reason.clause is not None:
                 text += f" Decided by the policy clause {reason.clause}."
             parts.append(text)
