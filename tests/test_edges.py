@@ -1252,3 +1252,22 @@ def test_a_date_is_not_an_instant() -> None:
     """``at`` must be a datetime; a date is refused with a TypeError naming the argument."""
     with pytest.raises(TypeError, match=r"^at: expected a datetime, got date"):
         decide([], "fraud", date(2025, 1, 1))  # type: ignore[arg-type]
+
+
+def test_conflicting_age_declarations_at_one_instant_the_younger_wins() -> None:
+    """DESIGN's tie rule for ages: of two declarations at one instant, the younger age counts."""
+    grant = ConsentGiven(at=utc(2025, 2, 1), purpose="ads")
+    sixteen = AgeDeclared(at=utc(2025, 1, 1), at_least=16)
+    fourteen = AgeDeclared(at=utc(2025, 1, 1), at_least=14)
+    child = BirthDateDeclared(at=utc(2025, 1, 1), birth_date=date(2011, 1, 1))
+    for events in ([sixteen, fourteen, grant], [fourteen, sixteen, grant]):
+        decision = decide(events, "ads", utc(2025, 3, 1), vendor="adnet")
+        assert decision.code is ReasonCode.PARENTAL_CONSENT_REQUIRED
+        assert decision.reason.event == fourteen
+        # The consent was a child's: growing up does not make it valid.
+        assert code(events, "ads", utc(2030, 1, 1), vendor="adnet") is (
+            ReasonCode.PARENTAL_CONSENT_REQUIRED
+        )
+    assert decide([sixteen, child, grant], "ads", utc(2025, 3, 1), vendor="adnet").reason.event == (
+        child
+    )

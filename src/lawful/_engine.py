@@ -368,6 +368,28 @@ def _birth(declaration: Event, tz: tzinfo | None) -> date:
     return birthday(day, max(day.year - declaration.at_least, 1))
 
 
+def _birth_on_record(subject: Subject, at_key: int, tz: tzinfo | None) -> tuple[date, Event] | None:
+    """The birth date from the latest declaration at or before ``at_key``, with it.
+
+    Declarations at one instant conflict: the youngest wins (DESIGN: the more restrictive).
+    """
+    line = subject._index.lines.get(("a",))  # noqa: SLF001
+    if line is None:
+        return None
+    keys, events = line
+    pos = bisect_right(keys, at_key) - 1
+    if pos < 0:
+        return None
+    best = (_birth(events[pos], tz), events[pos])
+    last = keys[pos]
+    while pos > 0 and keys[pos - 1] == last:
+        pos -= 1
+        birth = _birth(events[pos], tz)
+        if birth > best[0]:
+            best = (birth, events[pos])
+    return best
+
+
 def _local_date(moment: datetime, tz: tzinfo | None) -> date:
     """The date of ``moment`` in ``tz`` (UTC's where it falls outside year 1 to 9999)."""
     try:
@@ -413,8 +435,8 @@ def _check_age(
 ) -> None:
     if rules.minimum_age is None and rules.parental_consent_age is None:
         return
-    lines = subject._index.lines  # noqa: SLF001
-    found = latest_key(lines.get(("a",)), at_key)
+    tz = at.tzinfo
+    found = _birth_on_record(subject, at_key, tz)
     if found is None:
         if rules.unknown_age is UnknownAge.DENY:
             raise _Denied(
@@ -426,9 +448,7 @@ def _check_age(
                 )
             )
         return  # DESIGN: nobody "knowingly" processes a child's data
-    declaration = found[1]
-    tz = at.tzinfo
-    birth = _birth(declaration, tz)
+    birth, declaration = found
     age = _age(birth, at_us, tz)
     if rules.minimum_age is not None and age < rules.minimum_age:
         raise _Denied(
@@ -786,11 +806,10 @@ def _check_grant_age(
     """A child's consent without parental consent never becomes valid (Art. 8(1))."""
     if rules.minimum_age is None and rules.parental_consent_age is None:
         return
-    lines = subject._index.lines  # noqa: SLF001
-    found = latest_key(lines.get(("a",)), at_key)
+    found = _birth_on_record(subject, at_key, at.tzinfo)
     if found is None:
         return
-    birth = _birth(found[1], at.tzinfo)
+    birth = found[0]
     age = _age(birth, grant_us, at.tzinfo)
     if rules.minimum_age is not None and age < rules.minimum_age:
         raise _Denied(
