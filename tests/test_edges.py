@@ -1271,3 +1271,28 @@ def test_conflicting_age_declarations_at_one_instant_the_younger_wins() -> None:
     assert decide([sixteen, child, grant], "ads", utc(2025, 3, 1), vendor="adnet").reason.event == (
         child
     )
+
+
+def test_an_objection_to_direct_marketing_stops_it_on_any_basis() -> None:
+    """Art. 21(2)-(3): direct marketing stops on objection, whatever basis the policy declared."""
+    mailing = Purpose(
+        "mailing",
+        "Mailing",
+        "Offers to our contract clients",
+        LegalBasis.CONTRACT,
+        data=("email",),
+        vendors=("self",),
+        direct_marketing=True,
+    )
+    policy = Policy(
+        id="p",
+        version="1",
+        data_categories=(DataCategory("email", "Email"),),
+        vendors=(Vendor("self", "Us"),),
+        purposes=(mailing,),
+    )
+    events = [ContractStarted(at=T0, contract="c"), Objection(at=T0 + US)]
+    assert policy.may_process(Subject("s", events[:1]), "mailing", T0 + US).allowed
+    decision = policy.may_process(Subject("s", events), "mailing", T0 + US)
+    assert decision.code is ReasonCode.OBJECTED
+    assert decision.reason.article == "Art. 21(3)"

@@ -202,7 +202,12 @@ def _decide(
     _check_opt_out(subject, purpose, at_key)
     override: Event | None = None
     stored_only = False
-    if basis is LegalBasis.LEGITIMATE_INTERESTS or basis is LegalBasis.PUBLIC_TASK:
+    # Art. 21(1) reaches bases (e) and (f); Art. 21(2)-(3) direct marketing on any basis.
+    if (
+        basis is LegalBasis.LEGITIMATE_INTERESTS
+        or basis is LegalBasis.PUBLIC_TASK
+        or (purpose.direct_marketing and basis is not LegalBasis.CONSENT)
+    ):
         override, stored_only = _check_objection(subject, purpose, at_key, operation)
     if not fresh:
         limit = _retention_limit(subject, purpose, c_us, at_us, at_key)
