@@ -181,6 +181,8 @@ ERRORS = [
     ),
     ("policy-not-toml", GOOD_LINE, (), "NOT_TOML", "not valid TOML"),
     ("events-is-a-directory", "DIR", (), "piwik-pro", "Is a directory"),
+    ("events-not-utf8", "LATIN1", (), "piwik-pro", "events.jsonl: not UTF-8 text"),
+    ("policy-not-utf8", GOOD_LINE, (), "LATIN1_POLICY", "policy.toml: not UTF-8 text"),
 ]
 
 
@@ -201,11 +203,18 @@ def test_bad_input_is_one_clear_line(
     elif events == "DIR":
         events_path = tmp_path / "events.jsonl"
         events_path.mkdir()
+    elif events == "LATIN1":
+        (tmp_path / "events.jsonl").write_bytes(GOOD_LINE.replace("v", "v\xe9").encode("latin-1"))
     else:
         events_path = _write(tmp_path, "events.jsonl", events)
     policies = {"BAD": BAD_POLICY, "INVALID": INVALID_POLICY, "NOT_TOML": "this is [not toml\n"}
     if policy in policies:
         policy = str(_write(tmp_path, "policy.toml", policies[policy]))
+    elif policy == "LATIN1_POLICY":
+        (tmp_path / "policy.toml").write_bytes(
+            BAD_POLICY.replace("Send", "Envoy\xe9").encode("latin-1")
+        )
+        policy = str(tmp_path / "policy.toml")
     result = decide("events.jsonl", *extra, policy=policy, cwd=tmp_path)
     assert result.returncode == 2, result
     assert "Traceback" not in result.stderr + result.stdout
@@ -314,6 +323,13 @@ def test_categories_and_operation() -> None:
     assert json.loads(result.stdout)["reasons"][0]["code"] == "subject_not_covered"
     stored = decide(EXAMPLE, "--operation", "store")
     assert stored.returncode == 0
+
+
+def test_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
+    """An events file saved with a UTF-8 byte-order mark reads like one without."""
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_LINE.encode() + b"\n")
+    assert decide(path).returncode == 0
 
 
 def test_events_from_stdin() -> None:

@@ -107,11 +107,15 @@ def resolve_policy(argument: str) -> Policy:
     Raises:
         PolicyError: The file is not a valid policy.
         OSError: The file exists but cannot be read.
-        CommandError: There is no such file and no bundled policy of that name.
+        CommandError: There is no such file and no bundled policy of that name, or the
+            file is not UTF-8 text.
     """
     path = Path(argument)
     if path.exists():
-        return load_policy(path)
+        try:
+            return load_policy(path)
+        except UnicodeDecodeError:
+            raise CommandError(f"{argument}: not UTF-8 text") from None
     if argument in bundled_policy_names():
         return bundled_policy(argument)
     raise CommandError(
@@ -172,7 +176,8 @@ def read_subject(
     if path == "-":
         events, found = _events_of(sys.stdin, "<stdin>", subject_id)
     else:
-        with Path(path).open(encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark left by an editor is not an error.
+        with Path(path).open(encoding="utf-8-sig") as handle:
             events, found = _events_of(handle, path, subject_id)
     return Subject(subject_id, events, categories=categories), found
 
