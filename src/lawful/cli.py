@@ -434,10 +434,13 @@ def _add_decide(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "decide",
         help="decide whether a subject's data may be processed, and explain why",
-        description=(
+        # The epilog is preformatted (a table of event types), so the description is
+        # wrapped here.
+        description=textwrap.fill(
             "Decide whether the subject's data may be processed for a purpose at an instant, "
             "from the subject's events, and explain the decision. Exit status: 0 allowed "
-            "(with --all: every purpose allowed), 1 denied, 2 bad usage or bad input."
+            "(with --all: every purpose allowed), 1 denied, 2 bad usage or bad input.",
+            width=78,
         ),
         epilog=_events_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
