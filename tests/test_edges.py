@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 
 import lawful
@@ -17,6 +18,7 @@ from lawful import (
     AfterLastInteraction,
     AgeDeclared,
     AgeRules,
+    AgeScope,
     BirthDateDeclared,
     ConsentGiven,
     ConsentWithdrawn,
@@ -1291,8 +1293,30 @@ def test_an_objection_to_direct_marketing_stops_it_on_any_basis() -> None:
         vendors=(Vendor("self", "Us"),),
         purposes=(mailing,),
     )
-    events = [ContractStarted(at=T0, contract="c"), Objection(at=T0 + US)]
+    events: list[Event] = [ContractStarted(at=T0, contract="c"), Objection(at=T0 + US)]
     assert policy.may_process(Subject("s", events[:1]), "mailing", T0 + US).allowed
     decision = policy.may_process(Subject("s", events), "mailing", T0 + US)
     assert decision.code is ReasonCode.OBJECTED
     assert decision.reason.article == "Art. 21(3)"
+
+
+def test_age_rules_can_cover_every_purpose() -> None:
+    """With scope "all", a child's legitimate-interest purpose needs parental consent too."""
+    everyone = attrs.evolve(
+        POLICY, age=AgeRules(minimum_age=13, parental_consent_age=15, scope=AgeScope.ALL_PURPOSES)
+    )
+    born = BirthDateDeclared(at=T0, birth_date=date(2011, 1, 1))
+    child = everyone.may_process(Subject("s", [born]), "fraud", T0)
+    assert child.code is ReasonCode.PARENTAL_CONSENT_REQUIRED
+    assert child.valid_until == utc(2027, 1, 1)
+    parent = ParentalConsentGiven(at=T0)
+    assert everyone.may_process(Subject("s", [born, parent]), "fraud", T0).allowed
+
+
+def test_valid_until_is_the_earliest_deadline() -> None:
+    """With a consent expiry and a retention limit ahead, valid_until is the earlier one."""
+    grant = ConsentGiven(at=utc(2025, 3, 1), purpose="analytics")  # expires 1 April
+    early = decide([grant], "analytics", utc(2025, 3, 2), collected_at=utc(2024, 9, 15))
+    assert early.valid_until == utc(2025, 3, 15)  # 6 months after collection
+    late = decide([grant], "analytics", utc(2025, 3, 2), collected_at=utc(2025, 3, 1))
+    assert late.valid_until == utc(2025, 4, 1)
