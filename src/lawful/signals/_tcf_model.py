@@ -143,6 +143,10 @@ class PublisherRestriction:
             )
 
 
+def _restrictions(value: Iterable[PublisherRestriction]) -> tuple[PublisherRestriction, ...]:
+    return tuple(value)
+
+
 def _custom(
     instance: PublisherTC, attribute: attrs.Attribute[frozenset[int]], value: frozenset[int]
 ) -> None:
@@ -280,7 +284,7 @@ class TCString:
         default=frozenset(), converter=_ids, validator=_id_set(65_535)
     )
     publisher_restrictions: tuple[PublisherRestriction, ...] = attrs.field(
-        default=(), converter=tuple
+        default=(), converter=_restrictions
     )
     disclosed_vendors: frozenset[int] | None = attrs.field(
         default=None,
