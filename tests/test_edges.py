@@ -1320,3 +1320,16 @@ def test_valid_until_is_the_earliest_deadline() -> None:
     assert early.valid_until == utc(2025, 3, 15)  # 6 months after collection
     late = decide([grant], "analytics", utc(2025, 3, 2), collected_at=utc(2025, 3, 1))
     assert late.valid_until == utc(2025, 4, 1)
+
+
+def test_at_least_declared_on_29_february_is_taken_at_its_word() -> None:
+    """ "At least 13" said on 29 Feb 2024 means born by 28 Feb 2011: 13 that very day."""
+    moment = utc(2024, 2, 29, 12)
+    parent = ParentalConsentGiven(at=moment)
+    grant = ConsentGiven(at=moment, purpose="ads")
+    said = AgeDeclared(at=moment, at_least=13)
+    assert decide([said, parent, grant], "ads", moment, vendor="adnet").allowed
+    fifteen = AgeDeclared(at=moment, at_least=15)
+    child = decide([fifteen, grant], "ads", moment, vendor="adnet")
+    assert child.code is ReasonCode.PARENTAL_CONSENT_REQUIRED
+    assert child.valid_until == utc(2025, 2, 28)  # born 28 Feb 2009 at the latest: 16 then

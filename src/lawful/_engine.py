@@ -370,7 +370,11 @@ def _birth(declaration: Event, tz: tzinfo | None) -> date:
     said = declaration.at
     day = max(said.astimezone(UTC).date(), _local_date(said, tz))
     # Born before year 1 cannot be written; year 1 is later, so younger: still conservative.
-    return birthday(day, max(day.year - declaration.at_least, 1))
+    year = max(day.year - declaration.at_least, 1)
+    try:
+        return day.replace(year=year)
+    except ValueError:  # said on 29 February: born by 28 February of a common year
+        return date(year, 2, 28)
 
 
 def _birth_on_record(subject: Subject, at_key: int, tz: tzinfo | None) -> tuple[date, Event] | None:
