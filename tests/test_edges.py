@@ -1333,3 +1333,46 @@ def test_at_least_declared_on_29_february_is_taken_at_its_word() -> None:
     child = decide([fifteen, grant], "ads", moment, vendor="adnet")
     assert child.code is ReasonCode.PARENTAL_CONSENT_REQUIRED
     assert child.valid_until == utc(2025, 2, 28)  # born 28 Feb 2009 at the latest: 16 then
+
+
+GRANT_TIES: dict[str, tuple[str, list[Event], ReasonCode, dict[str, object]]] = {
+    "explicit and not explicit": (
+        "health",
+        [
+            ConsentGiven(at=T0, purpose="health", explicit=True),
+            ConsentGiven(at=T0, purpose="health", explicit=False),
+        ],
+        ReasonCode.EXPLICIT_CONSENT_REQUIRED,
+        {},
+    ),
+    "current and stale version": (
+        "analytics",
+        [
+            ConsentGiven(at=T0, purpose="analytics", policy_version="v2"),
+            ConsentGiven(at=T0, purpose="analytics", policy_version="v1"),
+        ],
+        ReasonCode.CONSENT_STALE,
+        {},
+    ),
+    "purpose-wide and a vendor's own, one stale": (
+        "ads",
+        [
+            ConsentGiven(at=T0, purpose="ads"),
+            ConsentGiven(at=T0, purpose="ads", vendor="adnet", policy_version="v0"),
+        ],
+        ReasonCode.CONSENT_STALE,
+        {"vendor": "adnet"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("purpose", "events", "expected", "query"), GRANT_TIES.values(), ids=list(GRANT_TIES)
+)
+def test_conflicting_grants_at_one_instant_the_more_restrictive_wins(
+    purpose: str, events: list[Event], expected: ReasonCode, query: dict[str, object]
+) -> None:
+    """Two grants at one instant that disagree: the one that fails decides, in any order."""
+    for order in (events, events[::-1]):
+        assert code(order, purpose, T0, **query) is expected
+    assert decide(events[:1], purpose, T0, **query).allowed

@@ -659,10 +659,15 @@ def _check_contract(subject: Subject, purpose: Purpose, at_key: int) -> Reason:
     )
 
 
+_Found = tuple[int, Event, tuple[Line | None, ...]]
+
+
 def _consent_event(
     subject: Subject, purpose: Purpose, vendor: str | None, at_key: int
-) -> list[tuple[int, Event] | None]:
-    """The deciding consent event for each vendor the decision needs."""
+) -> list[_Found | None]:
+    """The deciding consent event for each vendor the decision needs, with the timelines
+    whose events at the same instant must agree with it.
+    """
     lines = subject._index.lines  # noqa: SLF001
     pid = purpose.id
     wide = lines.get(("c", pid, None))
@@ -673,10 +678,12 @@ def _consent_event(
         base = glob
     vendors = (vendor,) if vendor is not None else purpose.vendors
     if purpose.per_vendor_consent and vendors:
-        out: list[tuple[int, Event] | None] = []
+        out: list[_Found | None] = []
         for name in vendors:
-            own = latest_key(lines.get(("c", pid, name)), at_key)
-            out.append(own if own is not None and (base is None or own[0] > base[0]) else base)
+            line = lines.get(("c", pid, name))
+            own = latest_key(line, at_key)
+            pick = own if own is not None and (base is None or own[0] > base[0]) else base
+            out.append(None if pick is None else (*pick, (wide, line)))
         return out
     # Purpose-wide consent; a later withdrawal for a vendor involved still counts.
     for name in vendors:
@@ -684,7 +691,22 @@ def _consent_event(
         later = own is not None and (base is None or own[0] > base[0])
         if later and own is not None and not isinstance(own[1], ConsentGiven):
             base = own
-    return [base]
+    return [None if base is None else (*base, (wide,))]
+
+
+def _same_instant(lines: tuple[Line | None, ...], key: int) -> list[Event]:
+    """Every event of ``lines`` with sort key ``key`` (grants given at one instant)."""
+    out: list[Event] = []
+    for line in lines:
+        if line is None:
+            continue
+        keys = line[0]
+        hi = bisect_right(keys, key)
+        lo = hi
+        while lo > 0 and keys[lo - 1] == key:
+            lo -= 1
+        out.extend(line[1][lo:hi])
+    return out
 
 
 def _check_consent(
@@ -709,7 +731,7 @@ def _check_consent(
                     clause=f"purposes.{pid}.basis",
                 )
             )
-        key, event = found
+        key, event, lines = found
         if not isinstance(event, ConsentGiven):
             how = (
                 "an objection, which counts as a withdrawal"
@@ -728,6 +750,12 @@ def _check_consent(
             continue
         seen.add(id(event))
         reasons.append(_judge_grant(subject, purpose, event, key // _R, at, at_us, at_key, until))
+        # DESIGN: of conflicting grants at one instant the more restrictive wins, so every
+        # grant at the deciding instant must hold (explicit, not stale, not a child's).
+        for twin in _same_instant(lines, key):
+            if twin is not event and isinstance(twin, ConsentGiven) and id(twin) not in seen:
+                seen.add(id(twin))
+                _judge_grant(subject, purpose, twin, key // _R, at, at_us, at_key, until)
     return reasons
 
 
