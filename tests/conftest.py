@@ -25,16 +25,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # -- no_clock: decisions must never read a clock (DESIGN, "Pure core") -----------------------
 
-_DECISION_MODULES = (
-    "lawful._engine",
-    "lawful._time",
-    "lawful.decision",
-    "lawful.duration",
-    "lawful.events",
-    "lawful.model",
-    "lawful.policy",
-    "lawful.subject",
-)
+# The modules that compute with datetime and date at run time. Modules that use them only
+# in annotations are left alone: attrs and cattrs resolve annotations once and cache them,
+# so a patched name there would outlive the test (test_purity checks them by their AST).
+_DECISION_MODULES = ("lawful._engine", "lawful._time")
 
 
 class ClockReadError(AssertionError):
