@@ -124,3 +124,19 @@ def test_a_busy_log_is_reported_and_purged_later(tmp_path: Path) -> None:
     ledger.purge()
     assert not any(needle.encode() in file_bytes(path) for needle in NEEDLES)
     ledger.close()
+
+
+def test_a_purge_cut_short_is_finished_when_the_file_is_next_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the process dies between the erasure's commit and its purge, the next open purges."""
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path, key=KEY, clock=TickingClock())
+    fill(path, ledger)
+    monkeypatch.setattr(ledger._sqlite, "purge", lambda: None)  # the process "dies" here
+    ledger.erase(SUBJECT)
+    assert any(needle.encode() in file_bytes(path) for needle in NEEDLES)
+    with SQLiteLedger(path, key=KEY) as reopened:
+        assert not any(needle.encode() in file_bytes(path) for needle in NEEDLES)
+        assert reopened.verify().count == 3 + 30 * 22 + 1
+    ledger.close()

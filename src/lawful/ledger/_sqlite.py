@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
@@ -52,6 +52,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 """Schema migrations: entry ``n`` takes a file from version ``n`` to ``n + 1``."""
 
+PURGE_PENDING = "purge_pending"
 _COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac"
 _Row = tuple[int, int, bytes, bytes, bytes | None, bytes | None, bytes, bytes]
 
@@ -117,6 +118,9 @@ class _View:
             "UPDATE ledger_records SET nonce = NULL, payload = NULL WHERE seq = ?",
             [(seq,) for seq in seqs],
         )
+        # Committed with the erasure: a process killed before its purge leaves this
+        # behind, and the next open of the file finishes the purge.
+        self.set_meta(PURGE_PENDING, b"1")
 
     def set_meta(self, name: str, value: bytes) -> None:
         self._conn.execute(
@@ -180,12 +184,17 @@ class _SQLiteStore:
         conn = self._connection()
         try:
             _migrate(conn, self._where)
+            pending = _View(conn).meta(PURGE_PENDING)
         except sqlite3.Error as exc:
             self.close()
             raise LedgerError(f"{self._where}: {exc}") from exc
         except BaseException:
             self.close()
             raise
+        if pending is not None:
+            # Best effort: a busy log is purged by the next erasure or purge() instead.
+            with suppress(LedgerError):
+                self.purge()
 
     def _fresh_process(self) -> None:
         # A SQLite connection must never cross fork(): a child keeps (never uses, never
@@ -271,6 +280,7 @@ class _SQLiteStore:
                 if self._vacuum:
                     conn.execute("VACUUM")
                     self._checkpoint(conn)
+                conn.execute("DELETE FROM ledger_meta WHERE name = ?", (PURGE_PENDING,))
             except sqlite3.Error as exc:
                 raise LedgerError(f"{self._where}: erasure recorded, purge failed: {exc}") from exc
 
