@@ -64,6 +64,17 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs offline with warnings as errors; run the Django and FastAPI examples."""
+    session.install("-e", ".[hypothesis,postgres]", *_group("docs"))
+    # -n: every cross-reference must resolve; nothing is fetched (no intersphinx).
+    session.run(
+        "sphinx-build", "-E", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
+    )
+    session.run("pytest", "docs/howto/examples", "-p", "no:cacheprovider", "-q")
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run every bench/bench_*.py (``-- bench_decide.py --quick``: one script, with arguments)."""
