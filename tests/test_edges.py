@@ -1376,3 +1376,13 @@ def test_conflicting_grants_at_one_instant_the_more_restrictive_wins(
     for order in (events, events[::-1]):
         assert code(order, purpose, T0, **query) is expected
     assert decide(events[:1], purpose, T0, **query).allowed
+
+
+def test_fresh_data_at_the_erasure_instant_is_denied_for_that_instant_only() -> None:
+    """Fresh data at the erasure's instant is erased; valid_until says a microsecond later."""
+    decision = decide([Erasure(at=E)], "fraud", E)
+    assert decision.code is ReasonCode.ERASED
+    assert decision.valid_until == E + US
+    stored = decide([Erasure(at=E)], "fraud", E + US, collected_at=E)
+    assert stored.code is ReasonCode.ERASED
+    assert stored.valid_until is None

@@ -182,7 +182,9 @@ def _decide(
                 "processed again.",
                 ReasonCode.ERASED.article,
                 event=erasure[1],
-            )
+            ),
+            # Fresh data a microsecond later is new data, collected after the erasure.
+            at_us + 1 if fresh else None,
         )
     if operation is not Operation.STORE:
         restriction = _latest_of(lines.get(("r", pid)), lines.get(("r", None)), at_key)
