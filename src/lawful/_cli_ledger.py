@@ -1,0 +1,248 @@
+"""``lawful ledger``: append, show, verify, erase, export and import on a SQLite ledger.
+
+Registered through ``lawful.cli._EXTENSIONS``. Every subcommand takes the ledger file
+and its key: ``--key-file FILE``, or the ``LAWFUL_LEDGER_KEY`` environment variable
+(at least 32 bytes; trailing whitespace is ignored). Events go in and out as JSON Lines
+(one ``{"subject": ..., "type": ..., "at": ...}`` object a line). Exit status: 0 done,
+1 ``verify`` found the ledger broken or ``show`` denied, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from lawful._bundled import bundled_policy_names
+from lawful._json import describe_event, dumps_events, read_events
+from lawful.cli import POLICY_HELP, CommandError, Subparsers, parse_instant, resolve_policy, say
+from lawful.events import Event
+from lawful.exceptions import LedgerIntegrityError
+from lawful.ledger import Head, LedgerKey, SQLiteLedger
+
+__all__ = ["register"]
+
+KEY_ENV = "LAWFUL_LEDGER_KEY"
+
+
+def _key(args: argparse.Namespace) -> LedgerKey:
+    if args.key_file is not None:
+        return LedgerKey.from_file(args.key_file)
+    value = os.environ.get(KEY_ENV)
+    if not value:
+        raise CommandError(f"ledger key: pass --key-file FILE or set {KEY_ENV}")
+    return LedgerKey.from_bytes(value.strip().encode("utf-8"))
+
+
+def _open(args: argparse.Namespace, *, create: bool = False) -> SQLiteLedger:
+    return SQLiteLedger(args.ledger, key=_key(args), create=create)
+
+
+def _read(path: str) -> list[tuple[str, Event]]:
+    """Every event of a JSON Lines file (``-``: standard input), all checked before use."""
+
+    def lines(handle: TextIO, source: str) -> Iterator[tuple[str, Event]]:
+        try:
+            yield from read_events(handle, source=source)
+        except UnicodeDecodeError:
+            raise CommandError(f"{source}: not UTF-8 text") from None
+
+    if path == "-":
+        return list(lines(sys.stdin, "<stdin>"))
+    with Path(path).open(encoding="utf-8-sig") as handle:
+        return list(lines(handle, path))
+
+
+def _append(args: argparse.Namespace) -> int:
+    items = _read(args.events)
+    with _open(args, create=True) as ledger:
+        stored = ledger.append_batch(items)
+    sys.stdout.write(dumps_events(zip((s for s, _ in items), stored, strict=True)))
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    items = _read(args.events)
+    with _open(args, create=True) as ledger:
+        before = ledger.head().count
+        ledger.append_batch(items)
+        head = ledger.head()
+    say(f"{len(items)} event(s) read, {head.count - before} record(s) added; head {head}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        subject = ledger.subject(args.subject)
+        if args.purpose is None:
+            for event in subject.events:
+                recorded = event.recorded_at.isoformat() if event.recorded_at else "?"
+                say(f"{describe_event(event)}, recorded {recorded}")
+            if not subject.events:
+                say(f"no events for subject {args.subject!r}")
+            return 0
+        if args.policy is None or args.at is None:
+            raise CommandError("--purpose needs --policy and --at")
+        policy = resolve_policy(args.policy)
+        at = parse_instant(args.at, "--at")
+        collected = (
+            None
+            if args.collected_at is None
+            else parse_instant(args.collected_at, "--collected-at")
+        )
+        decision = policy.may_process(
+            subject, args.purpose, at, vendor=args.vendor, collected_at=collected
+        )
+        proof = ledger.proof(args.subject, decision)
+    if args.json:
+        say(json.dumps(proof.to_dict(), sort_keys=True, ensure_ascii=False))
+    else:
+        say(decision.explain())
+        for record in proof.records:
+            say(f"  record {record.seq} (mac {record.mac[:16]}...): {describe_event(record.event)}")
+        say(f"  ledger head {proof.head}")
+    return 0 if decision.allowed else 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    expected = None if args.expect is None else Head.parse(args.expect)
+    with _open(args) as ledger:
+        try:
+            head = ledger.verify(expected_head=expected)
+        except LedgerIntegrityError as exc:
+            for problem in exc.problems:
+                say(problem)
+            say(f"{args.ledger}: does not verify ({len(exc.problems)} problem(s))")
+            return 1
+    say(str(head))
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    at = None if args.at is None else parse_instant(args.at, "--at")
+    with _open(args) as ledger:
+        erasure = ledger.erase(args.subject, at=at, keep_proof=args.keep_proof)
+    sys.stdout.write(dumps_events([(args.subject, erasure)]))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        if args.subject is None:
+            sys.stdout.write(dumps_events(ledger.dump()))
+        else:
+            sys.stdout.write(ledger.export(args.subject))
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ledger", metavar="LEDGER", help="the SQLite ledger file")
+    parser.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help=f"file holding the ledger key (at least 32 bytes); default: ${KEY_ENV}",
+    )
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add ``ledger`` and its subcommands to the ``lawful`` command line."""
+    ledger = subparsers.add_parser(
+        "ledger",
+        help="append to, read, verify, erase and export a consent ledger",
+        description=(
+            "Work on a SQLite consent ledger: an append-only, tamper-evident store of "
+            f"events. The key comes from --key-file or ${KEY_ENV} and never from the file."
+        ),
+    )
+    commands = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND", required=True)
+
+    append = commands.add_parser(
+        "append",
+        help="append JSON Lines events in one transaction; print them as stored",
+        description=(
+            "Append every event of EVENTS (JSON Lines with a subject on each line; '-' or "
+            "nothing: standard input) in one transaction, all or none, creating the ledger "
+            "if needed. Prints the events as stored, with their ids and recorded_at."
+        ),
+    )
+    _common(append)
+    append.add_argument("events", metavar="EVENTS", nargs="?", default="-")
+    append.set_defaults(handler=_append)
+
+    load = commands.add_parser(
+        "import",
+        help="import JSON Lines events (an export or a backup) in one transaction",
+        description=(
+            "Import EVENTS (JSON Lines, as export writes them) in one transaction, creating "
+            "the ledger if needed; events already present are skipped. Prints a summary."
+        ),
+    )
+    _common(load)
+    load.add_argument("events", metavar="EVENTS")
+    load.set_defaults(handler=_import)
+
+    show = commands.add_parser(
+        "show",
+        help="show a subject's events, or a decision and the records that prove it",
+        description=(
+            "List SUBJECT's events. With --purpose, --policy and --at: decide, and list "
+            "the ledger records that support the decision (Art. 7(1)); exit 1 if denied."
+        ),
+    )
+    _common(show)
+    show.add_argument("subject", metavar="SUBJECT")
+    show.add_argument("--purpose", help="decide for this purpose and prove the decision")
+    show.add_argument(
+        "--policy",
+        metavar="POLICY",
+        help=POLICY_HELP.format(names=", ".join(bundled_policy_names()) or "none"),
+    )
+    show.add_argument("--at", help="instant of processing, ISO 8601 with an offset")
+    show.add_argument("--collected-at", help="when the data was collected (default: --at)")
+    show.add_argument("--vendor", help="the recipient involved")
+    show.add_argument("--json", action="store_true", help="print the proof as JSON")
+    show.set_defaults(handler=_show)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check the hash chain and print the head to anchor",
+        description=(
+            "Check every record's digest and keyed MAC, the erasure records and the sealed "
+            "head; print the head (COUNT:HASH) to keep elsewhere. With --expect, the ledger "
+            "must still contain that earlier head. Exit 1 naming each broken record."
+        ),
+    )
+    _common(verify)
+    verify.add_argument("--expect", metavar="COUNT:HASH", help="a head anchored earlier")
+    verify.set_defaults(handler=_verify)
+
+    erase = commands.add_parser(
+        "erase",
+        help="erase a subject's personal data (Art. 17), keeping the fact of it",
+        description=(
+            "Erase SUBJECT's records; the ledger keeps the time of the erasure under a keyed "
+            "pseudonym, so decisions deny ERASED. --keep-proof keeps the consent records as "
+            "proof for legal claims (Art. 17(3)(e)): they keep the subject id."
+        ),
+    )
+    _common(erase)
+    erase.add_argument("subject", metavar="SUBJECT")
+    erase.add_argument("--at", help="when the erasure takes effect (default: now)")
+    erase.add_argument("--keep-proof", action="store_true", help="keep consent records")
+    erase.set_defaults(handler=_erase)
+
+    export = commands.add_parser(
+        "export",
+        help="print a subject's records (Art. 15, 20), or every event, as JSON Lines",
+        description=(
+            "Print SUBJECT's events as JSON Lines (access, Art. 15; portability, Art. 20); "
+            "without SUBJECT, every subject's events (a backup for import)."
+        ),
+    )
+    _common(export)
+    export.add_argument("subject", metavar="SUBJECT", nargs="?")
+    export.set_defaults(handler=_export)

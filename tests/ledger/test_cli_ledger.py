@@ -1,0 +1,162 @@
+"""``lawful ledger``: JSON Lines in and out, keys from a file or the environment, clear errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.ledger._backends import KEY
+
+from lawful import read_events
+from lawful.cli import main
+from lawful.ledger import SQLiteLedger
+
+EVENTS = (
+    '{"subject": "visitor-1", "type": "consent_given", "at": "2025-03-01T10:00:00+01:00",'
+    ' "purpose": "analytics", "policy_version": "2024-08-30", "method": "banner", "id": "c-1"}\n'
+    '{"subject": "visitor-2", "type": "opt_out", "at": "2025-03-01T09:00:00Z", "scope": "all"}\n'
+)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory with a key file and an events file, as the current directory."""
+    (tmp_path / "key").write_text(KEY.hex() + "\n")
+    (tmp_path / "events.jsonl").write_text(EVENTS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LAWFUL_LEDGER_KEY", raising=False)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["ledger", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_append_prints_the_events_as_stored(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """append stores a JSON Lines file in one batch and echoes it with ids and recorded_at."""
+    code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert (code, err) == (0, "")
+    stored = list(read_events(out.splitlines()))
+    assert [(s, e.id) for s, e in stored][:1] == [("visitor-1", "c-1")]
+    assert all(e.recorded_at is not None for _, e in stored)
+    assert stored[0][1].at.isoformat() == "2025-03-01T09:00:00+00:00"
+
+
+def test_append_reads_standard_input_and_the_key_from_the_environment(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without EVENTS, append reads standard input; LAWFUL_LEDGER_KEY holds the key."""
+    monkeypatch.setenv("LAWFUL_LEDGER_KEY", KEY.hex())
+    monkeypatch.setattr("sys.stdin", io.StringIO(EVENTS))
+    code, out, _ = run(capsys, "append", "l.db")
+    assert code == 0
+    assert out.count("\n") == 2
+    with SQLiteLedger("l.db", key=KEY.hex().encode()) as ledger:
+        assert ledger.head().count == 2
+
+
+def test_verify_prints_the_head_and_checks_an_anchor(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """verify prints COUNT:HASH, and with --expect fails naming the record (exit 1)."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    code, out, _ = run(capsys, "verify", "l.db", "--key-file", "key")
+    assert code == 0
+    head = out.strip()
+    assert head.startswith("2:")
+    assert run(capsys, "verify", "l.db", "--key-file", "key", "--expect", head)[:2] == (0, out)
+    code, out, _ = run(capsys, "verify", "l.db", "--key-file", "key", "--expect", "1:" + "0" * 64)
+    assert code == 1
+    assert out.splitlines()[0] == "record 1: does not match the anchored head"
+
+
+def test_show_proves_a_decision(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """show --purpose decides and lists the records that prove it; --json gives the proof."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    code, out, _ = run(capsys, "show", "l.db", "visitor-1", "--key-file", "key")
+    assert code == 0
+    assert "consent given event for 'analytics'" in out
+    decide = ["--purpose", "analytics", "--policy", "piwik-pro", "--at", "2025-03-02T00:00:00Z"]
+    code, out, _ = run(capsys, "show", "l.db", "visitor-1", "--key-file", "key", *decide)
+    assert code == 0
+    assert "record 1 (mac " in out
+    code, out, _ = run(capsys, "show", "l.db", "visitor-1", "--key-file", "key", *decide, "--json")
+    proof = json.loads(out)
+    assert [r["event"]["id"] for r in proof["records"]] == ["c-1"]
+    assert proof["decision"]["allowed"] is True
+    code, out, _ = run(capsys, "show", "l.db", "nobody", "--key-file", "key", *decide)
+    assert code == 1
+
+
+def test_erase_then_export(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """erase prints the erasure; export of the subject is only that erasure afterwards."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    args = ("--key-file", "key", "--at", "2025-04-01T00:00:00Z")
+    code, out, _ = run(capsys, "erase", "l.db", "visitor-1", *args)
+    assert code == 0
+    assert json.loads(out)["type"] == "erasure"
+    assert run(capsys, "export", "l.db", "visitor-1", "--key-file", "key")[1] == out
+    code, out, _ = run(capsys, "export", "l.db", "--key-file", "key")
+    assert [s for s, _ in read_events(out.splitlines())] == ["visitor-2"]
+
+
+def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An export imported into a new ledger gives the same events; a second import adds none."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    Path("backup.jsonl").write_text(run(capsys, "export", "l.db", "--key-file", "key")[1])
+    code, out, _ = run(capsys, "import", "copy.db", "backup.jsonl", "--key-file", "key")
+    assert code == 0
+    assert out.startswith("2 event(s) read, 2 record(s) added; head 2:")
+    assert run(capsys, "import", "copy.db", "backup.jsonl", "--key-file", "key")[1].startswith(
+        "2 event(s) read, 0 record(s) added"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "l.db"], "pass --key-file FILE or set LAWFUL_LEDGER_KEY"),
+        (["verify", "missing.db", "--key-file", "key"], "missing.db: no such ledger"),
+        (["verify", "l.db", "--key-file", "nokey"], "cannot read nokey"),
+        (["verify", "l.db", "--key-file", "events.jsonl"], "not the key"),
+        (["verify", "l.db", "--key-file", "key", "--expect", "x"], "COUNT:HASH"),
+        (["append", "l.db", "bad.jsonl", "--key-file", "key"], "bad.jsonl:1"),
+        (["append", "l.db", "naive.jsonl", "--key-file", "key"], "naive datetime"),
+        (["show", "l.db", "s", "--key-file", "key", "--purpose", "analytics"], "--policy and --at"),
+        (["erase", "l.db", "s", "--key-file", "key", "--at", "2025-01-01"], "no offset"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Bad usage or input prints 'lawful: error: ...' on standard error and exits 2."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    Path("bad.jsonl").write_text("{not json\n")
+    Path("naive.jsonl").write_text(EVENTS.replace("+01:00", ""))
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("lawful: error: ")
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_the_installed_command_has_the_ledger(workdir: Path) -> None:
+    """`python -m lawful ledger --help` lists every subcommand."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lawful", "ledger", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    for command in ("append", "show", "verify", "erase", "export", "import"):
+        assert command in done.stdout
