@@ -14,12 +14,14 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
 import lawful
+from lawful.signals.tcf import TCString
 
 NODE_DIR = Path(__file__).parent / "node"
 LIBRARY = NODE_DIR / "node_modules" / "@iabtechlabtcf" / "core" / "package.json"
@@ -155,6 +157,68 @@ purposes = ["personalisation"]
 Bridge = Callable[[dict[str, object]], object]
 """Send one request to the Node runner; the answer's value, or ``RuntimeError``."""
 
+AsJson = Callable[[TCString], dict[str, object]]
+"""A TC string model in the runner's JSON shape."""
+
+_MS = timedelta(milliseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MS
+
+
+def _ids(ids: frozenset[int] | None) -> list[int] | None:
+    return None if ids is None else sorted(ids)
+
+
+def _as_json(tc: TCString) -> dict[str, object]:
+    # The IAB library keeps one vendor set per (purpose, restriction type) and none that is
+    # empty, so restrictions are compared merged that way.
+    merged: dict[tuple[int, int], set[int]] = {}
+    for r in tc.publisher_restrictions:
+        if r.vendors:
+            merged.setdefault((r.purpose, r.restriction.value), set()).update(r.vendors)
+    pub = tc.publisher_tc
+    return {
+        "version": 2,
+        "created_ms": _ms(tc.created),
+        "last_updated_ms": _ms(tc.last_updated),
+        "cmp_id": tc.cmp_id,
+        "cmp_version": tc.cmp_version,
+        "consent_screen": tc.consent_screen,
+        "consent_language": tc.consent_language,
+        "vendor_list_version": tc.vendor_list_version,
+        "policy_version": tc.policy_version,
+        "is_service_specific": tc.is_service_specific,
+        "use_non_standard_texts": tc.use_non_standard_texts,
+        "special_feature_opt_ins": sorted(tc.special_feature_opt_ins),
+        "purposes_consent": sorted(tc.purposes_consent),
+        "purposes_li_transparency": sorted(tc.purposes_li_transparency),
+        "purpose_one_treatment": tc.purpose_one_treatment,
+        "publisher_cc": tc.publisher_cc,
+        "vendor_consents": sorted(tc.vendor_consents),
+        "vendor_legitimate_interests": sorted(tc.vendor_legitimate_interests),
+        "publisher_restrictions": sorted([p, k, sorted(v)] for (p, k), v in merged.items()),
+        "disclosed_vendors": _ids(tc.disclosed_vendors),
+        "allowed_vendors": _ids(tc.allowed_vendors),
+        "publisher_tc": None
+        if pub is None
+        else {
+            "purposes_consent": sorted(pub.purposes_consent),
+            "purposes_li_transparency": sorted(pub.purposes_li_transparency),
+            "num_custom_purposes": pub.num_custom_purposes,
+            "custom_purposes_consent": sorted(pub.custom_purposes_consent),
+            "custom_purposes_li_transparency": sorted(pub.custom_purposes_li_transparency),
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def as_json() -> AsJson:
+    """Turn a model into the runner's JSON shape (restrictions merged as the IAB keeps them)."""
+    return _as_json
+
 
 @pytest.fixture(scope="session")
 def policy() -> lawful.Policy:
@@ -202,8 +266,12 @@ def iab() -> Iterator[Bridge]:
         answer = json.loads(stdout.readline())
         if not answer["ok"]:
             raise RuntimeError(answer["error"])
-        return answer["value"]
+        value = answer["value"]
+        if isinstance(value, dict) and isinstance(value.get("publisher_restrictions"), list):
+            value["publisher_restrictions"] = sorted(value["publisher_restrictions"])
+        return value
 
     yield ask
     stdin.close()
     proc.wait(timeout=10)
+    stdout.close()

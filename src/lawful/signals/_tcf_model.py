@@ -56,14 +56,14 @@ def _bounded(low: int, high: int) -> Validator:
 
 def _id_set(high: int) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[frozenset[int]], value: object) -> None:
+        where = f"tcf: {type(instance).__name__}.{attribute.name}"
         if not isinstance(value, frozenset):
-            raise SignalError(f"tcf: {type(instance).__name__}.{attribute.name}: expected ids")
-        for item in value:
-            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= high:
-                raise SignalError(
-                    f"tcf: {type(instance).__name__}.{attribute.name}: ids run from 1 to "
-                    f"{high}, got {item!r}"
-                )
+            raise SignalError(f"{where}: expected ids")
+        if not set(map(type, value)) <= {int}:
+            raise SignalError(f"{where}: ids are integers, got {sorted(map(repr, value))[:3]}")
+        if value and not (min(value) >= 1 and max(value) <= high):
+            bad = min(value) if min(value) < 1 else max(value)
+            raise SignalError(f"{where}: ids run from 1 to {high}, got {bad!r}")
 
     return check
 
