@@ -223,3 +223,9 @@ def test_contract_timeline_follows_each_id() -> None:
     assert len(keys) == 3
     assert isinstance(states[-1], ContractStarted)
     assert states[-1].contract == "b"
+
+
+def test_a_mixed_list_of_events_is_accepted() -> None:
+    """A list of events of several kinds, built before the call, makes a subject."""
+    events = [ConsentGiven(at=T0, purpose="a"), ConsentWithdrawn(at=T0 + US, purpose="a")]
+    assert Subject("s", events).events == tuple(events)

@@ -25,6 +25,7 @@ import attrs
 
 from lawful._time import to_us
 from lawful.events import (
+    EVENT_TYPES,
     AgeDeclared,
     BirthDateDeclared,
     ConsentGiven,
@@ -43,6 +44,7 @@ from lawful.events import (
     ParentalConsentWithdrawn,
     RestrictionLifted,
     RestrictionRequested,
+    _EventBase,
 )
 
 __all__ = ["Subject"]
@@ -187,8 +189,15 @@ def latest_key(line: Line | None, at_key: int) -> tuple[int, Event] | None:
     return (line[0][pos - 1], line[1][pos - 1]) if pos else None
 
 
-def _to_events(value: Iterable[Event]) -> tuple[Event, ...]:
-    return tuple(value)
+def _to_events(value: Iterable[_EventBase]) -> tuple[Event, ...]:
+    # Typed on the events' common base: mypy infers a mixed list literal as
+    # list[_EventBase], and Subject("s", [grant, withdrawal]) must type-check.
+    events: list[Event] = []
+    for event in value:
+        if not isinstance(event, EVENT_TYPES):
+            raise TypeError(f"not a lawful event: {event!r}")
+        events.append(event)
+    return tuple(events)
 
 
 def _categories(value: Iterable[str] | None) -> frozenset[str] | None:
