@@ -245,7 +245,7 @@ class Subject:
         object.__setattr__(new, "_index", self._index.add(key, event))
         return new
 
-    def extend(self, events: Iterable[Event]) -> Subject:
+    def extend(self, events: Iterable[_EventBase]) -> Subject:
         """A new subject with more events (rebuilt once: cheaper than many :meth:`add`)."""
         return Subject(self.id, [*self.events, *events], categories=self.categories)
 
