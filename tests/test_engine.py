@@ -32,6 +32,7 @@ from lawful import (
     UnknownAge,
     UnknownSubjectCategory,
 )
+from lawful._engine import unknown_purpose
 from lawful._json import describe_event
 from lawful.decision import ARTICLES
 
@@ -651,3 +652,12 @@ def test_explain_mentions_every_reason_and_valid_until() -> None:
     assert "'ads/adnet'" in text
     assert decision.valid_until is not None
     assert f"This answer holds until {decision.valid_until.isoformat()}" in text
+
+
+def test_unknown_purpose_checks_its_arguments_too() -> None:
+    """DESIGN step 1 comes first: even an unknown purpose refuses a naive or late collected_at."""
+    assert unknown_purpose("nope", AT, collected_at=T0).code is ReasonCode.UNKNOWN_PURPOSE
+    with pytest.raises(lawful.NaiveDatetimeError, match=r"^collected_at: "):
+        unknown_purpose("nope", AT, collected_at=datetime(2025, 1, 1))
+    with pytest.raises(lawful.QueryError, match=r"^collected_at: "):
+        unknown_purpose("nope", T0, collected_at=AT)

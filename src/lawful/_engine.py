@@ -134,9 +134,18 @@ def may_process(
     )
 
 
-def unknown_purpose(purpose_id: str, at: datetime) -> Decision:
-    """The denial for a purpose id the policy does not declare."""
-    to_us(at, "at")
+def unknown_purpose(
+    purpose_id: str, at: datetime, *, collected_at: datetime | None = None
+) -> Decision:
+    """The denial for a purpose id the policy does not declare.
+
+    Raises:
+        NaiveDatetimeError: ``at`` or ``collected_at`` has no time zone.
+        QueryError: ``collected_at`` is after ``at``.
+    """
+    at_us = to_us(at, "at")
+    if collected_at is not None and to_us(collected_at, "collected_at") > at_us:
+        raise QueryError("collected_at: data cannot be processed before it was collected")
     reason = Reason(
         ReasonCode.UNKNOWN_PURPOSE,
         f"The policy declares no purpose '{purpose_id}'; undeclared processing is never allowed.",
