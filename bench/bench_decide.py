@@ -99,10 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds (odd)")
     parser.add_argument("--sample-ms", type=float, default=4.0, help="length of one sample")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 1 ms: a smoke test")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(harness.CLOCKS),
+        default="thread",
+        help="thread: CPU time of this thread (default, steady on a shared machine); wall",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write the results")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.sample_ms = 3, 1.0
+    harness.use_clock(args.clock)
     started = time.perf_counter()
 
     policy, text, source = _policy(args.policy)
@@ -247,15 +254,19 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # -- report -------------------------------------------------------------------------
-    headers = ["events outcome query zone", "lawful", "baseline", "l/base"]
+    tables: list[tuple[str, list[str], list[list[str]]]] = []
+    headers = ["events", "outcome", "query", "zone", "lawful", "baseline", "lawful/base"]
     for name in names:
-        headers += [name, f"{name.split('-')[0]}/l"]
+        headers += [name, f"{name}/lawful"]
     lines = []
     for row in rows:
         c = row["cases"]
         law = c["lawful"].median
         cells = [
-            f"{row['events']:>6} {row['outcome']:<8} {row['query']:<11} {row['zone']}",
+            f"{row['events']:,}",
+            row["outcome"],
+            row["query"],
+            row["zone"],
             us(law),
             us(c["baseline"].median),
             ratio(law, c["baseline"].median),
@@ -263,18 +274,17 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             cells += [us(c[name].median), ratio(c[name].median, law)]
         lines.append(cells)
-    print()
-    print(
-        f"Decisions: median us per decision over {args.rounds} rounds "
-        "(engines: end-to-end, with the Python pre-computation)"
+    tables.append(
+        (
+            (
+                f"Decisions: median us per decision over {args.rounds} rounds; engines end-to-end "
+                "(with the Python pre-computation)"
+            ),
+            headers,
+            lines,
+        )
     )
-    print(table(headers, lines))
 
-    print()
-    print(
-        "Engines: the API call alone (input already encoded) vs end-to-end, medians over "
-        "all queries"
-    )
     engine_lines = []
     engine_summary: dict[str, dict[str, float]] = {}
     for name in names:
@@ -289,35 +299,46 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_call_min": min(call),
             "ratio_call_median": statistics.median(call),
         }
-        s = engine_summary[name]
+        e = engine_summary[name]
         engine_lines.append(
             [
                 name,
-                f"{s['end_to_end_us_median']:.2f}",
-                f"{s['call_us_median']:.2f}",
-                f"{s['ratio_end_to_end_min']:.1f}x",
-                f"{s['ratio_call_min']:.1f}x",
+                f"{e['end_to_end_us_median']:.2f}",
+                f"{e['call_us_median']:.2f}",
+                f"{e['ratio_end_to_end_min']:.1f}x",
+                f"{e['ratio_end_to_end_median']:.1f}x",
+                f"{e['ratio_call_min']:.1f}x",
             ]
         )
     if engine_lines:
-        print(
-            table(
-                ["engine", "end-to-end us", "call us", "min e2e/lawful", "min call/lawful"],
+        tables.append(
+            (
+                (
+                    f"Engines over all {len(rows)} queries: end-to-end, and the API call alone "
+                    "(input already encoded), against lawful on the same query"
+                ),
+                [
+                    "engine",
+                    "end-to-end us (median)",
+                    "call us (median)",
+                    "engine/lawful, worst",
+                    "engine/lawful, median",
+                    "call/lawful, worst",
+                ],
                 engine_lines,
             )
         )
 
-    print()
     other = [[c.name, us(c.median)] for c in all_cases.values()]
     other += [[direct.name, us(direct.median)], [floor.name, us(floor.median)]]
     other += [[c.name + ", per event", us(c.median)] for c in build.values()]
     other += [[add_end.name, us(add_end.median)], [add_mid.name, us(add_mid.median)]]
     other.append([load.name + " (fresh, not cached)", us(load.median)])
-    print(table(["other (median us)", "us"], other))
-    print()
-    print(
-        table(
-            ["memory per event (tracemalloc)", "index only B", "with the events B"],
+    tables.append(("Other measurements (median us)", ["what", "us"], other))
+    tables.append(
+        (
+            "Memory per event (tracemalloc, bytes)",
+            ["subject", "index only", "with the events"],
             [[f"{n:,} events", f"{a:.0f}", f"{b:.0f}"] for n, (a, b) in memory.items()],
         )
     )
@@ -354,22 +375,28 @@ def main(argv: list[str] | None = None) -> int:
                 "sense": ">=" if higher_is_better else "<=",
             }
         )
-    print()
-    print("Targets (issue 8): decisions are the worst query at that size; ratios the worst row")
-    print(
-        table(
+    tables.append(
+        (
+            (
+                "Targets (issue 8): decisions are the worst of the 12 queries at that size, "
+                "ratios the worst of the rows"
+            ),
             ["target", "goal", "measured", "met"],
             [
                 [
                     t["target"],
                     f"{t['sense']} {t['goal']:g}",
                     "-" if t["measured"] is None else f"{t['measured']:.2f}",
-                    {True: "yes", False: "NO", None: "-"}[t["met"]],
+                    {True: "yes", False: "no", None: "-"}[t["met"]],
                 ]
                 for t in targets
             ],
         )
     )
+    for title, head, body in tables:
+        print()
+        print(title)
+        print(table(head, body))
     elapsed = time.perf_counter() - started
     print(f"\n(bench_decide took {elapsed:.0f} s)")
 
@@ -385,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                 "legitimate_interest": roles.interest,
             },
             "rounds": args.rounds,
+            "clock": args.clock,
             "sample_ms": args.sample_ms,
             "unit": "ns per operation (median over rounds; min alongside)",
             "decisions": [
@@ -417,7 +445,15 @@ def main(argv: list[str] | None = None) -> int:
             "elapsed_s": round(elapsed, 1),
         }
         harness.write_results("decide", payload)
-        print(f"written to {harness.RESULTS}")
+        markdown = harness.RESULTS.with_name("decide.md")
+        markdown.write_text(
+            "\n\n".join(
+                f"{title}\n\n{table(head, body, markdown=True)}" for title, head, body in tables
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        print(f"written to {harness.RESULTS} and {markdown}")
     return 0
 
 
