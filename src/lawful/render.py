@@ -44,9 +44,9 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from lawful import _render_text
 from lawful._engine import compare_terms
 from lawful._render_text import (
-    NOT_STATED,
     ROLE_WORDS,
     TRANSFER_WORDS,
     Block,
@@ -79,6 +79,9 @@ __all__ = [
     "render_ropa",
     "render_settings",
 ]
+
+NOT_STATED = _render_text.NOT_STATED
+"""What the rendered texts say where the policy is silent: ``"not stated"``."""
 
 SettingsFormat: TypeAlias = Literal["markdown", "html"]
 """The formats of :func:`render_settings`."""
