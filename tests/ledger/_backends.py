@@ -99,6 +99,14 @@ class Backend:
         """Run a statement directly on the store (tampering); returns the rows."""
         raise NotImplementedError
 
+    def target(self) -> str:
+        """Where a writer in another process opens the same ledger (``_child.open_ledger``)."""
+        raise NotImplementedError
+
+    def holds(self, needle: bytes) -> bool:
+        """Whether the store still holds ``needle`` anywhere (erasure checks)."""
+        raise NotImplementedError
+
     def cleanup(self) -> None:
         """Release what ``open`` created."""
 
@@ -132,16 +140,37 @@ class SQLiteBackend(Backend):
         finally:
             conn.close()
 
+    def target(self) -> str:
+        return str(self.path)
+
+    def holds(self, needle: bytes) -> bool:
+        """Whether the file's bytes, WAL and shared memory included, hold ``needle``."""
+        path = self.path
+        parts = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+        return any(needle in p.read_bytes() for p in parts if p.exists())
+
 
 Factory = Callable[[Path], Backend]
+
+
+def postgres_backend(tmp_path: Path) -> Backend:
+    """A schema of its own on the server of ``LAWFUL_POSTGRES_DSN``, or a skip (see
+    ``_postgres.py``: under ``LAWFUL_REQUIRE_POSTGRES=1`` a failure instead).
+    """
+    from tests.ledger._postgres import PostgresBackend  # noqa: PLC0415 - needs psycopg
+
+    return PostgresBackend(tmp_path)
+
 
 BACKENDS = [
     pytest.param(lambda _: MemoryBackend(), id="memory"),
     pytest.param(SQLiteBackend, id="sqlite"),
+    pytest.param(postgres_backend, id="postgres", marks=pytest.mark.postgres),
 ]
 """Every ledger: the contract suite runs on each."""
 
 SQL_BACKENDS = [
     pytest.param(SQLiteBackend, id="sqlite"),
+    pytest.param(postgres_backend, id="postgres", marks=pytest.mark.postgres),
 ]
 """Ledgers whose rows the tamper tests can edit with SQL."""

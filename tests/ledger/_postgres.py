@@ -9,12 +9,25 @@ unusable is a failure either way: whoever set it meant to run the tests.
 from __future__ import annotations
 
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
+from tests.ledger._backends import KEY, Backend
 
-__all__ = ["POSTGRES_HOWTO", "postgres_dsn", "postgres_schema", "require_postgres"]
+from lawful.ledger._core import Clock, LedgerCore
+
+__all__ = [
+    "POSTGRES_HOWTO",
+    "PostgresBackend",
+    "postgres_dsn",
+    "postgres_schema",
+    "require_postgres",
+]
+
+_ZEROBLOB = re.compile(r"zeroblob\((\d+)\)")
 
 POSTGRES_HOWTO = 'start one with: eval "$(bash .ci/postgres.sh)"'
 
@@ -57,3 +70,72 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     yield name
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+class PostgresBackend(Backend):
+    """Ledgers in a schema of their own on the test server, dropped by ``cleanup``."""
+
+    name = "postgres"
+    persistent = True
+
+    def __init__(self, _tmp_path: Path) -> None:
+        super().__init__()
+        self.dsn = require_postgres()
+        self.schema = f"lawful_test_{uuid.uuid4().hex[:12]}"
+
+    def open(
+        self, *, key: bytes = KEY, clock: Clock | None = None, keep_proof: bool = False
+    ) -> LedgerCore:
+        from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415 - optional extra
+
+        return PostgresLedger(
+            self.dsn,
+            key=key,
+            schema=self.schema,
+            clock=clock or self.clock,
+            keep_proof=keep_proof,
+        )
+
+    def target(self) -> str:
+        return f"postgres:{self.schema}:{self.dsn}"
+
+    def sql(self, statement: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        import psycopg  # noqa: PLC0415 - optional extra
+        from psycopg import sql  # noqa: PLC0415 - same
+
+        # The shared tamper statements are written for SQLite: translate the two dialect bits.
+        text = _ZEROBLOB.sub(r"decode(repeat('00', \1), 'hex')", statement.replace("?", "%s"))
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            cursor = conn.execute(text.encode(), tuple(params))
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+    def holds(self, needle: bytes) -> bool:
+        """Whether any row of any table of the schema, read through SQL, holds ``needle``
+        (as text, or inside a ``bytea``, which PostgreSQL writes in hex).
+        """
+        import psycopg  # noqa: PLC0415 - optional extra
+        from psycopg import sql  # noqa: PLC0415 - same
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            tables = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,)
+            ).fetchall()
+            assert tables, f"no tables in schema {self.schema}"
+            for (table,) in tables:
+                query = sql.SQL("SELECT t::text FROM {} AS t").format(
+                    sql.Identifier(self.schema, table)
+                )
+                for (row,) in conn.execute(query):
+                    if needle.decode() in row or needle.hex() in row:
+                        return True
+        return False
+
+    def cleanup(self) -> None:
+        import psycopg  # noqa: PLC0415 - optional extra
+        from psycopg import sql  # noqa: PLC0415 - same
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
+            )

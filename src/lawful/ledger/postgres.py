@@ -1,0 +1,358 @@
+"""A ledger in PostgreSQL, shared by every process and machine of a service.
+
+Needs the optional extra ``lawful[postgres]`` (psycopg 3). The records, the chain and
+every check are those of :mod:`lawful.ledger._core`; this module only stores them:
+
+- **One chain, one lock.** The whole ledger is one hash chain, so that one anchored head
+  (count and last MAC) covers every subject: deleting any subject's last record is
+  caught. Every write transaction first takes ``SELECT ... FOR UPDATE`` on the single
+  row of ``ledger_lock`` and only then reads the head, in ``READ COMMITTED``, so that
+  each statement after the lock sees every earlier commit. Writers on any machine queue
+  on that row for one short transaction; a writer that dies (killed, disconnected)
+  has its transaction rolled back and its lock released by the server.
+- **One clock.** ``recorded_at`` is the server's ``clock_timestamp()`` read after the
+  lock, so it follows chain order whatever the writers' clocks say.
+- **Schema.** Created and migrated by the ledger (``ledger_meta`` holds its version),
+  under a transaction-level advisory lock so that many processes may open it at once.
+- **Subject cache.** :meth:`PostgresLedger.subject` keeps compiled subjects, each
+  revalidated with one indexed query once older than ``max_staleness`` seconds, and
+  dropped as soon as a ``NOTIFY`` from another writer names it (a keyed pseudonym,
+  never the subject id). A cached subject therefore reflects every append committed
+  at least ``max_staleness`` seconds before the read, with or without notifications.
+- **Erasure.** Content is dropped in place, then ``VACUUM`` removes the old row
+  versions (``vacuum_full=True`` rewrites the table instead). WAL segments, replicas and
+  backups keep old bytes until they are recycled: see ``docs/postgres.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+import psycopg
+from psycopg.rows import TupleRow
+
+from lawful.events import Erasure, Event
+from lawful.exceptions import EventError, LedgerError
+from lawful.ledger._chain import LedgerKey, RecordKind, decode
+from lawful.ledger._core import Clock, LedgerCore
+from lawful.ledger._pgstore import MIGRATIONS, PostgresStore
+from lawful.subject import Subject
+
+__all__ = ["MIGRATIONS", "PostgresLedger"]
+
+_CacheKey = tuple[bytes, frozenset[str] | None]
+_PROBE = 30.0
+"""Seconds of silence after which the listener checks that its connection lives."""
+
+
+@attrs.define
+class _Entry:
+    """A compiled subject and how fresh it is.
+
+    Attributes:
+        subject: The subject as compiled.
+        version: The position of its last record read (0: none).
+        checked: ``time.monotonic()`` just before the query that read it: every append
+            committed before then is in ``subject``.
+    """
+
+    subject: Subject
+    version: int
+    checked: float
+
+
+class _SubjectCache:
+    """Compiled subjects by (pseudonym, categories), least recently used first out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[_CacheKey, _Entry] = OrderedDict()
+        # Loads in flight per pseudonym, and those a notification hit meanwhile: such a
+        # load may have read before the append it was told about, so it is kept unchecked.
+        self._loading: dict[bytes, int] = {}
+        self._hit: set[bytes] = set()
+
+    def get(self, key: _CacheKey) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def begin(self, tag: bytes) -> None:
+        with self._lock:
+            self._loading[tag] = self._loading.get(tag, 0) + 1
+
+    def _end(self, tag: bytes) -> bool:
+        """One load of ``tag`` ended; whether a notification hit it meanwhile."""
+        left = self._loading.get(tag, 1) - 1
+        hit = tag in self._hit
+        if left:
+            self._loading[tag] = left
+        else:
+            self._loading.pop(tag, None)
+            self._hit.discard(tag)
+        return hit
+
+    def abort(self, tag: bytes) -> None:
+        with self._lock:
+            self._end(tag)
+
+    def put(self, key: _CacheKey, entry: _Entry) -> None:
+        with self._lock:
+            if self._end(key[0]):
+                entry.checked = float("-inf")
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, tags: Iterable[bytes]) -> None:
+        with self._lock:
+            for tag in tags:
+                for key in [k for k in self._entries if k[0] == tag]:
+                    del self._entries[key]
+                if tag in self._loading:
+                    self._hit.add(tag)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._hit.update(self._loading)
+
+
+class _Listener:
+    """A thread that ``LISTEN``s on the ledger's channel and drops what it names.
+
+    Notifications only make the cache fresher than its bound; losing them (a dropped
+    connection) costs freshness, never correctness: on reconnecting, the whole cache is
+    dropped, since anything it holds may have missed a notification meanwhile. An idle
+    connection is probed every ``_PROBE`` seconds, so a dead one is noticed.
+    """
+
+    def __init__(self, store: PostgresStore, cache: _SubjectCache) -> None:
+        self._store = store
+        self._cache = cache
+        self._stop = threading.Event()
+        # Wakes the thread from select() at once when the ledger closes.
+        self._wake_r, self._wake_w = os.pipe()
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lawful-ledger-listen", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                with self._store.connect() as conn:
+                    conn.execute(self._store.queries.listen)
+                    self._cache.clear()
+                    self.ready.set()
+                    backoff = 0.1
+                    self._serve(conn)
+            except (psycopg.Error, LedgerError, OSError):
+                self.ready.clear()
+                select.select([self._wake_r], [], [], backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.ready.clear()
+
+    def _serve(self, conn: psycopg.Connection[TupleRow]) -> None:
+        while not self._stop.is_set():
+            readable, _, _ = select.select([conn.fileno(), self._wake_r], [], [], _PROBE)
+            if self._wake_r in readable:
+                return
+            if readable:
+                self._cache.drop([_tag(note.payload) for note in conn.notifies(timeout=0)])
+            else:
+                conn.execute("SELECT 1")
+
+    def stop(self) -> None:
+        self._stop.set()
+        os.write(self._wake_w, b"x")
+        self._thread.join(timeout=10)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+
+def _tag(payload: str) -> bytes:
+    try:
+        return bytes.fromhex(payload)
+    except ValueError:
+        return b""
+
+
+class PostgresLedger(LedgerCore):
+    """A :class:`lawful.ledger.ConsentLedger` in a PostgreSQL schema, for many machines.
+
+    Every process and machine of a service opens the same schema with the same key and
+    appends concurrently; the one hash chain stays consistent (writers queue on a row
+    lock for one short transaction). Decisions stay in process: :meth:`subject` serves
+    compiled subjects from a cache that reflects every append committed at least
+    ``max_staleness`` seconds earlier, and in practice within milliseconds, through
+    ``LISTEN``/``NOTIFY``. Appends and erasures made through this object are visible to
+    its own next read at once.
+
+    Args:
+        dsn: A libpq connection string or URI (``postgresql://user@host/db``).
+        key: The ledger key, kept outside the database (:meth:`LedgerKey.from_file`).
+        schema: The schema that holds the ledger; created and migrated on opening.
+        clock: Stamps ``recorded_at``; default: the server's clock, read under the
+            chain's lock, so that ``recorded_at`` follows chain order across machines.
+        keep_proof: Whether erasure keeps consent records by default (Art. 17(3)(e)).
+        max_staleness: Seconds a cached subject is used without asking the server; 0
+            asks every time (one indexed query that reads only newer records).
+        cache_size: Compiled subjects kept (least recently used go first); 0: no cache.
+        listen: Listen for other writers' appends (one more connection and a thread).
+        connect_timeout: Seconds to wait for a connection.
+        vacuum_full: After an erasure, rewrite the table (``VACUUM FULL``, which locks it)
+            instead of a plain ``VACUUM``.
+
+    Raises:
+        LedgerKeyError: The key is too short or is not this ledger's key.
+        LedgerError: The server cannot be reached, the schema cannot be created, or it
+            is newer than this lawful; a negative ``max_staleness`` or ``cache_size``.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        key: LedgerKey | bytes,
+        schema: str = "lawful",
+        clock: Clock | None = None,
+        keep_proof: bool = False,
+        max_staleness: float = 1.0,
+        cache_size: int = 10_000,
+        listen: bool = True,
+        connect_timeout: float = 10.0,
+        vacuum_full: bool = False,
+    ) -> None:
+        if not max_staleness >= 0 or cache_size < 0:
+            raise LedgerError(
+                "postgres: max_staleness and cache_size must not be negative, got "
+                f"{max_staleness!r} and {cache_size!r}"
+            )
+        self._pg = PostgresStore(
+            dsn, schema=schema, connect_timeout=connect_timeout, vacuum_full=vacuum_full
+        )
+        try:
+            super().__init__(self._pg, key=key, clock=clock or self._pg.now, keep_proof=keep_proof)
+        except BaseException:
+            self._pg.close()  # the core closes it too, except for a key refused at once
+            raise
+        self.max_staleness = max_staleness
+        self._monotonic = time.monotonic
+        self._listen = listen and cache_size > 0
+        self._cache = _SubjectCache(cache_size)
+        # Started by the first read through the cache: a process that only writes needs none.
+        self._listener: _Listener | None = None
+        self._starting = threading.Lock()
+        self._pid = os.getpid()
+
+    def _same_process(self) -> None:
+        with self._starting:
+            if os.getpid() != self._pid:
+                # After fork() the listener thread is gone and the cache is nobody's.
+                self._pid = os.getpid()
+                self._cache = _SubjectCache(self._cache.size)
+                self._listener = None
+            if self._listen and self._listener is None:
+                self._listener = _Listener(self._pg, self._cache)
+
+    def subject(self, subject_id: str, *, categories: Iterable[str] | None = None) -> Subject:
+        """The subject with every event the ledger holds for it, from the cache if fresh.
+
+        A subject returned reflects every append committed at least ``max_staleness``
+        seconds before the call (and every append through this object).
+        """
+        if self._cache.size == 0:
+            return super().subject(subject_id, categories=categories)
+        self._same_process()
+        tag = self._key.subject_tag(subject_id)
+        key: _CacheKey = (tag, None if categories is None else frozenset(categories))
+        started = self._monotonic()
+        entry = self._cache.get(key)
+        if entry is not None and started - entry.checked < self.max_staleness:
+            return entry.subject
+        self._cache.begin(tag)
+        try:
+            subject, version = self._load(subject_id, tag, key[1], entry)
+        except BaseException:
+            self._cache.abort(tag)
+            raise
+        self._cache.put(key, _Entry(subject, version, started))
+        return subject
+
+    def _load(
+        self, subject_id: str, tag: bytes, categories: frozenset[str] | None, entry: _Entry | None
+    ) -> tuple[Subject, int]:
+        if entry is not None:
+            newer = self._pg.subject_records(tag, entry.version)
+            if not newer:
+                return entry.subject, entry.version
+            if all(r.kind is RecordKind.EVENT for r in newer):
+                subject = entry.subject
+                for record in newer:
+                    subject = subject.add(decode(record).event)
+                return subject, newer[-1].seq
+            # An erasure emptied records read before: compile the subject again.
+        records = self._pg.subject_records(tag, 0)
+        events: list[Event] = [decode(r).event for r in records if r.payload is not None]
+        subject = Subject(subject_id, events, categories=categories)
+        return subject, records[-1].seq if records else 0
+
+    def _forget(self, subject_ids: Iterable[object]) -> None:
+        tags = [self._key.subject_tag(s) for s in subject_ids if isinstance(s, str) and s]
+        self._cache.drop(tags)
+
+    def append_batch(self, items: Iterable[tuple[str, Event]]) -> list[Event]:
+        """Store events in one transaction; see :meth:`lawful.ledger.ConsentLedger.append_batch`."""
+        pending = list(items)
+        if len(pending) > 1:
+            # Look every id up in one query under the lock, not one query per event.
+            tags = []
+            for subject_id, event in pending:
+                try:
+                    tags.append(self._prepare(subject_id, event)[2])
+                except EventError:
+                    break  # the core reports it, with its own message
+            self._pg.expect(tags)
+        try:
+            return super().append_batch(pending)
+        finally:
+            # Even when the commit's outcome is unknown: the next read asks the server.
+            self._forget(subject_id for subject_id, _ in pending)
+
+    def erase(
+        self, subject_id: str, *, at: datetime | None = None, keep_proof: bool | None = None
+    ) -> Erasure:
+        """Erase a subject (Art. 17); see :meth:`lawful.ledger.ConsentLedger.erase`."""
+        try:
+            return super().erase(subject_id, at=at, keep_proof=keep_proof)
+        finally:
+            self._forget([subject_id])
+
+    def purge(self) -> None:
+        """Run the ``VACUUM`` of an erasure again (after one failed: see :meth:`erase`).
+
+        Raises:
+            LedgerError: ``VACUUM`` failed (the role does not own the table, ...).
+        """
+        self._pg.purge()
+
+    def close(self) -> None:
+        """Stop listening and close every connection."""
+        with self._starting:
+            listener, self._listener = self._listener, None
+            self._listen = False
+        if listener is not None and self._pid == os.getpid():
+            listener.stop()
+        super().close()
