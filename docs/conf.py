@@ -114,8 +114,9 @@ TOPICS = ("events", "ledger", "signals", "testing", "postgres", "performance")
 def _present_topics(_app: Sphinx, docname: str, source: list[str]) -> None:
     """Fill the index's topics toctree with the topic pages that exist."""
     if docname == "index":
-        present = "\n".join(t for t in TOPICS if (DOCS / f"{t}.md").exists())
-        source[0] = source[0].replace("<!-- topic pages -->", present)
+        listed = set(source[0].split())
+        present = [t for t in TOPICS if (DOCS / f"{t}.md").exists() and t not in listed]
+        source[0] = source[0].replace("<!-- topic pages -->", "\n".join(present))
 
 
 def _resolve(app: Sphinx, env: BuildEnvironment, node: Element, contnode: Element) -> Node | None:
