@@ -284,11 +284,27 @@ def _signals(policy: Policy) -> Iterator[Problem]:
                 yield Problem(
                     f"{where}.vendors.{vendor}", f"GVL vendor ids are positive, got {gvl_id}"
                 )
-    for name, bindings in (
-        ("consent_mode", signals.consent_mode),
-        ("piwik_pro", signals.piwik_pro),
+    from lawful.signals.consent_mode import CONSENT_TYPES as MODE_TYPES  # noqa: PLC0415
+    from lawful.signals.piwik_pro import CONSENT_TYPES as PIWIK_TYPES  # noqa: PLC0415
+
+    for i, binding in enumerate(signals.tcf):
+        for vendor, gvl_id in binding.vendors.items():
+            if gvl_id > 65_535:
+                yield _warn(
+                    f"signals.tcf[{i}].vendors.{vendor}",
+                    f"GVL vendor id {gvl_id} does not fit a TC string (at most 65535)",
+                )
+    for name, bindings, known in (
+        ("consent_mode", signals.consent_mode, MODE_TYPES),
+        ("piwik_pro", signals.piwik_pro, PIWIK_TYPES),
     ):
         for i, signal_binding in enumerate(bindings):
+            if signal_binding.signal not in known:
+                yield _warn(
+                    f"signals.{name}[{i}].signal",
+                    f"'{signal_binding.signal}' is not a {name} consent type "
+                    f"({', '.join(known)}); the binding never grants",
+                )
             for j, purpose in enumerate(signal_binding.purposes):
                 if purpose not in purposes:
                     yield Problem(
