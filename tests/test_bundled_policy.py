@@ -778,6 +778,13 @@ def test_a_fifteen_year_old_is_denied_on_every_purpose() -> None:
     assert _decide(POLICY, subject, "support", T0) is ReasonCode.PARENTAL_CONSENT_REQUIRED
 
 
+def test_a_child_can_still_exercise_their_rights() -> None:
+    """Age rules never stop a legal obligation: a 15-year-old's rights request is answered
+    (Art. 6(1)(c), Art. 12)."""
+    subject = _subject(AgeDeclared(at=T0, at_least=15))
+    assert _decide(POLICY, subject, "data_subject_requests", T0) is ReasonCode.LEGAL_OBLIGATION
+
+
 @pytest.mark.parametrize(
     ("collected", "code"),
     [

@@ -188,7 +188,7 @@ BAD_LINES: dict[str, tuple[dict[str, Any] | str, str]] = {
     ),
     "implausible age": (
         {"subject": "s", "type": "age_declared", "at": "2025-03-01T09:00:00Z", "at_least": 300},
-        r"^ev:1: age_declared: age_declared\.at_least: expected an age from 0 to 200",
+        r"^ev:1: age_declared\.at_least: expected an age from 0 to 200",
     ),
     "number for a string": (
         {"subject": "s", "type": "opt_out", "at": "2025-03-01T09:00:00Z", "scope": 3},

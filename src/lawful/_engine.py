@@ -53,6 +53,10 @@ _NO_BASIS_EVENT = (
     LegalBasis.VITAL_INTERESTS,
     LegalBasis.PUBLIC_TASK,
 )
+# Art. 8 concerns consent; even an age rule over every purpose never stops what the law
+# requires (Art. 6(1)(c), such as answering a child's own rights request, Art. 12) or what
+# protects someone's life (Art. 6(1)(d)).
+_AGE_EXEMPT = frozenset({LegalBasis.LEGAL_OBLIGATION, LegalBasis.VITAL_INTERESTS})
 _BASIS_CODE = {
     LegalBasis.LEGAL_OBLIGATION: ReasonCode.LEGAL_OBLIGATION,
     LegalBasis.VITAL_INTERESTS: ReasonCode.VITAL_INTERESTS,
@@ -120,7 +124,8 @@ def may_process(
             allowed=False,
             purpose=purpose.id,
             at=at,
-            basis=purpose.basis,
+            # Art. 28: for a processor-only purpose the client, as controller, picks the basis.
+            basis=None if purpose.processor_only else purpose.basis,
             reasons=(denied.reason,),
             valid_until=_until([] if denied.until is None else [denied.until], at_us, at.tzinfo),
         )
@@ -208,7 +213,10 @@ def _decide(
                 )
             )
     rules = purpose.context.age if purpose.context is not None else None
-    if rules is not None and (rules.scope is AgeScope.ALL_PURPOSES or basis is LegalBasis.CONSENT):
+    if rules is not None and (
+        basis is LegalBasis.CONSENT
+        or (rules.scope is AgeScope.ALL_PURPOSES and basis not in _AGE_EXEMPT)
+    ):
         _check_age(subject, purpose, rules, at, at_us, at_key)
     _check_opt_out(subject, purpose, at_key)
     override: Event | None = None

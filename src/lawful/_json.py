@@ -167,7 +167,9 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
     except NaiveDatetimeError:  # pragma: no cover - caught above with a better path
         raise
     except (TypeError, ValueError) as exc:
-        raise _fail(where, str(exc)) from None
+        # attrs validators already name the field (age_declared.at_least: ...).
+        head = where.rsplit(": ", 1)[0] if ": " in where else where
+        raise _fail(head, str(exc)) from None
 
 
 def read_events(lines: Iterable[str], *, source: str = "events") -> Iterator[tuple[str, Event]]:
@@ -207,6 +209,10 @@ def describe_event(event: Event) -> str:
     if isinstance(event, ConsentGiven) and event.vendor:
         target = f"{event.purpose}/{event.vendor}"
     about = f" for '{target}'" if target else ""
+    for name in ("scope", "contract", "kind"):
+        detail = getattr(event, name, None)
+        if detail:
+            about += f" ({name} '{detail}')"
     ident = f" (id {event.id})" if event.id else ""
     return f"the {what} event{about} at {event.at.isoformat()}{ident}"
 

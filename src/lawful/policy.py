@@ -212,7 +212,7 @@ class Policy:
         """
         compiled = self._by_id.get(purpose)
         if compiled is None:
-            return unknown_purpose(purpose, at)
+            return unknown_purpose(purpose, at, collected_at=collected_at)
         return may_process(
             subject,
             compiled,
