@@ -111,8 +111,28 @@ TOPICS = ("events", "ledger", "signals", "testing", "postgres", "performance")
 """Topic pages other parts of the project contribute; listed once they exist."""
 
 
+def _unexported_exceptions() -> str:
+    """Autodoc directives for the exceptions of lawful.exceptions that lawful does not export."""
+    exceptions = importlib.import_module("lawful.exceptions")
+    exported = set(importlib.import_module("lawful").__all__)
+    names = [
+        name
+        for name, value in vars(exceptions).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseException)
+        and value.__module__ == exceptions.__name__
+        and name not in exported
+    ]
+    lines = [f".. autoexception:: lawful.exceptions.{name}" for name in names]
+    return "```{eval-rst}\n" + "\n\n".join(lines) + "\n```" if lines else ""
+
+
 def _present_topics(_app: Sphinx, docname: str, source: list[str]) -> None:
-    """Fill the index's topics toctree with the topic pages that exist."""
+    """Fill the index's topics toctree with the topic pages that exist, and list in the
+    API reference the exceptions that lawful does not export (raised all the same).
+    """
+    if docname == "reference/api":
+        source[0] = source[0].replace("<!-- unexported exceptions -->", _unexported_exceptions())
     if docname == "index":
         listed = set(source[0].split())
         present = [t for t in TOPICS if (DOCS / f"{t}.md").exists() and t not in listed]
