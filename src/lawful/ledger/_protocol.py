@@ -88,6 +88,12 @@ class ConsentLedger(Protocol):
 
         An :class:`lawful.Erasure` among them erases its subject's earlier records,
         as :meth:`erase` does.
+
+        Raises:
+            EventError: A subject id is empty or an event cannot be serialised.
+            LedgerConflictError: An id is stored for its subject with other content.
+            LedgerError: The store failed; nothing was stored. (Or, after an erasure
+                committed, its purge of old bytes could not finish: see :meth:`erase`.)
         """
         ...
 
@@ -113,6 +119,10 @@ class ConsentLedger(Protocol):
             at: When the erasure takes effect (default: now, by the ledger's clock).
             keep_proof: Keep the consent records as proof for legal claims
                 (Art. 17(3)(e)); ``None``: the ledger's default.
+
+        Raises:
+            LedgerError: The erasure committed, but another connection kept the store
+                from purging the old bytes (SQLite: a busy WAL); purge again later.
         """
         ...
 
