@@ -143,8 +143,9 @@ def _resolve(app: Sphinx, env: BuildEnvironment, node: Element, contnode: Elemen
     """Resolve what the defaults cannot, or leave it to ``-n`` to report.
 
     - A link to a topic page that does not exist (yet) becomes plain text.
-    - ``lawful._module.Name`` (a private path) and a bare ``Name`` in a docstring link
-      to the one documented lawful object of that name, if there is exactly one.
+    - ``lawful._module.Name`` (a private path), a bare ``Name`` or a short
+      ``Class.method`` in a docstring link to the one documented lawful object of that
+      name, if there is exactly one.
     """
     target = str(node.get("reftarget", ""))
     if node.get("refdomain") == "std" and node.get("reftype") == "doc":
@@ -154,13 +155,13 @@ def _resolve(app: Sphinx, env: BuildEnvironment, node: Element, contnode: Elemen
     if node.get("refdomain") != "py" or not target:
         return None
     objects = env.get_domain("py").objects  # type: ignore[attr-defined]
-    last = target.rsplit(".", 1)[-1]
+    # A private path is matched by its last name; a short one (``LedgerKey.from_file``)
+    # by its whole dotted tail.
+    tail = "." + (target.rsplit(".", 1)[-1] if target.startswith("lawful.") else target)
     found = {
         (entry.docname, entry.node_id): name
         for name, entry in objects.items()
-        if name.startswith("lawful.")
-        and (name == target or name.endswith("." + last))
-        and (target.startswith("lawful.") or "." not in target)
+        if name.startswith("lawful.") and (name == target or name.endswith(tail))
     }
     if len(found) != 1:
         return None
@@ -172,6 +173,7 @@ PUBLIC_MODULES = (
     "lawful",
     "lawful.render",
     "lawful.ledger",
+    "lawful.ledger.postgres",
     "lawful.signals",
     "lawful.signals.tcf",
     "lawful.signals.gpc",
