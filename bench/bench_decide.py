@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # -- report -------------------------------------------------------------------------
-    tables: list[tuple[str, list[str], list[list[str]]]] = []
+    tables: list[tuple[str, list[str], list[list[str]], int]] = []
     headers = ["events", "outcome", "query", "zone", "lawful", "baseline", "lawful/base"]
     for name in names:
         headers += [name, f"{name}/lawful"]
@@ -306,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             headers,
             lines,
+            4,
         )
     )
 
@@ -350,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                     "call/lawful, worst",
                 ],
                 engine_lines,
+                1,
             )
         )
 
@@ -359,12 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     other += [[add_end.name, us(add_end.median)], [add_mid.name, us(add_mid.median)]]
     other.append([load.name + " (fresh, not cached)", us(load.median)])
     other.append(["loads_policy(text), first call in a new interpreter", us(cold)])
-    tables.append(("Other measurements (median us)", ["what", "us"], other))
+    tables.append(("Other measurements (median us)", ["what", "us"], other, 1))
     tables.append(
         (
             "Memory per event (tracemalloc, bytes)",
             ["subject", "index only", "with the events"],
             [[f"{n:,} events", f"{a:.0f}", f"{b:.0f}"] for n, (a, b) in memory.items()],
+            1,
         )
     )
 
@@ -417,12 +420,13 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 for t in targets
             ],
+            1,
         )
     )
-    for title, head, body in tables:
+    for title, head, body, left in tables:
         print()
         print(title)
-        print(table(head, body))
+        print(table(head, body, left=left))
     elapsed = time.perf_counter() - started
     print(f"\n(bench_decide took {elapsed:.0f} s)")
 
@@ -475,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         markdown = harness.RESULTS.with_name("decide.md")
         markdown.write_text(
             "\n\n".join(
-                f"{title}\n\n{table(head, body, markdown=True)}" for title, head, body in tables
+                f"{title}\n\n{table(head, body, markdown=True, left=left)}"
+                for title, head, body, left in tables
             )
             + "\n",
             encoding="utf-8",

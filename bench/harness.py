@@ -148,10 +148,17 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a / b < 10 else f"{a / b:.1f}x"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool = False) -> str:
-    """A text table (or a Markdown one); every column but the first right-aligned."""
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    markdown: bool = False,
+    left: int = 1,
+) -> str:
+    """A text table (or a Markdown one): the first ``left`` columns left-aligned, the rest
+    (numbers) right-aligned."""
     if markdown:
-        rule = ["---" if i == 0 else "---:" for i in range(len(headers))]
+        rule = ["---" if i < left else "---:" for i in range(len(headers))]
         out = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
         out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
         return "\n".join(out)
@@ -159,7 +166,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bo
     lines = []
     for n, row in enumerate([headers, *rows]):
         cells = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            str(c).ljust(w) if i < left else str(c).rjust(w)
             for i, (c, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells))
