@@ -1,16 +1,16 @@
 """Writers in other processes, for the crash and concurrency tests.
 
-``crash(path, key, run, seed, fd)`` (run in a forked child, so that 50 of them do not
+``crash(target, key, run, seed, fd)`` (run in a forked child, so that 50 of them do not
 pay 50 interpreter start-ups) appends, and now and then erases, in a loop until it is
-killed; after each append or erasure *returns* it writes one line to ``fd`` with a
-single ``os.write`` (atomic on a pipe), so the parent knows exactly what was
-acknowledged:
+killed; ``target`` is a SQLite path or ``postgres:SCHEMA:DSN``. After each append or
+erasure *returns* it writes one line to ``fd`` with a single ``os.write`` (atomic on a
+pipe), so the parent knows exactly what was acknowledged:
 
 - ``A SUBJECT ID``: the event ``ID`` of ``SUBJECT`` is stored;
 - ``V SUBJECT``: three events of a victim subject are stored;
 - ``E SUBJECT``: the victim was erased.
 
-``python _child.py concurrent PATH KEYHEX PROCESS THREADS PER_THREAD`` appends
+``python _child.py concurrent TARGET KEYHEX PROCESS THREADS PER_THREAD`` appends
 ``PER_THREAD`` events from each of ``THREADS`` threads sharing one ledger, mixing
 single appends and batches, then prints ``done``.
 """
@@ -25,8 +25,21 @@ from datetime import UTC, datetime, timedelta
 
 from lawful import ConsentGiven, Event, Interaction
 from lawful.ledger import SQLiteLedger
+from lawful.ledger._core import LedgerCore
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def open_ledger(target: str, key: bytes, *, timeout: float = 30.0) -> LedgerCore:
+    """The ledger at ``target`` (``Backend.target()``): a SQLite path, or
+    ``postgres:SCHEMA:DSN``.
+    """
+    if target.startswith("postgres:"):
+        from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415 - optional extra
+
+        _, schema, dsn = target.split(":", 2)
+        return PostgresLedger(dsn, key=key, schema=schema)
+    return SQLiteLedger(target, key=key, timeout=timeout)
 
 
 def say(line: str, fd: int = 1) -> None:
@@ -35,7 +48,7 @@ def say(line: str, fd: int = 1) -> None:
 
 def crash(path: str, key: bytes, run: int, seed: int, fd: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-    ledger = SQLiteLedger(path, key=key)
+    ledger = open_ledger(path, key)
     say("ready", fd)
     n = 0
     victims = 0
@@ -70,7 +83,7 @@ def crash(path: str, key: bytes, run: int, seed: int, fd: int) -> None:
 
 
 def concurrent(path: str, key: bytes, process: int, threads: int, per_thread: int) -> None:
-    ledger = SQLiteLedger(path, key=key, timeout=120)
+    ledger = open_ledger(path, key, timeout=120)
     errors: list[BaseException] = []
 
     def work(thread: int) -> None:

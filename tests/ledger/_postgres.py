@@ -13,11 +13,15 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from tests.ledger._backends import KEY, Backend
 
 from lawful.ledger._core import Clock, LedgerCore
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = [
     "POSTGRES_HOWTO",
@@ -82,6 +86,7 @@ class PostgresBackend(Backend):
         super().__init__()
         self.dsn = require_postgres()
         self.schema = f"lawful_test_{uuid.uuid4().hex[:12]}"
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
     def open(
         self, *, key: bytes = KEY, clock: Clock | None = None, keep_proof: bool = False
@@ -99,43 +104,49 @@ class PostgresBackend(Backend):
     def target(self) -> str:
         return f"postgres:{self.schema}:{self.dsn}"
 
-    def sql(self, statement: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        """One connection for the test's own statements, with the schema on its path."""
         import psycopg  # noqa: PLC0415 - optional extra
         from psycopg import sql  # noqa: PLC0415 - same
 
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.dsn, autocommit=True)
+            self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        return self._conn
+
+    def sql(self, statement: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         # The shared tamper statements are written for SQLite: translate the two dialect bits.
         text = _ZEROBLOB.sub(r"decode(repeat('00', \1), 'hex')", statement.replace("?", "%s"))
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-            cursor = conn.execute(text.encode(), tuple(params))
-            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+        cursor = self._admin().execute(text.encode(), tuple(params))
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def holds(self, needle: bytes) -> bool:
         """Whether any row of any table of the schema, read through SQL, holds ``needle``
         (as text, or inside a ``bytea``, which PostgreSQL writes in hex).
         """
-        import psycopg  # noqa: PLC0415 - optional extra
-        from psycopg import sql  # noqa: PLC0415 - same
+        from psycopg import sql  # noqa: PLC0415 - optional extra
 
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            tables = conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,)
-            ).fetchall()
-            assert tables, f"no tables in schema {self.schema}"
-            for (table,) in tables:
-                query = sql.SQL("SELECT t::text FROM {} AS t").format(
-                    sql.Identifier(self.schema, table)
-                )
-                for (row,) in conn.execute(query):
-                    if needle.decode() in row or needle.hex() in row:
-                        return True
+        conn = self._admin()
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,)
+        ).fetchall()
+        assert tables, f"no tables in schema {self.schema}"
+        for (table,) in tables:
+            # Searched by the server: the rows' text, bytea columns written in hex.
+            query = sql.SQL(
+                "SELECT EXISTS (SELECT 1 FROM {} AS t"
+                " WHERE strpos(t::text, %s) > 0 OR strpos(t::text, %s) > 0)"
+            ).format(sql.Identifier(self.schema, str(table)))
+            found = conn.execute(query, (needle.decode(), needle.hex())).fetchone()
+            if found is not None and found[0]:
+                return True
         return False
 
     def cleanup(self) -> None:
-        import psycopg  # noqa: PLC0415 - optional extra
-        from psycopg import sql  # noqa: PLC0415 - same
+        from psycopg import sql  # noqa: PLC0415 - optional extra
 
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
-            )
+        conn = self._admin()
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
+        )
+        conn.close()

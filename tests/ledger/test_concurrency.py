@@ -1,4 +1,6 @@
-"""Concurrent writers: 4 processes x 2 threads append 10,000 events to one new file."""
+"""Concurrent writers: 4 processes x 2 threads append 10,000 events to one new ledger
+(a SQLite file, a PostgreSQL schema).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.ledger._backends import KEY
-
-from lawful.ledger import SQLiteLedger
+from tests.ledger._backends import KEY, Backend
 
 CHILD = Path(__file__).with_name("_child.py")
 PROCESSES = 4
@@ -20,18 +20,17 @@ PER_THREAD = 1250
 pytestmark = pytest.mark.slow
 
 
-def test_concurrent_writers_store_every_event_once(tmp_path: Path) -> None:
-    """Processes and threads racing on one file (from its creation) lose no event, store
+def test_concurrent_writers_store_every_event_once(sql_backend: Backend) -> None:
+    """Processes and threads racing on one ledger (from its creation) lose no event, store
     none twice, and leave one chain that verifies.
     """
-    path = tmp_path / "ledger.db"
     children = [
         subprocess.Popen(
             [
                 sys.executable,
                 str(CHILD),
                 "concurrent",
-                str(path),
+                sql_backend.target(),
                 KEY.hex(),
                 str(p),
                 str(THREADS),
@@ -46,7 +45,7 @@ def test_concurrent_writers_store_every_event_once(tmp_path: Path) -> None:
         out, err = child.communicate(timeout=300)
         assert child.returncode == 0, err.decode()
         assert out == b"done\n"
-    with SQLiteLedger(path, key=KEY) as ledger:
+    with sql_backend.open() as ledger:
         head = ledger.verify()
         ids = Counter(event.id for _, event in ledger.dump())
     expected = {

@@ -96,7 +96,8 @@ class _Queries:
     scan: sql.Composed
     insert: sql.Composed
     scrub: sql.Composed
-    begin_write: sql.Composed
+    lock: sql.Composed
+    all_meta: sql.Composed
     vacuum: sql.Composed
     purged: sql.Composed
     listen: sql.Composed
@@ -129,14 +130,8 @@ class _Queries:
                 "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
                 " WHERE seq = ANY(%s)"
             ),
-            # One exchange: the lock first, then the clock and the named values, which
-            # READ COMMITTED reads after the lock, so they include every earlier commit.
-            begin_write=q(
-                "BEGIN ISOLATION LEVEL READ COMMITTED;"
-                " SELECT id FROM {schema}.ledger_lock FOR UPDATE;"
-                " SELECT clock_timestamp();"
-                " SELECT name, value FROM {schema}.ledger_meta"
-            ),
+            lock=q("SELECT id FROM {schema}.ledger_lock FOR UPDATE"),
+            all_meta=q("SELECT name, value FROM {schema}.ledger_meta"),
             vacuum=q(("VACUUM (FULL) " if vacuum_full else "VACUUM ") + "{schema}.ledger_records"),
             purged=q("DELETE FROM {schema}.ledger_meta WHERE name = %s AND value = %s"),
             listen=sql.SQL("LISTEN {}").format(sql.Identifier(channel)),
@@ -180,22 +175,25 @@ class _Writer(_Reader):
 
     def __init__(self, conn: Conn, queries: _Queries, expected: Sequence[bytes]) -> None:
         super().__init__(conn, queries)
-        cursor = conn.execute(queries.begin_write)
-        cursor.nextset()  # past the lock
-        clock = cursor.fetchone() if cursor.nextset() else None
-        if clock is None or not isinstance(clock[0], datetime):
-            raise LedgerError(f"postgres: the server's clock returned {clock!r}")
-        self.clock: datetime = clock[0].astimezone(UTC)
-        self._values: dict[str, bytes] = {}
-        if cursor.nextset():
-            self._values = {str(name): bytes(value) for name, value in cursor.fetchall()}
+        # One exchange: the lock first, then the clock, the named values and the ids the
+        # write will look up, all read after the lock (READ COMMITTED: each statement sees
+        # every commit before it started, so every earlier writer's).
+        with conn.pipeline():
+            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            conn.execute(queries.lock)
+            clock = conn.execute("SELECT clock_timestamp()")
+            values = conn.execute(queries.all_meta)
+            found = conn.execute(queries.by_ids, (list(set(expected)),)) if expected else None
+        now = clock.fetchone()
+        if now is None or not isinstance(now[0], datetime):
+            raise LedgerError(f"postgres: the server's clock returned {now!r}")
+        self.clock: datetime = now[0].astimezone(UTC)
+        self._values = {str(name): bytes(value) for name, value in values.fetchall()}
         self._changed: dict[str, bytes] = {}
         self._pending: dict[bytes, Record] = {}
-        self._known: dict[bytes, Record | None] = {}
-        if expected:
-            self._known = dict.fromkeys(expected)
-            rows = conn.execute(queries.by_ids, (list(set(expected)),))
-            self._known.update((r.id_tag, r) for r in map(_record, rows))
+        self._known: dict[bytes, Record | None] = dict.fromkeys(expected)
+        if found is not None:
+            self._known.update((r.id_tag, r) for r in map(_record, found.fetchall()))
         self.touched: set[bytes] = set()
 
     def meta(self, name: str) -> bytes | None:
@@ -242,8 +240,8 @@ class _Writer(_Reader):
             self._known.update(self._pending)
             self._pending.clear()
 
-    def finish(self) -> None:
-        """Send every pending write, and the notification, in one pipeline."""
+    def commit(self) -> None:
+        """Send every pending write, the notification and ``COMMIT`` in one pipeline."""
         with self._conn.pipeline():
             self._flush()
             for name, value in self._changed.items():
@@ -254,6 +252,7 @@ class _Writer(_Reader):
                     "SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t",
                     (self._q.channel, sorted(t.hex() for t in self.touched)),
                 )
+            self._conn.execute("COMMIT")
 
 
 def _migrate(conn: Conn, schema: str, where: str) -> None:
@@ -402,16 +401,17 @@ class PostgresStore:
                 writer = _Writer(conn, self.queries, expected)
                 self._local.writer = writer
                 yield writer
-                writer.finish()
             except psycopg.Error as exc:
                 raise LedgerError(f"{self.where}: {exc}") from exc
             try:
-                conn.execute("COMMIT")
-            except psycopg.Error as exc:
+                writer.commit()
+            except psycopg.OperationalError as exc:
                 raise LedgerError(
                     f"{self.where}: the commit's outcome is unknown ({exc}); appending the "
                     "same events again is safe: appends are idempotent by id"
                 ) from exc
+            except psycopg.Error as exc:
+                raise LedgerError(f"{self.where}: nothing was written: {exc}") from exc
         finally:
             self._local.writer = None
             self.release(conn)

@@ -316,8 +316,8 @@ class PostgresLedger(LedgerCore):
     def append_batch(self, items: Iterable[tuple[str, Event]]) -> list[Event]:
         """Store events in one transaction; see :meth:`lawful.ledger.ConsentLedger.append_batch`."""
         pending = list(items)
-        if len(pending) > 1:
-            # Look every id up in one query under the lock, not one query per event.
+        if pending:
+            # The ids go with the lock in one exchange, not one query per event.
             tags = []
             for subject_id, event in pending:
                 try:
