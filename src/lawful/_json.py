@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -71,47 +71,93 @@ def _fail(where: str, message: str) -> EventError:
     return EventError(f"{where}: {message}")
 
 
-def _parse(value: object, hint: Any, where: str) -> object:
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        options = [a for a in get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
-        return _parse(value, options[0], where)
-    if hint is datetime:
-        if not isinstance(value, str):
-            raise _fail(where, "expected an ISO 8601 timestamp with an offset")
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise _fail(
-                where, f"expected an ISO 8601 timestamp with an offset, got {value!r}"
-            ) from None
-        if moment.tzinfo is None:
-            raise NaiveDatetimeError(where)
-        return moment
-    if hint is date:
-        if not isinstance(value, str):
-            raise _fail(where, "expected a date like 2001-02-28")
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise _fail(where, f"expected a date like 2001-02-28, got {value!r}") from None
-    if hint is PurposeTerms:
-        return _parse_terms(value, where)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise _fail(where, "expected true or false")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(where, "expected an integer")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise _fail(where, "expected a string")
-        return value
-    raise _fail(where, f"cannot read a {hint!r}")  # pragma: no cover - closed set of fields
+class _Bad(Exception):  # noqa: N818 - a field parser's complaint, given its path by the caller
+    pass
+
+
+class _Naive(Exception):  # noqa: N818 - becomes NaiveDatetimeError with the field's path
+    pass
+
+
+def _read_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise _Bad("expected an ISO 8601 timestamp with an offset")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Bad(f"expected an ISO 8601 timestamp with an offset, got {value!r}") from None
+    if moment.tzinfo is None:
+        raise _Naive
+    return moment
+
+
+def _read_date(value: object) -> date:
+    if not isinstance(value, str):
+        raise _Bad("expected a date like 2001-02-28")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Bad(f"expected a date like 2001-02-28, got {value!r}") from None
+
+
+def _read_bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad("expected true or false")
+    return value
+
+
+def _read_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad("expected an integer")
+    return value
+
+
+def _read_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Bad("expected a string")
+    return value
+
+
+def _read_terms(value: object) -> PurposeTerms:
+    return _parse_terms(value, "")
+
+
+_READERS: dict[object, Callable[[object], object]] = {
+    datetime: _read_datetime,
+    date: _read_date,
+    bool: _read_bool,
+    int: _read_int,
+    str: _read_str,
+    PurposeTerms: _read_terms,
+}
+
+
+def _optional(read: Callable[[object], object]) -> Callable[[object], object]:
+    def read_optional(value: object) -> object:
+        return None if value is None else read(value)
+
+    return read_optional
+
+
+_Schema = tuple[dict[str, Callable[[object], object]], tuple[str, ...]]
+_SCHEMAS: dict[type[Any], _Schema] = {}
+
+
+def _schema(cls: type[Any]) -> _Schema:
+    """One reader per field of an event class, and the fields it must have (built once)."""
+    found = _SCHEMAS.get(cls)
+    if found is None:
+        readers: dict[str, Callable[[object], object]] = {}
+        for name, hint in _hints(cls).items():
+            if get_origin(hint) in (Union, types.UnionType):
+                inner = next(a for a in get_args(hint) if a is not type(None))
+                readers[name] = _optional(_READERS[inner])
+            else:
+                readers[name] = _READERS[hint]
+        required = tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING)
+        found = (readers, required)
+        _SCHEMAS[cls] = found
+    return found
 
 
 def _parse_terms(value: object, where: str) -> PurposeTerms:
@@ -151,17 +197,25 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
         raise _fail(
             f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(BY_TYPE)}"
         )
-    hints = _hints(cls)
+    readers, required = _schema(cls)
     kwargs: dict[str, object] = {}
     for key, value in data.items():
-        if key in {"type", "subject"}:
+        if key == "type" or key == "subject":  # noqa: PLR1714 - two cheap compares, no set
             continue
-        if key not in hints:
+        read = readers.get(key)
+        if read is None:
             raise _fail(f"{where}.{key}", f"unknown key for {kind}")
-        kwargs[key] = _parse(value, hints[key], f"{where}.{key}")
-    for field in attrs.fields(cls):
-        if field.default is attrs.NOTHING and field.name not in kwargs:
-            raise _fail(f"{where}.{field.name}", f"missing required key for {kind}")
+        try:
+            kwargs[key] = read(value)
+        except _Bad as bad:
+            raise _fail(f"{where}.{key}", str(bad)) from None
+        except _Naive:
+            raise NaiveDatetimeError(f"{where}.{key}") from None
+        except EventError as exc:  # from nested terms, whose path starts at the field
+            raise EventError(f"{where}.{key}{exc}") from None
+    for name in required:
+        if name not in kwargs:
+            raise _fail(f"{where}.{name}", f"missing required key for {kind}")
     try:
         return cls(**kwargs)  # type: ignore[arg-type]
     except NaiveDatetimeError:  # pragma: no cover - caught above with a better path
