@@ -1,4 +1,5 @@
-"""PostgreSQL fixtures: a server from ``LAWFUL_POSTGRES_DSN`` and a fresh schema per test.
+"""The PostgreSQL backend of the ledger tests: a fresh schema per test on the server of
+``LAWFUL_POSTGRES_DSN``, dropped afterwards.
 
 Without ``LAWFUL_POSTGRES_DSN`` the PostgreSQL tests skip with a message saying how to get
 a server (``eval "$(bash .ci/postgres.sh)"``); with ``LAWFUL_REQUIRE_POSTGRES=1`` (CI) they
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,13 +24,7 @@ from lawful.ledger._core import Clock, LedgerCore
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = [
-    "POSTGRES_HOWTO",
-    "PostgresBackend",
-    "postgres_dsn",
-    "postgres_schema",
-    "require_postgres",
-]
+__all__ = ["POSTGRES_HOWTO", "PostgresBackend", "require_postgres"]
 
 _ZEROBLOB = re.compile(r"zeroblob\((\d+)\)")
 
@@ -46,34 +41,6 @@ def require_postgres() -> str:
             )
         pytest.skip(f"PostgreSQL tests need LAWFUL_POSTGRES_DSN; {POSTGRES_HOWTO}")
     return dsn
-
-
-@pytest.fixture(scope="session")
-def postgres_dsn() -> str:
-    """The test server's DSN, checked once per session by logging in."""
-    dsn = require_postgres()
-    try:
-        import psycopg  # noqa: PLC0415 - optional extra, imported only when a server is used
-    except ImportError as error:  # pragma: no cover - the postgres extra is installed in CI
-        pytest.fail(f"LAWFUL_POSTGRES_DSN is set but psycopg cannot be imported: {error}")
-    try:
-        with psycopg.connect(dsn, connect_timeout=10) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as error:
-        pytest.fail(f"LAWFUL_POSTGRES_DSN is set but the server refused: {error}")
-    return dsn
-
-
-@pytest.fixture
-def postgres_schema(postgres_dsn: str) -> Iterator[str]:
-    """A schema name no other test uses; dropped with everything in it afterwards."""
-    import psycopg  # noqa: PLC0415 - optional extra
-    from psycopg import sql  # noqa: PLC0415 - same
-
-    name = f"lawful_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
 class PostgresBackend(Backend):
