@@ -43,7 +43,9 @@ from lawful.model import (
     Retention,
     RetentionRule,
     SessionEnd,
+    SignalBinding,
     Signals,
+    TcfBinding,
     UnknownSubjectCategory,
     Vendor,
 )
@@ -178,7 +180,18 @@ def configure_converter(converter: cattrs.Converter) -> None:
             Purpose, converter, _cattrs_omit_if_default=True, context=override(omit=True)
         ),
     )
-    for part in (DataCategory, Vendor, Retention, AgeRules, Contact, Signals, Entity):
+    for part in (
+        DataCategory,
+        Vendor,
+        Retention,
+        AgeRules,
+        Contact,
+        Signals,
+        Entity,
+        TcfBinding,
+        SignalBinding,
+        OptOutScope,
+    ):
         converter.register_unstructure_hook(
             part, make_dict_unstructure_fn(part, converter, _cattrs_omit_if_default=True)
         )
