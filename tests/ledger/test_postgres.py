@@ -247,6 +247,25 @@ def test_a_cached_subject_is_at_most_max_staleness_behind(pg: PostgresBackend) -
         assert fresh == writer.subject("s-1")
 
 
+@pytest.mark.parametrize("added", [1, 40], ids=["added-to", "rebuilt"])
+def test_a_refreshed_subject_equals_one_read_afresh(pg: PostgresBackend, added: int) -> None:
+    """Newer records are added to a cached subject (or, many of them, rebuilt into it) and
+    the result is the subject a ledger without a cache reads.
+    """
+    clock = FakeMonotonic()
+    with (
+        cached_reader(pg, clock) as reader,
+        open_ledger(pg, listen=False, cache_size=0) as writer,
+    ):
+        writer.append_batch([("s-1", consent(n)) for n in range(0, 60, 2)])
+        reader.subject("s-1")
+        writer.append_batch([("s-1", consent(n)) for n in range(1, 2 * added, 2)])
+        clock.now += 5
+        refreshed = reader.subject("s-1")
+        assert len(refreshed.events) == 30 + added
+        assert refreshed == writer.subject("s-1")
+
+
 def test_max_staleness_zero_reads_every_append(pg: PostgresBackend) -> None:
     """With max_staleness=0 every read asks the server (for newer records only)."""
     with (

@@ -48,6 +48,8 @@ from lawful.subject import Subject
 __all__ = ["MIGRATIONS", "PostgresLedger"]
 
 _CacheKey = tuple[bytes, frozenset[str] | None]
+_REBUILD = 16
+"""More new events than this and a cached subject is rebuilt rather than added to."""
 _PROBE = 30.0
 """Seconds of silence after which the listener checks that its connection lives."""
 
@@ -75,6 +77,7 @@ class _SubjectCache:
         self.size = size
         self._lock = threading.Lock()
         self._entries: OrderedDict[_CacheKey, _Entry] = OrderedDict()
+        self._by_tag: dict[bytes, set[_CacheKey]] = {}  # a notification names a pseudonym
         # Loads in flight per pseudonym, and those a notification hit meanwhile: such a
         # load may have read before the append it was told about, so it is kept unchecked.
         self._loading: dict[bytes, int] = {}
@@ -112,13 +115,18 @@ class _SubjectCache:
                 entry.checked = float("-inf")
             self._entries[key] = entry
             self._entries.move_to_end(key)
+            self._by_tag.setdefault(key[0], set()).add(key)
             while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+                old, _ = self._entries.popitem(last=False)
+                keys = self._by_tag[old[0]]
+                keys.discard(old)
+                if not keys:
+                    del self._by_tag[old[0]]
 
     def drop(self, tags: Iterable[bytes]) -> None:
         with self._lock:
             for tag in tags:
-                for key in [k for k in self._entries if k[0] == tag]:
+                for key in self._by_tag.pop(tag, ()):
                     del self._entries[key]
                 if tag in self._loading:
                     self._hit.add(tag)
@@ -126,6 +134,7 @@ class _SubjectCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._by_tag.clear()
             self._hit.update(self._loading)
 
 
@@ -273,11 +282,11 @@ class PostgresLedger(LedgerCore):
         A subject returned reflects every append committed at least ``max_staleness``
         seconds before the call (and every append through this object).
         """
-        if self._cache.size == 0:
-            return super().subject(subject_id, categories=categories)
-        self._same_process()
         tag = self._key.subject_tag(subject_id)
         key: _CacheKey = (tag, None if categories is None else frozenset(categories))
+        if self._cache.size == 0:
+            return self._load(subject_id, tag, key[1], None)[0]
+        self._same_process()
         started = self._monotonic()
         entry = self._cache.get(key)
         if entry is not None and started - entry.checked < self.max_staleness:
@@ -299,9 +308,13 @@ class PostgresLedger(LedgerCore):
             if not newer:
                 return entry.subject, entry.version
             if all(r.kind is RecordKind.EVENT for r in newer):
+                added = [decode(record).event for record in newer]
                 subject = entry.subject
-                for record in newer:
-                    subject = subject.add(decode(record).event)
+                if len(added) > _REBUILD:
+                    subject = subject.extend(added)
+                else:
+                    for event in added:
+                        subject = subject.add(event)
                 return subject, newer[-1].seq
             # An erasure emptied records read before: compile the subject again.
         records = self._pg.subject_records(tag, 0)
@@ -328,6 +341,7 @@ class PostgresLedger(LedgerCore):
         try:
             return super().append_batch(pending)
         finally:
+            self._pg.expect(())  # unused if the core refused the batch before writing
             # Even when the commit's outcome is unknown: the next read asks the server.
             self._forget(subject_id for subject_id, _ in pending)
 
