@@ -194,6 +194,7 @@ def test_bad_options_are_refused(
 
 def test_a_server_that_cannot_be_reached_is_an_error_without_the_password() -> None:
     """Connection failures raise LedgerError naming the schema, never the DSN's password."""
+    pytest.importorskip("psycopg", reason="needs the postgres extra; no server needed")
     from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415 - optional extra
 
     dsn = "postgresql://someone:secret-pw-123@127.0.0.1:1/nothing"
