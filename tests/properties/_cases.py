@@ -1,0 +1,105 @@
+"""What the laws are checked on: a policy, a subject fitting it, and one question to decide.
+
+A :class:`Case` is drawn with :mod:`lawful.strategies` (dogfooding them): the
+subject's history fits the policy, the instant and the collection time sit on
+the policy's limits, and now and then the question names an undeclared purpose,
+vendor or data category, or asks about stored data or another operation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+from hypothesis import strategies as st
+
+from lawful import Decision, Operation, Policy, Subject
+from lawful import strategies as ls
+
+__all__ = ["UNDECLARED", "Case", "cases", "in_effect"]
+
+UNDECLARED = "undeclared"
+"""The id a question uses for a purpose, vendor or data category nobody declared."""
+
+
+@attrs.frozen
+class Case:
+    """One question for a policy about a subject."""
+
+    policy: Policy
+    subject: Subject
+    at: datetime
+    purpose: str
+    vendor: str | None = None
+    data: tuple[str, ...] = ()
+    collected_at: datetime | None = None
+    operation: Operation = Operation.USE
+
+    def decide(self, subject: Subject | None = None, at: datetime | None = None) -> Decision:
+        """The decision, optionally for another subject or instant (everything else equal)."""
+        return self.policy.may_process(
+            self.subject if subject is None else subject,
+            self.purpose,
+            self.at if at is None else at,
+            vendor=self.vendor,
+            data=self.data,
+            collected_at=self.collected_at,
+            operation=self.operation,
+        )
+
+
+def in_effect(subject: Subject, at: datetime) -> Subject:
+    """``subject`` with only the events in effect at ``at`` (DESIGN: at or before it)."""
+    return Subject(
+        subject.id, [e for e in subject.events if e.at <= at], categories=subject.categories
+    )
+
+
+@st.composite
+def _question(draw: st.DrawFn, policy: Policy, subject: Subject) -> Case:
+    ids = policy.purpose_ids
+    purpose_id = draw(st.sampled_from([*ids, *ids, *ids, UNDECLARED]))
+    declared = policy.purpose(purpose_id) if purpose_id in ids else None
+    vendors: list[str | None] = [None, None, None, UNDECLARED]
+    data: list[tuple[str, ...]] = [(), (), (), (UNDECLARED,)]
+    if declared is not None:
+        vendors += declared.vendors
+        vendors += [v.id for v in policy.vendors if v.id not in declared.vendors][:1]
+        data += [(d,) for d in declared.data]
+        data += [declared.data]
+    collected = draw(st.none() | ls.instants(policy=policy, around=subject.events))
+    around = [*subject.events, *([] if collected is None else [collected])]
+    at = draw(ls.instants(policy=policy, around=around))
+    if collected is not None and collected > at:
+        collected, at = at, collected
+    return Case(
+        policy=policy,
+        subject=subject,
+        at=at,
+        purpose=purpose_id,
+        vendor=draw(st.sampled_from(vendors)),
+        data=draw(st.sampled_from(data)),
+        collected_at=collected,
+        operation=draw(st.sampled_from([Operation.USE, Operation.STORE, *Operation])),
+    )
+
+
+def cases(
+    *, policies: st.SearchStrategy[Policy] | None = None, max_events: int = 10
+) -> st.SearchStrategy[Case]:
+    """Cases over ``policies`` (default :func:`lawful.strategies.policies` without free text).
+
+    The history's length is drawn first: hypothesis fills the tail of a long example
+    with its simplest choices more often, which would leave a third of the histories empty.
+    """
+    chosen = ls.policies(text=st.just("")) if policies is None else policies
+
+    def subject(size: int, policy: Policy) -> st.SearchStrategy[Case]:
+        history = ls.event_histories(policy=policy, min_size=size, max_size=size)
+        return ls.subjects(policy=policy, histories=history).flatmap(
+            lambda drawn: _question(policy, drawn)
+        )
+
+    return st.tuples(st.sampled_from(range(max_events + 1)), chosen).flatmap(
+        lambda pair: subject(*pair)
+    )

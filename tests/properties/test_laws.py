@@ -1,0 +1,335 @@
+"""Laws of the decision: properties every answer of ``may_process`` keeps, whatever the policy.
+
+Each law quotes the rule it checks (DESIGN.md, or the GDPR article). The cases
+come from :mod:`lawful.strategies` through ``_cases.cases()``: valid policies of
+every basis and rule kind, histories that fit them, instants on their limits.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import attrs
+from hypothesis import event, given
+from hypothesis import strategies as st
+from tests.properties._cases import UNDECLARED, Case, cases, in_effect
+
+from lawful import (
+    AgeDeclared,
+    BirthDateDeclared,
+    ConsentGiven,
+    ConsentWithdrawn,
+    Decision,
+    Erasure,
+    Event,
+    LegalBasis,
+    Objection,
+    Operation,
+    OptOut,
+    ReasonCode,
+    RestrictionRequested,
+    Subject,
+    may_process,
+)
+from lawful import strategies as ls
+
+SCOPE_CODES = {
+    ReasonCode.PROCESSOR_ONLY,
+    ReasonCode.SUBJECT_NOT_COVERED,
+    ReasonCode.VENDOR_NOT_DECLARED,
+    ReasonCode.DATA_CATEGORY_NOT_DECLARED,
+}
+
+
+def outcome(decision: Decision) -> tuple[bool, ReasonCode]:
+    """What a law compares when the explanation may legitimately differ."""
+    return decision.allowed, decision.code
+
+
+@given(cases())
+def test_every_decision_is_explained(case: Case) -> None:
+    """DESIGN principle 3: "A Decision carries the legal basis, a reason code, a human
+    sentence, the GDPR article, and what decided it: the event, or the policy clause"; no
+    allow without a basis and a reason naming an event or clause that is in effect.
+    """
+    decision = case.decide()
+    event(f"{'allowed' if decision else 'denied'}: {decision.code.value}")
+    assert bool(decision) is decision.allowed
+    assert decision.reasons
+    assert decision.code.allows is decision.allowed
+    if decision.allowed:
+        assert decision.basis is not None
+    visible = in_effect(case.subject, case.at).events
+    for reason in decision.reasons:
+        assert reason.message.strip()
+        assert reason.article.strip()
+        assert reason.event is not None or reason.clause is not None
+        if reason.event is not None:
+            # Principle 4: a decision at `at` sees only events at or before `at`.
+            assert reason.event in visible
+
+
+@given(cases())
+def test_later_events_never_change_a_decision(case: Case) -> None:
+    """DESIGN principle 4: "A decision at `at` sees only events at or before `at`"."""
+    assert case.decide(subject=in_effect(case.subject, case.at)) == case.decide()
+
+
+@given(cases(), st.data())
+def test_withdrawal_is_not_retroactive(case: Case, data: st.DataObject) -> None:
+    """Art. 7(3): "The withdrawal of consent shall not affect the lawfulness of processing
+    based on consent before its withdrawal": a withdrawal after `at` leaves `at` alone.
+    """
+    after = data.draw(
+        ls.instants(policy=case.policy, around=[case.at]).filter(lambda t: t > case.at)
+    )
+    vendor = data.draw(st.sampled_from([None, case.vendor]))
+    withdrawal = ConsentWithdrawn(at=after, purpose=case.purpose, vendor=vendor)
+    assert case.decide(subject=case.subject.add(withdrawal)) == case.decide()
+
+
+@given(cases(), st.data())
+def test_a_withdrawal_denies_from_its_own_instant(case: Case, data: st.DataObject) -> None:
+    """DESIGN conventions: "a withdrawal denies at its own instant"; Art. 7(3): consent can
+    be withdrawn at any time. The latest consent event being a withdrawal, consent is gone.
+    """
+    purpose = data.draw(st.sampled_from(case.policy.purposes))
+    own = [
+        e
+        for e in case.subject.events
+        if isinstance(e, ConsentGiven | ConsentWithdrawn) and e.purpose == purpose.id
+    ]
+    moment = data.draw(
+        ls.instants(policy=case.policy, around=[case.at]).filter(lambda t: t <= case.at)
+    )
+    if any(e.at >= moment for e in own):
+        moment = max(e.at for e in own)  # at the same instant the withdrawal still wins
+    withdrawal = ConsentWithdrawn(at=moment, purpose=purpose.id)
+    decision = may_process(case.subject.add(withdrawal), purpose, max(case.at, moment))
+    if purpose.basis is LegalBasis.CONSENT:
+        assert not decision.allowed
+    elif decision.allowed:
+        # Without consent as its basis, only device access could still need one.
+        assert not (purpose.device_access and not purpose.strictly_necessary)
+
+
+_RESTRICTIVE = st.sampled_from(["withdrawal", "objection", "restriction", "erasure", "opt-out"])
+
+
+@given(cases(), _RESTRICTIVE, st.data())
+def test_restrictive_events_never_turn_a_denial_into_an_allow(
+    case: Case, kind: str, data: st.DataObject
+) -> None:
+    """DESIGN principle 2 (fail closed) with Art. 7(3), 17, 18, 21: adding a withdrawal,
+    objection, restriction, erasure or opt-out can take a permission away, never grant one.
+    """
+    moment = data.draw(ls.instants(policy=case.policy, around=case.subject.events or [case.at]))
+    target = data.draw(st.sampled_from([None, case.purpose]))
+    added: Event
+    if kind == "withdrawal":
+        added = ConsentWithdrawn(at=moment, purpose=case.purpose, vendor=case.vendor)
+    elif kind == "objection":
+        added = Objection(at=moment, purpose=target)
+    elif kind == "restriction":
+        added = RestrictionRequested(at=moment, purpose=target)
+    elif kind == "erasure":
+        added = Erasure(at=moment)
+    else:
+        scopes = [*case.policy.opt_out_scopes, "all", UNDECLARED]
+        added = OptOut(at=moment, scope=data.draw(st.sampled_from(scopes)))
+    before, after = case.decide(), case.decide(subject=case.subject.add(added))
+    event(f"{kind}: {before.allowed} -> {after.allowed}")
+    assert after.allowed <= before.allowed
+
+
+@given(cases(), st.data())
+def test_restriction_leaves_only_storage(case: Case, data: st.DataObject) -> None:
+    """Art. 18(2) and DESIGN 4: "while restricted, nothing but storage"; storage itself is
+    decided as if there were no restriction.
+    """
+    moment = data.draw(
+        ls.instants(policy=case.policy, around=[case.at]).filter(lambda t: t <= case.at)
+    )
+    mine = [e.at for e in case.subject.events if type(e).__name__.startswith("Restriction")]
+    moment = max([moment, *(t for t in mine if t <= case.at)])  # the latest restriction event
+    restricted = case.subject.add(RestrictionRequested(at=moment))
+    stored = attrs.evolve(case, operation=Operation.STORE)
+    assert outcome(stored.decide(subject=restricted)) == outcome(stored.decide())
+    for operation in (Operation.COLLECT, Operation.USE, Operation.DISCLOSE):
+        assert not attrs.evolve(case, operation=operation).decide(subject=restricted).allowed
+
+
+@given(cases(), st.data())
+def test_erasure_stops_data_collected_before_it(case: Case, data: st.DataObject) -> None:
+    """Art. 17(1) and DESIGN 3: "data collected at or before an erasure is never processed
+    again"; Art. 17(3)(b): "A legal obligation to keep data survives erasure".
+    """
+    collected = case.collected_at or case.at
+    erased = case.subject.add(Erasure(at=data.draw(st.sampled_from([collected, case.at]))))
+    decision = case.decide(subject=erased)
+    if case.purpose not in case.policy.purpose_ids:
+        assert not decision.allowed
+        return
+    purpose = case.policy.purpose(case.purpose)
+    device_consent = purpose.device_access and not purpose.strictly_necessary
+    if purpose.basis is not LegalBasis.LEGAL_OBLIGATION:
+        assert not decision.allowed
+    elif not device_consent:  # a device-access consent given before it would be erased
+        assert outcome(decision) == outcome(case.decide())
+
+
+@given(cases(), st.sampled_from(["utc", "fixed", "named"]))
+def test_the_same_instant_in_any_zone_decides_the_same(case: Case, how: str) -> None:
+    """DESIGN principle 1: "Same inputs, same Decision": an instant is the same input in any
+    zone. The stated exception: "Age is computed conservatively (the lower of the ages in
+    UTC and in the zone of `at`)", so with an age on record the zone of `at` may matter.
+    """
+    zone = {
+        "utc": UTC,
+        "fixed": timezone(timedelta(hours=-9, minutes=-30)),
+        "named": ZoneInfo("Pacific/Kiritimati"),
+    }[how]
+    elsewhere = attrs.evolve(case, at=case.at.astimezone(zone))
+    before, after = case.decide(), elsewhere.decide()
+    ages = any(isinstance(e, BirthDateDeclared | AgeDeclared) for e in case.subject.events)
+    rules = case.policy.age
+    if ages and (rules.minimum_age is not None or rules.parental_consent_age is not None):
+        event("age on record: zone of `at` may matter (DESIGN)")
+        return
+    assert outcome(after) == outcome(before)
+    assert after.valid_until == before.valid_until  # the same instant, or both None
+
+
+@given(cases(), st.sampled_from(["utc", "fixed", "named"]))
+def test_event_times_in_any_zone_decide_the_same(case: Case, how: str) -> None:
+    """DESIGN principle 1: "Same inputs, same Decision"; the events' own zones are only how
+    their instants were written down (DESIGN: events carry when they took effect).
+    """
+    zone = {
+        "utc": UTC,
+        "fixed": timezone(timedelta(hours=13, minutes=45)),
+        "named": ZoneInfo("America/St_Johns"),
+    }[how]
+    moved = [attrs.evolve(e, at=e.at.astimezone(zone)) for e in case.subject.events]
+    other = Subject(case.subject.id, moved, categories=case.subject.categories)
+    before, after = case.decide(), case.decide(subject=other)
+    assert outcome(after) == outcome(before)
+    assert after.valid_until == before.valid_until
+
+
+@given(cases(), st.randoms(use_true_random=False))
+def test_the_order_events_are_given_in_does_not_matter(case: Case, rnd: random.Random) -> None:
+    """DESIGN conventions: "Events are applied in time order, whatever order they were given
+    in"; ties at one instant are resolved by restrictiveness, not by position.
+    """
+    shuffled = list(case.subject.events)
+    rnd.shuffle(shuffled)
+    other = Subject(case.subject.id, shuffled, categories=case.subject.categories)
+    assert other == case.subject
+    assert case.decide(subject=other) == case.decide()
+
+
+@given(cases())
+def test_deciding_is_deterministic(case: Case) -> None:
+    """DESIGN principle 1: "Deciding does no I/O, reads no clock ... Same inputs, same
+    Decision", for a subject built again from the same events, too.
+    """
+    again = Subject(case.subject.id, case.subject.events, categories=case.subject.categories)
+    first = case.decide()
+    assert case.decide() == first
+    assert case.decide(subject=again) == first
+    assert case.decide().to_json() == first.to_json()
+
+
+@given(cases())
+def test_policy_may_process_by_id_equals_may_process_of_the_purpose(case: Case) -> None:
+    """DESIGN, the decision: ``Policy.may_process(subject, "purpose-id", at, ...)`` is
+    ``may_process`` with the policy's purpose; an unknown id is denied ``UNKNOWN_PURPOSE``.
+    """
+    by_id = case.decide()
+    if case.purpose not in case.policy.purpose_ids:
+        assert outcome(by_id) == (False, ReasonCode.UNKNOWN_PURPOSE)
+        assert by_id.basis is None
+        return
+    direct = may_process(
+        case.subject,
+        case.policy.purpose(case.purpose),
+        case.at,
+        vendor=case.vendor,
+        data=case.data,
+        collected_at=case.collected_at,
+        operation=case.operation,
+    )
+    assert direct == by_id
+
+
+@given(cases())
+def test_decide_all_equals_deciding_each_purpose(case: Case) -> None:
+    """DESIGN, the decision: ``Policy.decide_all(subject, at) -> {purpose id: Decision}``,
+    each what ``Policy.may_process`` answers for that purpose, in policy order.
+    """
+    policy, subject = case.policy, case.subject
+    everything = policy.decide_all(
+        subject, case.at, collected_at=case.collected_at, operation=case.operation
+    )
+    assert list(everything) == list(policy.purpose_ids)
+    for purpose_id, decision in everything.items():
+        alone = policy.may_process(
+            subject, purpose_id, case.at, collected_at=case.collected_at, operation=case.operation
+        )
+        assert decision == alone
+
+
+@given(cases(), st.sampled_from(["purpose", "vendor", "data"]))
+def test_anything_undeclared_is_denied(case: Case, what: str) -> None:
+    """DESIGN principle 2: "Anything unknown or unproven (an undeclared purpose, vendor or
+    data category ...) yields a deny with a reason — never an accidental allow".
+    """
+    asked = {
+        "purpose": attrs.evolve(case, purpose=UNDECLARED),
+        "vendor": attrs.evolve(case, vendor=UNDECLARED),
+        "data": attrs.evolve(case, data=(*case.data, UNDECLARED)),
+    }[what]
+    decision = asked.decide()
+    assert not decision.allowed
+    assert decision.code in {*SCOPE_CODES, ReasonCode.UNKNOWN_PURPOSE}
+
+
+@given(cases(), st.data())
+def test_valid_until_is_honest(case: Case, data: st.DataObject) -> None:
+    """DESIGN: ``valid_until`` is "the next instant at which the answer could change with no
+    new event": at any instant in [at, valid_until) — or any later instant when it is
+    ``None`` — the same events give the same ``allowed`` and primary code.
+    """
+    subject = in_effect(case.subject, case.at)
+    decision = case.decide(subject=subject)
+    ahead = ls.instants(policy=case.policy, around=[case.at, *subject.events])
+    later = data.draw(ahead.filter(lambda t: t >= case.at))
+    until = decision.valid_until
+    if until is not None:
+        assert until > case.at
+        later = min(later, until - timedelta(microseconds=1))
+        event("valid_until set")
+    moment = later.astimezone(case.at.tzinfo)  # the zone of `at` (age is computed in it)
+    assert outcome(case.decide(subject=subject, at=moment)) == outcome(decision)
+
+
+@given(cases(), st.data())
+def test_adding_an_event_equals_building_with_it(case: Case, data: st.DataObject) -> None:
+    """DESIGN principle 7: "appending one event need not rebuild" the index — and must not
+    change any answer: ``Subject.add(e)`` decides as ``Subject(events + [e])``.
+    """
+    extra = data.draw(
+        ls.events(
+            policy=case.policy,
+            at=ls.instants(policy=case.policy, around=[case.at, *case.subject.events]),
+        )
+    )
+    added = case.subject.add(extra)
+    rebuilt = Subject(
+        case.subject.id, [*case.subject.events, extra], categories=case.subject.categories
+    )
+    assert added.events == rebuilt.events
+    assert case.decide(subject=added) == case.decide(subject=rebuilt)
