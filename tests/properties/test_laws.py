@@ -8,7 +8,7 @@ every basis and rule kind, histories that fit them, instants on their limits.
 from __future__ import annotations
 
 import random
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -17,19 +17,24 @@ from hypothesis import strategies as st
 from tests.properties._cases import UNDECLARED, Case, cases, in_effect
 
 from lawful import (
+    AfterCollection,
     AgeDeclared,
     BirthDateDeclared,
     ConsentGiven,
     ConsentWithdrawn,
     Decision,
+    Duration,
     Erasure,
     Event,
     LegalBasis,
     Objection,
     Operation,
     OptOut,
+    Policy,
+    Purpose,
     ReasonCode,
     RestrictionRequested,
+    Retention,
     Subject,
     may_process,
 )
@@ -300,8 +305,10 @@ def test_anything_undeclared_is_denied(case: Case, what: str) -> None:
 @given(cases(), st.data())
 def test_valid_until_is_honest(case: Case, data: st.DataObject) -> None:
     """DESIGN: ``valid_until`` is "the next instant at which the answer could change with no
-    new event": at any instant in [at, valid_until) — or any later instant when it is
-    ``None`` — the same events give the same ``allowed`` and primary code.
+    new event". What it promises, exactly: at any instant in [at, valid_until) — or any later
+    instant when it is ``None`` — the same events give the same ``allowed``, and an allow
+    keeps its primary reason; a denial's reason may turn into another denial's (see
+    ``test_valid_until_promises_the_answer_not_the_reason_of_a_denial``).
     """
     subject = in_effect(case.subject, case.at)
     decision = case.decide(subject=subject)
@@ -313,7 +320,37 @@ def test_valid_until_is_honest(case: Case, data: st.DataObject) -> None:
         later = min(later, until - timedelta(microseconds=1))
         event("valid_until set")
     moment = later.astimezone(case.at.tzinfo)  # the zone of `at` (age is computed in it)
-    assert outcome(case.decide(subject=subject, at=moment)) == outcome(decision)
+    then = case.decide(subject=subject, at=moment)
+    assert then.allowed == decision.allowed
+    if decision.allowed:
+        assert then.code == decision.code
+
+
+def test_valid_until_promises_the_answer_not_the_reason_of_a_denial() -> None:
+    """DESIGN: valid_until marks where "the answer could change"; a denial for want of
+    consent becomes a retention denial a day later with ``valid_until`` ``None``.
+    """
+    policy = Policy(
+        id="p",
+        version="1",
+        purposes=[
+            Purpose(
+                id="crm",
+                title="CRM",
+                statement="We keep your contact details.",
+                basis=LegalBasis.CONSENT,
+                withdrawal="Settings",
+                retention=Retention((AfterCollection(Duration(days=1)),)),
+            )
+        ],
+    )
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    subject = Subject("s")
+    first = policy.may_process(subject, "crm", at, collected_at=at)
+    later = policy.may_process(subject, "crm", at + timedelta(days=2), collected_at=at)
+    assert (first.code, first.valid_until) == (ReasonCode.NO_CONSENT, None)
+    assert later.code is ReasonCode.RETENTION_EXCEEDED
+    assert first.allowed == later.allowed
 
 
 @given(cases(), st.data())
