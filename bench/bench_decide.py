@@ -15,7 +15,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,16 @@ TARGETS = {
 
 def empty(subject: object, purpose: object, at: object) -> None:
     """The floor: a Python call with the same three arguments that does nothing."""
+
+
+def _cold(policy: lawful.Policy, subject: Subject) -> Callable[..., lawful.Decision]:
+    memo = subject._index.memo
+
+    def decide(pid: str, at: datetime, **kwargs: Any) -> lawful.Decision:
+        memo.clear()
+        return policy.may_process(subject, pid, at, **kwargs)
+
+    return decide
 
 
 def _policy(path: str | None) -> tuple[lawful.Policy, str, str]:
@@ -192,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
                     }
                     row_cases = {
                         "lawful": Case(label, policy.may_process, (subjects[n], pid, at), kwargs),
+                        # The same query with the subject's decision memo emptied first: every
+                        # rule evaluated, as on the first query after a subject is built.
+                        "lawful cold": Case(label, _cold(policy, subjects[n]), (pid, at), kwargs),
                         "baseline": Case(label, baselines[n].decide, (pid, at), kwargs),
                     }
                     for engine in engines[n]:
@@ -279,7 +292,17 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- report -------------------------------------------------------------------------
     tables: list[tuple[str, list[str], list[list[str]], int]] = []
-    headers = ["events", "outcome", "query", "zone", "lawful", "baseline", "lawful/base"]
+    headers = [
+        "events",
+        "outcome",
+        "query",
+        "zone",
+        "lawful",
+        "lawful cold",
+        "baseline",
+        "lawful/base",
+        "cold/base",
+    ]
     for name in names:
         headers += [name, f"{name}/lawful"]
     lines = []
@@ -292,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
             row["query"],
             row["zone"],
             us(law),
+            us(c["lawful cold"].median),
             us(c["baseline"].median),
             ratio(law, c["baseline"].median),
+            ratio(c["lawful cold"].median, c["baseline"].median),
         ]
         for name in names:
             cells += [us(c[name].median), ratio(c[name].median, law)]
@@ -374,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     def worst(n: int) -> float:
         return max(r["cases"]["lawful"].median for r in rows if r["events"] == n) / 1e3
 
+    cold_worst = {
+        n: max(r["cases"]["lawful cold"].median for r in rows if r["events"] == n) / 1e3
+        for n in visitors.SIZES
+    }
     measured: dict[str, float | None] = {
         "decision_20_us": worst(20),
         "decision_1000_us": worst(1_000),
@@ -404,6 +433,14 @@ def main(argv: list[str] | None = None) -> int:
                 "sense": ">=" if higher_is_better else "<=",
             }
         )
+    tables.append(
+        (
+            "Cold decisions (memo emptied before each call): worst of the 12 queries",
+            ["events", "worst us"],
+            [[f"{n:,}", f"{v:.2f}"] for n, v in cold_worst.items()],
+            1,
+        )
+    )
     tables.append(
         (
             (
@@ -473,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
                 for n, (a, b) in memory.items()
             },
             "targets": targets,
+            "cold_worst_us": {str(n): round(v, 2) for n, v in cold_worst.items()},
             "elapsed_s": round(elapsed, 1),
         }
         harness.write_results("decide", payload)

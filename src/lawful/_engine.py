@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, tzinfo
 
 from lawful._time import age_on, birthday, from_us, to_us
-from lawful.decision import Decision, Operation, Reason, ReasonCode
+from lawful.decision import Decision, Operation, Reason, ReasonCode, make_decision
 from lawful.duration import Duration
 from lawful.events import (
     AgeDeclared,
@@ -48,6 +48,7 @@ _R = 4  # ranks per instant in a sort key
 _NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instant reaches
 _TOP = _R - 1
 _ALL_SCOPE = "all"
+_USE = Operation.USE
 _NO_BASIS_EVENT = (
     LegalBasis.LEGAL_OBLIGATION,
     LegalBasis.VITAL_INTERESTS,
@@ -106,37 +107,80 @@ def may_process(
         QueryError: ``collected_at`` is after ``at``.
     """
     at_us = to_us(at, "at")
-    if collected_at is None:
-        c_us = at_us
-        fresh = True
-    else:
+    if collected_at is not None:
         c_us = to_us(collected_at, "collected_at")
-        fresh = False
         if c_us > at_us:
             raise QueryError("collected_at: data cannot be processed before it was collected")
+        return _evaluate(subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=False)
+    if data:
+        named = data if isinstance(data, tuple | list | frozenset | set) else tuple(data)
+        declared = purpose.data
+        for category in named:
+            if category not in declared:  # a denial of scope: decided in full, never cached
+                return _evaluate(
+                    subject, purpose, at, at_us, vendor, named, at_us, operation, fresh=True
+                )
+    # Fresh data: the answer is constant between two of the subject's events until the
+    # decision's own valid_until, so it is kept per segment and reused (DESIGN principle 7).
+    index = subject._index  # noqa: SLF001 - the engine owns the index format
+    keys = subject._keys  # noqa: SLF001
+    pos = bisect_right(keys, at_us * _R + _TOP)
+    tz = at.tzinfo
+    per_purpose = index.memo.get(purpose.id)
+    if per_purpose is None:
+        per_purpose = index.memo[purpose.id] = {}
+    # The common query gets a two-item key; Operation is an Enum, whose hash is slow.
+    slot = (pos, tz) if vendor is None and operation is _USE else (pos, tz, vendor, operation.value)
+    hit = per_purpose.get(slot)
+    if hit is not None and hit[0] is purpose and hit[1] <= at_us < hit[2]:
+        return make_decision(hit[3], hit[4], at, hit[5], hit[6], hit[7])
+    decision = _evaluate(subject, purpose, at, at_us, vendor, (), at_us, operation, fresh=True)
+    end = keys[pos] // _R if pos < len(keys) else _NEVER
+    if decision.valid_until is not None:
+        end = min(end, to_us(decision.valid_until, "valid_until"))
+    per_purpose[slot] = (
+        purpose,
+        at_us,
+        end,
+        decision.allowed,
+        decision.purpose,
+        decision.basis,
+        decision.reasons,
+        decision.valid_until,
+    )
+    return decision
+
+
+def _evaluate(
+    subject: Subject,
+    purpose: Purpose,
+    at: datetime,
+    at_us: int,
+    vendor: str | None,
+    data: Iterable[str],
+    c_us: int,
+    operation: Operation,
+    *,
+    fresh: bool,
+) -> Decision:
+    """Every rule, in DESIGN's order, for one query."""
     until: list[int] = []
     try:
         reasons = _decide(subject, purpose, at, at_us, vendor, data, c_us, fresh, operation, until)
     except _Denied as denied:
         # Only the denying rule's own deadline (a birthday) can lift a denial; limits met
         # on the way (retention, a consent's expiry) would only deny again.
-        return Decision(
-            allowed=False,
-            purpose=purpose.id,
-            at=at,
+        return make_decision(
+            False,  # noqa: FBT003 - the positional fast constructor
+            purpose.id,
+            at,
             # Art. 28: for a processor-only purpose the client, as controller, picks the basis.
-            basis=None if purpose.processor_only else purpose.basis,
-            reasons=(denied.reason,),
-            valid_until=_until([] if denied.until is None else [denied.until], at_us, at.tzinfo),
+            None if purpose.processor_only else purpose.basis,
+            (denied.reason,),
+            _until([] if denied.until is None else [denied.until], at_us, at.tzinfo),
         )
-    return Decision(
-        allowed=True,
-        purpose=purpose.id,
-        at=at,
-        basis=purpose.basis,
-        reasons=reasons,
-        valid_until=_until(until, at_us, at.tzinfo),
-    )
+    valid_until = _until(until, at_us, at.tzinfo)
+    return make_decision(True, purpose.id, at, purpose.basis, reasons, valid_until)  # noqa: FBT003
 
 
 def unknown_purpose(
@@ -482,7 +526,7 @@ def _check_age(
         raise _Denied(
             Reason(
                 ReasonCode.BELOW_MINIMUM_AGE,
-                f"The subject is {age}, below the policy's minimum age of {rules.minimum_age}.",
+                f"The subject is younger than the policy's minimum age of {rules.minimum_age}.",
                 ReasonCode.BELOW_MINIMUM_AGE.article,
                 event=declaration,
                 clause="age.minimum_age",
@@ -495,8 +539,8 @@ def _check_age(
         raise _Denied(
             Reason(
                 ReasonCode.PARENTAL_CONSENT_REQUIRED,
-                f"The subject is {age}; up to {limit} the consent of a holder of "
-                "parental responsibility must be in force, and none is.",
+                f"The subject is {limit} or younger; up to that age the consent of a holder "
+                "of parental responsibility must be in force, and none is.",
                 ReasonCode.PARENTAL_CONSENT_REQUIRED.article,
                 event=declaration,
                 clause="age.parental_consent_age",

@@ -30,13 +30,11 @@ def to_us(value: datetime, where: str) -> int:
         TypeError: ``value`` is not a datetime (a ``date`` has no time of day or zone).
     """
     try:
-        offset = value.utcoffset()
-    except AttributeError:  # a date, or not a time at all: say so, naming where
-        require_aware(value, where)
+        # One aware subtraction: naive values, dates and other types all raise TypeError.
+        delta = value - EPOCH
+    except TypeError:
+        require_aware(value, where)  # names where: not a datetime, or naive
         raise
-    if offset is None:
-        raise NaiveDatetimeError(where)
-    delta = value - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

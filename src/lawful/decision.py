@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable
 from datetime import datetime
+from types import MemberDescriptorType
 from typing import TYPE_CHECKING
 
 import attrs
@@ -243,3 +245,42 @@ class Decision:
         from lawful._json import decision_from_dict  # noqa: PLC0415 - keeps import cycles out
 
         return decision_from_dict(data)
+
+
+_new = object.__new__
+
+
+def _slot(name: str) -> Callable[[Decision, object], None]:
+    descriptor: MemberDescriptorType = Decision.__dict__[name]
+    return descriptor.__set__
+
+
+_set_allowed = _slot("allowed")
+_set_purpose = _slot("purpose")
+_set_at = _slot("at")
+_set_basis = _slot("basis")
+_set_reasons = _slot("reasons")
+_set_valid_until = _slot("valid_until")
+
+
+def make_decision(
+    allowed: bool,
+    purpose: str,
+    at: datetime,
+    basis: LegalBasis | None,
+    reasons: tuple[Reason, ...],
+    valid_until: datetime | None,
+) -> Decision:
+    """Build a :class:`Decision` through its slots, skipping attrs' ``__init__``.
+
+    The hot path builds one decision per call; the fields are already of the right
+    types here, so the generated initialiser's work would only cost time.
+    """
+    decision: Decision = _new(Decision)
+    _set_allowed(decision, allowed)
+    _set_purpose(decision, purpose)
+    _set_at(decision, at)
+    _set_basis(decision, basis)
+    _set_reasons(decision, reasons)
+    _set_valid_until(decision, valid_until)
+    return decision
