@@ -88,3 +88,21 @@ def bench(session: nox.Session) -> None:
         extra = list(session.posargs)
     for script in scripts:
         session.run("python", str(script), *extra)
+
+
+@nox.session
+def downstream(session: nox.Session) -> None:
+    """Build the wheel; in a new venv holding only it and hypothesis, run a downstream test."""
+    session.install("build")
+    tmp = Path(session.create_tmp()).resolve()
+    dist = tmp / "dist"
+    session.run("python", "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT))
+    wheel = max(dist.glob("lawful-*.whl"), key=lambda p: p.stat().st_mtime)
+    env = tmp / "downstream-venv"
+    session.run("python", "-m", "venv", "--clear", str(env))
+    python = env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    session.run(str(python), "-m", "pip", "install", "-q", str(wheel), "hypothesis", external=True)
+    # Run from outside the checkout so that only the installed wheel can be imported.
+    session.chdir(tmp)
+    test = ROOT / "tests" / "downstream" / "test_downstream.py"
+    session.run(str(python), "-I", str(test), external=True)
