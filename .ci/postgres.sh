@@ -110,9 +110,11 @@ fi
 chmod 0700 "${BASE}" "${SOCK}"
 
 if [[ ! -f "${DATA}/PG_VERSION" ]]; then
+    # Ours and throwaway: a folder left half made by an interrupted run is made again.
+    rm -rf "${DATA}"
     say "initialising a cluster in ${DATA}"
     # Local (socket) logins by the owner only, via peer; TCP logins need a password.
-    as_owner "${BINDIR}/initdb" -D "${DATA}" -U postgres -E UTF8 --locale=C \
+    as_owner "${BINDIR}/initdb" -D "${DATA}" -U "${OWNER}" -E UTF8 --locale=C \
         --auth-local=peer --auth-host=scram-sha-256 >&2
     # Loopback only, socket in a private folder; settings live with the data so that a
     # restart by hand behaves the same.
@@ -125,25 +127,36 @@ max_connections = 100
 EOF
 fi
 
-if as_owner "${BINDIR}/pg_ctl" status -D "${DATA}" >/dev/null 2>&1; then
-    say "reusing the cluster already running in ${DATA}"
-else
-    say "starting the cluster on 127.0.0.1:${PORT}"
-    as_owner "${BINDIR}/pg_ctl" start -D "${DATA}" -l "${LOG}" -w -t 60 >&2
-fi
+# Ready means accepting connections on the socket we manage, from its owner (peer login).
+ready() {
+    as_owner "${BINDIR}/pg_isready" -q -h "${SOCK}" -p "${PORT}" -U "${OWNER}" -d postgres
+}
 
-# Ready means accepting connections on the socket we manage.
-for _ in $(seq 1 60); do
-    if "${BINDIR}/pg_isready" -q -h "${SOCK}" -p "${PORT}" -U postgres; then
-        break
+# A server left by a killed run may still be exiting, or recovering: look again a few
+# times before starting one, and start again if a start loses that race.
+for attempt in 1 2 3 4 5; do
+    if as_owner "${BINDIR}/pg_ctl" status -D "${DATA}" >/dev/null 2>&1; then
+        for _ in $(seq 1 30); do
+            if ready; then
+                break 2
+            fi
+            sleep 1
+        done
+        say "a server is running in ${DATA} but not accepting connections (attempt ${attempt})"
+    else
+        say "starting the cluster on 127.0.0.1:${PORT} (attempt ${attempt})"
+        if as_owner "${BINDIR}/pg_ctl" start -D "${DATA}" -l "${LOG}" -w -t 60 >&2 && ready; then
+            break
+        fi
     fi
-    sleep 1
+    sleep 2
 done
-"${BINDIR}/pg_isready" -h "${SOCK}" -p "${PORT}" -U postgres >&2
+ready || { say "the server did not become ready"; exit 1; }
+say "accepting connections on ${SOCK} and 127.0.0.1:${PORT}"
 
 psql_admin() {
-    as_owner "${BINDIR}/psql" -X -q -v ON_ERROR_STOP=1 -h "${SOCK}" -p "${PORT}" -U postgres \
-        -d postgres "$@"
+    as_owner "${BINDIR}/psql" -X -q -v ON_ERROR_STOP=1 -h "${SOCK}" -p "${PORT}" \
+        -U "${OWNER}" -d postgres "$@"
 }
 
 if [[ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${DB_USER}'")" != "1" ]]; then
