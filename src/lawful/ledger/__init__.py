@@ -11,16 +11,22 @@ True
 >>> ledger.verify().count
 1
 
-:class:`SQLiteLedger` is the embedded default; every ledger follows
+:class:`SQLiteLedger` is the embedded default, :class:`PostgresLedger` (the
+``lawful[postgres]`` extra) serves many machines; every ledger follows
 :class:`ConsentLedger`. See ``docs/ledger.md`` for keys, erasure and anchoring.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lawful.ledger._chain import PROOF_TYPES, Head, LedgerKey
 from lawful.ledger._memory import MemoryLedger
 from lawful.ledger._protocol import ConsentLedger, Proof, ProofRecord
 from lawful.ledger._sqlite import SQLiteLedger
+
+if TYPE_CHECKING:
+    from lawful.ledger.postgres import PostgresLedger
 
 __all__ = [
     "PROOF_TYPES",
@@ -28,7 +34,17 @@ __all__ = [
     "Head",
     "LedgerKey",
     "MemoryLedger",
+    "PostgresLedger",
     "Proof",
     "ProofRecord",
     "SQLiteLedger",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # PostgresLedger needs the optional psycopg: import it only when asked for.
+    if name == "PostgresLedger":
+        from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415
+
+        return PostgresLedger
+    raise AttributeError(f"module 'lawful.ledger' has no attribute {name!r}")
