@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import attrs
 import pytest
 
 import lawful
@@ -201,13 +202,21 @@ def test_matches_snapshot(name: str, render: Any) -> None:
 # -- the record of processing activities ------------------------------------------------------
 
 
+def test_ropa_says_not_stated_without_security_measures() -> None:
+    """A policy that describes no security measures gets "not stated" in column (g)."""
+    silent = attrs.evolve(PIWIK, security_measures=())
+    rows = list(csv.DictReader(io.StringIO(render_ropa(silent, format="csv"))))
+    assert {row["Security measures"] for row in rows} == {NOT_STATED}
+
+
 def test_ropa_csv_has_one_row_per_purpose_with_every_column() -> None:
-    """The CSV record has a header and one full row per purpose, "not stated" for security."""
+    """The CSV record has a header and one full row per purpose, with the stated security
+    measures (Art. 30(1)(g))."""
     rows = list(csv.DictReader(io.StringIO(render_ropa(PIWIK))))
     assert len(rows) == len(PIWIK.purposes)
     for row, purpose in zip(rows, PIWIK.purposes, strict=True):
         assert row["Purpose"] == f"{purpose.title} ({purpose.id})"
-        assert row["Security measures"] == NOT_STATED
+        assert row["Security measures"] == "; ".join(PIWIK.security_measures)
         assert row["Data protection officer"] == PIWIK.contact.dpo
         for vendor_id in purpose.vendors:
             assert PIWIK.vendor(vendor_id).name in row["Recipients"]

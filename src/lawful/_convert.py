@@ -284,6 +284,7 @@ _TOP_KEYS = {
     "unknown_subject_category",
     "opt_out_scopes",
     "signals",
+    "security_measures",
     "previous_versions",
 }
 
@@ -334,6 +335,7 @@ def policy_from_dict(
         "unknown_subject_category": UnknownSubjectCategory,
         "opt_out_scopes": dict[str, OptOutScope],
         "signals": Signals,
+        "security_measures": tuple[str, ...],
     }
     for key, cls in simple.items():
         if key in data:
@@ -394,6 +396,7 @@ def policy_to_dict(policy: Policy, converter: cattrs.Converter | None = None) ->
         ("unknown_subject_category", UnknownSubjectCategory),
         ("opt_out_scopes", dict[str, OptOutScope]),
         ("signals", Signals),
+        ("security_measures", tuple[str, ...]),
     ):
         value = getattr(policy, key)
         if value != getattr(defaults, key):

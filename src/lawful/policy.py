@@ -71,6 +71,10 @@ def _vendors(value: Iterable[Vendor]) -> tuple[Vendor, ...]:
     return tuple(value)
 
 
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _versions(value: Iterable[PolicyVersion]) -> tuple[PolicyVersion, ...]:
     return tuple(value)
 
@@ -95,6 +99,8 @@ class Policy:
         unknown_subject_category: What to do when a subject's categories are unknown.
         opt_out_scopes: Opt-out scopes by id.
         signals: How signals map onto purposes and vendors.
+        security_measures: The technical and organisational security measures the policy
+            describes (Art. 30(1)(g), Art. 32); empty where it is silent.
         previous_versions: Earlier versions, so consents given under them can be judged.
     """
 
@@ -113,6 +119,7 @@ class Policy:
     unknown_subject_category: UnknownSubjectCategory = UnknownSubjectCategory.ALLOW
     opt_out_scopes: Mapping[str, OptOutScope] = attrs.field(factory=dict)
     signals: Signals = Signals()
+    security_measures: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     previous_versions: tuple[PolicyVersion, ...] = attrs.field(default=(), converter=_versions)
     _by_id: Mapping[str, Purpose] = attrs.field(
         init=False, eq=False, repr=False, hash=False, alias="_by_id"

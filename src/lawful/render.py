@@ -208,8 +208,8 @@ def _ropa_row(policy: Policy, purpose: Purpose) -> tuple[str, ...]:
         join(f"{v.name} ({ROLE_WORDS[v.role]})" for v in vendors),
         join(transfers, empty="none outside the EEA" if vendors else NOT_STATED),
         retention_words(purpose.retention),
-        # Art. 30(1)(g): the policy format has no field for security measures (yet).
-        NOT_STATED,
+        # Art. 30(1)(g): the measures the policy describes, or "not stated".
+        join(policy.security_measures),
         purpose.notes or "",
     )
 
