@@ -15,8 +15,9 @@ Readings of DESIGN where it is silent (each also what lawful's docs state):
 - "At least N" declared at ``t`` means born on or before the day, N years earlier,
   that makes the person N on the later of ``t``'s UTC date and its date in the zone
   of the decision (conservative: the youngest consistent person).
-- Of two consent grants at the same latest instant, the one that fails a check wins
-  (the more restrictive); see ``_ties``.
+- Of several consent grants at the deciding instant, all must hold (the more restrictive
+  wins), and the primary reason is the first of DESIGN's consent checks (erasure,
+  expiry, staleness, explicitness, age) that any of them fails; see ``_judge``.
 """
 
 from __future__ import annotations
@@ -428,39 +429,41 @@ class _Question:
         for tied in self._deciding():
             if not tied:
                 raise Denied(R.NO_CONSENT)
-            if not all(isinstance(e, ConsentGiven) for e in tied):
+            grants = [e for e in tied if isinstance(e, ConsentGiven)]
+            if len(grants) < len(tied):
                 raise Denied(R.CONSENT_WITHDRAWN)
-            for grant in tied:
-                assert isinstance(grant, ConsentGiven)
-                self._judge(grant)
+            self._judge(grants)
         return R.CONSENT_GIVEN
 
-    def _judge(self, grant: ConsentGiven) -> None:
+    def _judge(self, grants: list[ConsentGiven]) -> None:
+        """DESIGN 9: "must be a grant, not expired, not stale, and explicit" — each check in
+        that order over every grant given at the deciding instant (all of them must hold).
+        """
         purpose = self.purpose
         last_erasure = self._last_erasure()
-        if last_erasure is not None and grant.at <= last_erasure:
+        if last_erasure is not None and any(g.at <= last_erasure for g in grants):
             raise Denied(R.ERASED)  # a consent strictly after the erasure is needed
-        if purpose.consent_lifetime is not None and self.at >= _plus(
-            grant.at, purpose.consent_lifetime
-        ):
+        lifetime = purpose.consent_lifetime
+        if lifetime is not None and any(self.at >= _plus(g.at, lifetime) for g in grants):
             raise Denied(R.CONSENT_EXPIRED)
-        if self._stale(grant):
+        if any(self._stale(g) for g in grants):
             raise Denied(R.CONSENT_STALE)
-        if (
+        explicit_needed = (
             purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT
-            and not grant.explicit
-        ):
+        )
+        if explicit_needed and not all(g.explicit for g in grants):
             raise Denied(R.EXPLICIT_CONSENT_REQUIRED)
         rules = self.policy.age
         birth = self._birth_on_record()
         if birth is None or (rules.minimum_age is None and rules.parental_consent_age is None):
             return
         # Art. 8(1): a child's consent without parental consent never becomes valid.
-        age = _age(birth, grant.at, self.at.tzinfo)
+        given_at = grants[0].at  # tied: one instant
+        age = _age(birth, given_at, self.at.tzinfo)
         if rules.minimum_age is not None and age < rules.minimum_age:
             raise Denied(R.BELOW_MINIMUM_AGE)
         limit = rules.parental_consent_age
-        if limit is not None and age <= limit and not self._parental_in_force(grant.at):
+        if limit is not None and age <= limit and not self._parental_in_force(given_at):
             raise Denied(R.PARENTAL_CONSENT_REQUIRED)
 
     def _stale(self, grant: ConsentGiven) -> bool:

@@ -13,10 +13,10 @@ from datetime import datetime
 import attrs
 from hypothesis import strategies as st
 
-from lawful import Decision, Operation, Policy, Subject
+from lawful import ConsentGiven, Decision, Operation, Policy, Subject
 from lawful import strategies as ls
 
-__all__ = ["UNDECLARED", "Case", "cases", "in_effect"]
+__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "tied_grants"]
 
 UNDECLARED = "undeclared"
 """The id a question uses for a purpose, vendor or data category nobody declared."""
@@ -53,6 +53,20 @@ def in_effect(subject: Subject, at: datetime) -> Subject:
     return Subject(
         subject.id, [e for e in subject.events if e.at <= at], categories=subject.categories
     )
+
+
+def tied_grants(case: Case) -> bool:
+    """Whether two consents to the asked purpose were given at one instant by ``case.at``.
+
+    There, the engine's primary reason for a denial depends on how the events' times
+    are written (see ``test_tied_grants_are_judged_the_same_in_any_zone``).
+    """
+    instants = [
+        e.at
+        for e in case.subject.events
+        if isinstance(e, ConsentGiven) and e.purpose == case.purpose and e.at <= case.at
+    ]
+    return len(set(instants)) < len(instants)
 
 
 @st.composite

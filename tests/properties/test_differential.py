@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from hypothesis import example, given
+import pytest
+from hypothesis import event, example, given
 from hypothesis import strategies as st
-from tests.properties._cases import Case, cases
+from tests.properties._cases import Case, cases, tied_grants
 from tests.reference import decide
 
 from lawful import (
@@ -111,7 +112,7 @@ ERASED_AT_ONCE = Case(
 
 def _agree(case: Case) -> None:
     engine = case.decide()
-    reference = decide(
+    allowed, code = decide(
         case.policy,
         case.subject,
         case.purpose,
@@ -121,7 +122,12 @@ def _agree(case: Case) -> None:
         collected_at=case.collected_at,
         operation=case.operation,
     )
-    assert (engine.allowed, engine.code) == reference, engine.explain()
+    assert engine.allowed == allowed, engine.explain()
+    if tied_grants(case) and engine.code is not code:
+        # Known engine bug: tied grants are judged in repr order (see the strict xfail below).
+        event("tied grants: primary reason differs (known engine bug)")
+        return
+    assert engine.code is code, engine.explain()
 
 
 @example(TIED_GRANTS)
@@ -152,3 +158,40 @@ def test_the_pinned_edge_cases_decide_as_designed() -> None:
     assert LEAP_DAY_ADULT.decide().code is ReasonCode.LEGITIMATE_INTEREST
     assert TIED_BIRTH_DATES.decide().code is ReasonCode.BELOW_MINIMUM_AGE
     assert ERASED_AT_ONCE.decide().code is ReasonCode.ERASED
+
+
+def _tied_grants_written_in(zone: timezone) -> Case:
+    """Two consents at one instant: one not explicit, one under an unknown version (stale)."""
+    return Case(
+        policy=_policy(_HEALTH),
+        subject=Subject(
+            "tied",
+            [
+                ConsentGiven(at=_SIGN_UP.astimezone(zone), purpose="health_tips", explicit=False),
+                ConsentGiven(
+                    at=_SIGN_UP, purpose="health_tips", explicit=True, policy_version="0.9"
+                ),
+            ],
+        ),
+        at=_SIGN_UP + timedelta(days=1),
+        purpose="health_tips",
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: grants tied at the deciding instant are judged in repr order, so the "
+    "primary reason of the denial depends on the zone their times are written in",
+)
+def test_tied_grants_are_judged_the_same_in_any_zone() -> None:
+    """DESIGN principle 1 ("Same inputs, same Decision") and check 9 ("not expired, not
+    stale, and explicit", in that order): of two grants at one instant, one stale and one
+    not explicit, staleness is the primary reason whichever zone the times are written in.
+    """
+    for zone in (UTC, PLUS_14):
+        case = _tied_grants_written_in(zone)
+        assert decide(case.policy, case.subject, case.purpose, case.at) == (
+            False,
+            ReasonCode.CONSENT_STALE,
+        )
+        assert case.decide().code is ReasonCode.CONSENT_STALE, zone
