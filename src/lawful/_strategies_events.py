@@ -66,10 +66,10 @@ _WEIGHTS: dict[type[Event], int] = {
     Objection: 3,
     ObjectionWithdrawn: 1,
     ObjectionOverridden: 2,
-    RestrictionRequested: 1,
+    RestrictionRequested: 2,
     RestrictionLifted: 1,
-    Erasure: 1,
-    OptOut: 1,
+    Erasure: 2,
+    OptOut: 2,
     OptOutWithdrawn: 1,
     BirthDateDeclared: 1,
     AgeDeclared: 1,
@@ -78,8 +78,20 @@ _WEIGHTS: dict[type[Event], int] = {
     ContractStarted: 2,
     ContractEnded: 1,
 }
+_OPENINGS: tuple[type[Event] | None, ...] = (
+    None,
+    BirthDateDeclared,
+    AgeDeclared,
+    Objection,
+    Objection,
+    RestrictionRequested,
+    Erasure,
+    OptOut,
+    ParentalConsentGiven,
+)
 _AGE_EVENTS = (BirthDateDeclared, AgeDeclared, ParentalConsentGiven)
-_SHIFTS = (0, -1, 1, 2, -2, 40, -40, 200)  # days from the birthday that crosses a threshold
+# Days from the birthday that crosses a threshold: later births stay under it for a while.
+_SHIFTS = (0, -1, 1, 2, -2, 40, -40, 200, 400, 800)
 _CROSSING_OFFSETS = st.one_of(
     st.sampled_from((*JITTERS, timedelta(hours=14), -timedelta(hours=12))),
     # The conservative age uses the zone of `at`: thresholds pass within ±14 h of UTC's.
@@ -314,7 +326,7 @@ def _draw_event(
     if cls is BirthDateDeclared:
         return BirthDateDeclared(**base, birth_date=_birth_date(draw, palette.ages, at))
     if cls is AgeDeclared:
-        said = pick(draw, palette.ages) + pick(draw, (0, -1, 1))
+        said = pick(draw, palette.ages) + pick(draw, (0, -1, -1, 1, -2))  # often under
         return AgeDeclared(**base, at_least=max(0, said))
     if cls is ParentalConsentGiven:
         guardian = pick(draw, (None, "mother", "father"))
@@ -356,24 +368,34 @@ def history(
 
     Half the histories start from a person who consented to every purpose that
     needs consent and holds a contract, so that what follows (withdrawals,
-    expiries, erasures, objections, birthdays) has something to take away.
+    expiries, erasures, objections, birthdays) has something to take away; most
+    open with an event that changes many answers (an age, an objection, a
+    restriction, an erasure, an opt-out), drawn first so that hypothesis, which
+    simplifies the tail of long examples more often, does not leave it out.
     """
     anchor = draw(start)
     moments = [anchor]
     low, high = sizes
+    target = draw(st.sampled_from(range(low, high + 1)))
     out: list[Event] = [
         ContractStarted(at=anchor, contract="contract-1"),
         *(ConsentGiven(at=anchor, purpose=p, explicit=True) for p in palette.needs_consent),
     ]
-    if len(out) > high or not draw(st.booleans()):
+    if len(out) > target or not draw(st.booleans()):
         out = []
-    target = draw(st.sampled_from(range(max(low, len(out)), high + 1)))
+    opening = pick(draw, _OPENINGS)
     while len(out) < target:
-        moment = _step(draw, palette.durations, pick(draw, moments)).astimezone(draw(zones))
-        moments.append(moment)
-        event = _draw_event(draw, palette, moment, EVENT_TYPES)
+        # An opening objection is always answered: the controller's override is rare otherwise.
+        answer = opening is Objection or draw(_FOLLOW)
+        if opening is not None:
+            event = _draw_event(draw, palette, anchor, (opening,))
+            moment, opening = anchor, None
+        else:
+            moment = _step(draw, palette.durations, pick(draw, moments)).astimezone(draw(zones))
+            moments.append(moment)
+            event = _draw_event(draw, palette, moment, EVENT_TYPES)
         out.append(event)
-        if len(out) < target and draw(_FOLLOW):
+        if len(out) < target and answer:
             # Half the time the person (or the controller) answers an event later on.
             later = _step(draw, palette.durations, moment, forward=True)
             later = later.astimezone(draw(zones))

@@ -266,31 +266,40 @@ def draw_purpose(
         condition = pick_weighted(draw, allowed[:1], allowed)
     direct_marketing = draw(rarely())
     objectable = interests or basis is LegalBasis.PUBLIC_TASK
+    # Art. 21(3): no override of an objection to direct marketing.
+    override = objectable and not direct_marketing and draw(weighted((True,), (False,)))
     device_access = draw(weighted((False,), (True,)))
+    necessary = draw(_maybe(prose(text, "Needed "))) if device_access else None
+    processor_only = draw(rarely())
+    lifetime = draw(_maybe(durations())) if consent else None
+    per_vendor = draw(st.booleans()) if consent else False
+    vendors = pick_some(draw, vendor_ids, 3)
+    # Mostly every subject category: a narrower purpose is the exception.
+    subjects = pick(draw, ((),) * 6 + (*((c,) for c in subject_categories), subject_categories))
+    opt_out_scopes = pick_some(draw, (*scopes, "all"), 2)
+    retention = draw(_retention(text))
     return Purpose(
         id=purpose_id,
         title=draw(text),
         statement=draw(prose(text, "We ")),
         basis=basis,
         data=tuple(c.id for c in data),
-        vendors=pick_some(draw, vendor_ids, 3),
-        retention=draw(_retention(text)),
+        vendors=vendors,
+        retention=retention,
         section=pick_weighted(draw, (None,), sections),
-        # Mostly every subject category: a narrower purpose is the exception.
-        subjects=pick(draw, ((),) * 6 + (*((c,) for c in subject_categories), subject_categories)),
-        consent_lifetime=draw(_maybe(durations())) if consent else None,
-        per_vendor_consent=draw(st.booleans()) if consent else False,
+        subjects=subjects,
+        consent_lifetime=lifetime,
+        per_vendor_consent=per_vendor,
         withdrawal=draw(prose(text, "Settings ")) if consent else None,
         legitimate_interest=draw(prose(text, "Our ")) if interests else None,
         assessment=draw(_maybe(prose(text, "LIA "))) if objectable else None,
         direct_marketing=direct_marketing,
-        # Art. 21(3): no override of an objection to direct marketing.
-        override_admissible=objectable and not direct_marketing and draw(st.booleans()),
+        override_admissible=override,
         special_category_condition=condition,
         device_access=device_access,
-        strictly_necessary=draw(_maybe(prose(text, "Needed "))) if device_access else None,
-        opt_out_scopes=pick_some(draw, (*scopes, "all"), 2),
-        processor_only=draw(rarely()),
+        strictly_necessary=necessary,
+        opt_out_scopes=opt_out_scopes,
+        processor_only=processor_only,
         notes=draw(text),
     )
 
@@ -368,7 +377,6 @@ class _Parts:
     scopes: SearchStrategy[list[str]]
     subject_categories: SearchStrategy[dict[str, str]]
     entities: SearchStrategy[dict[str, Entity]]
-    purpose_ids: SearchStrategy[list[str]]
     contact: SearchStrategy[Contact]
     scope: SearchStrategy[OptOutScope]
     sections: SearchStrategy[list[str]]
@@ -376,7 +384,6 @@ class _Parts:
 
 @lru_cache(maxsize=64)
 def _parts(
-    sizes: tuple[int, int],
     max_versions: int,
     categories: SearchStrategy[DataCategory],
     vendor_strategy: SearchStrategy[Vendor],
@@ -391,7 +398,6 @@ def _parts(
         entities=st.dictionaries(
             words("entity"), st.builds(Entity, prose(text, "Acme "), text, text), max_size=2
         ),
-        purpose_ids=st.lists(words("purpose"), min_size=sizes[0], max_size=sizes[1], unique=True),
         contact=st.builds(Contact, text, text, st.lists(text, max_size=2).map(tuple)),
         scope=st.builds(OptOutScope, prose(text, "Opt out "), text),
         sections=st.lists(words("section"), max_size=2, unique=True),
@@ -410,7 +416,13 @@ def policy_body(
     text: SearchStrategy[str],
 ) -> Policy:
     """A whole valid policy (see :func:`lawful.strategies.policies`)."""
-    parts = _parts(sizes, max_versions, categories, vendor_strategy, text)
+    parts = _parts(max_versions, categories, vendor_strategy, text)
+    # What shapes decisions is drawn first: hypothesis fills the tail of a long example
+    # with its simplest choices more often than the head.
+    age_rules = draw(age)
+    # As many purposes of each count (lists favour short ones): decisions need several.
+    count = draw(st.sampled_from(range(sizes[0], sizes[1] + 1)))
+    purpose_ids = draw(st.lists(words("purpose"), min_size=count, max_size=count, unique=True))
     versions = draw(parts.versions)
     cats = tuple(draw(parts.categories))
     vends = tuple(draw(parts.vendors))
@@ -434,7 +446,7 @@ def policy_body(
             tuple(controllers),
             text,
         )
-        for purpose_id in draw(parts.purpose_ids)
+        for purpose_id in purpose_ids
     ]
     previous = []
     for version in versions[1:]:
@@ -446,7 +458,7 @@ def policy_body(
                 published=draw(_maybe(_DATES)),
             )
         )
-    purpose_ids = tuple(p.id for p in purposes)
+    declared = tuple(p.id for p in purposes)
     return Policy(
         id=draw(words("policy")),
         version=versions[0],
@@ -459,9 +471,9 @@ def policy_body(
         controllers=controllers,
         subject_categories=subject_categories,
         contact=draw(parts.contact),
-        age=draw(age),
+        age=age_rules,
         unknown_subject_category=draw(st.sampled_from(UnknownSubjectCategory)),
         opt_out_scopes={s: draw(parts.scope) for s in scopes},
-        signals=_signals(draw, purpose_ids, vendor_ids, scopes) if purpose_ids else Signals(),
+        signals=_signals(draw, declared, vendor_ids, scopes) if declared else Signals(),
         previous_versions=previous,
     )

@@ -8,15 +8,25 @@ vendor or data category, or asks about stored data or another operation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 from hypothesis import strategies as st
 
-from lawful import ConsentGiven, Decision, Operation, Policy, Subject
+from lawful import (
+    AfterCollection,
+    AfterLastInteraction,
+    ConsentGiven,
+    Decision,
+    Duration,
+    Operation,
+    Policy,
+    SessionEnd,
+    Subject,
+)
 from lawful import strategies as ls
 
-__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "tied_grants"]
+__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "tied_grants", "timeline"]
 
 UNDECLARED = "undeclared"
 """The id a question uses for a purpose, vendor or data category nobody declared."""
@@ -53,6 +63,44 @@ def in_effect(subject: Subject, at: datetime) -> Subject:
     return Subject(
         subject.id, [e for e in subject.events if e.at <= at], categories=subject.categories
     )
+
+
+def _durations(policy: Policy) -> set[Duration]:
+    found: set[Duration] = set()
+    for purpose in policy.purposes:
+        if purpose.consent_lifetime is not None:
+            found.add(purpose.consent_lifetime)
+        for rule in purpose.retention.rules:
+            if isinstance(rule, AfterCollection | AfterLastInteraction):
+                found.add(rule.period)
+            elif isinstance(rule, SessionEnd):
+                found.add(rule.inactivity)
+    return found
+
+
+def timeline(case: Case) -> list[Decision]:
+    """Every purpose decided, with the case's question, along the subject's timeline: at
+    ``case.at``, at each event, and where each of the policy's durations after an event (or
+    after the collection) ends — where answers change (DESIGN: a limit reached has passed).
+    """
+    starts = [e.at for e in case.subject.events]
+    if case.collected_at is not None:
+        starts.append(case.collected_at)
+    ends = [d.after(s.astimezone(UTC)) for s in starts for d in _durations(case.policy)]
+    zone = case.at.tzinfo
+    out: list[Decision] = []
+    for moment in sorted({case.at, *starts, *ends}):
+        shown = moment.astimezone(zone)
+        collected = case.collected_at
+        if collected is not None and collected > shown:
+            collected = None  # not yet collected then: ask about fresh data
+        out.append(attrs.evolve(case, at=shown, collected_at=collected).decide())
+        out.extend(
+            case.policy.decide_all(
+                case.subject, shown, collected_at=collected, operation=case.operation
+            ).values()
+        )
+    return out
 
 
 def tied_grants(case: Case) -> bool:

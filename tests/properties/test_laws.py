@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from hypothesis import event, given
 from hypothesis import strategies as st
-from tests.properties._cases import UNDECLARED, Case, cases, in_effect, tied_grants
+from tests.properties._cases import UNDECLARED, Case, cases, in_effect, tied_grants, timeline
 
 from lawful import (
     AfterCollection,
@@ -57,23 +57,24 @@ def outcome(decision: Decision) -> tuple[bool, ReasonCode]:
 def test_every_decision_is_explained(case: Case) -> None:
     """DESIGN principle 3: "A Decision carries the legal basis, a reason code, a human
     sentence, the GDPR article, and what decided it: the event, or the policy clause"; no
-    allow without a basis and a reason naming an event or clause that is in effect.
+    allow without a basis and a reason naming an event in effect or a policy clause. Checked
+    for every purpose along the subject's timeline (see ``timeline``).
     """
-    decision = case.decide()
-    event(f"{'allowed' if decision else 'denied'}: {decision.code.value}")
-    assert bool(decision) is decision.allowed
-    assert decision.reasons
-    assert decision.code.allows is decision.allowed
-    if decision.allowed:
-        assert decision.basis is not None
-    visible = in_effect(case.subject, case.at).events
-    for reason in decision.reasons:
-        assert reason.message.strip()
-        assert reason.article.strip()
-        assert reason.event is not None or reason.clause is not None
-        if reason.event is not None:
-            # Principle 4: a decision at `at` sees only events at or before `at`.
-            assert reason.event in visible
+    for decision in timeline(case):
+        event(f"{'allowed' if decision else 'denied'}: {decision.code.value}")
+        assert bool(decision) is decision.allowed
+        assert decision.reasons
+        assert decision.code.allows is decision.allowed
+        if decision.allowed:
+            assert decision.basis is not None
+        visible = in_effect(case.subject, decision.at).events
+        for reason in decision.reasons:
+            assert reason.message.strip()
+            assert reason.article.strip()
+            assert reason.event is not None or reason.clause is not None
+            if reason.event is not None:
+                # Principle 4: a decision at `at` sees only events at or before `at`.
+                assert reason.event in visible
 
 
 @given(cases())
