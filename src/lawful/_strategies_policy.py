@@ -193,15 +193,19 @@ def pick_some(
     return chosen if len(chosen) >= min_size else tuple(items[:min_size])
 
 
-@cache
 def durations(*, calendar: bool = True) -> SearchStrategy[Duration]:
     """Positive durations: realistic ones ("13 months", "30 minutes") and built ones.
 
     Args:
         calendar: Whether months and years may occur (session timeouts have none).
 
-    Shrinks towards the first realistic duration (13 months, or 1 day without calendar units).
+    Shrinks towards the first realistic duration (13 months; 30 days without calendar units).
     """
+    return _durations(calendar=calendar)
+
+
+@cache
+def _durations(*, calendar: bool) -> SearchStrategy[Duration]:
     named = [Duration.parse(text) for text in NAMED_DURATIONS]
     if not calendar:
         named = [d for d in named if not (d.years or d.months)]

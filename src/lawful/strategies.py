@@ -135,7 +135,6 @@ def _available_zones() -> tuple[tzinfo, ...]:
     return tuple(zones) or (UTC,)
 
 
-@cache
 def time_zones(*, fixed_offsets: bool = True, named: bool = True) -> SearchStrategy[tzinfo]:
     """UTC, fixed UTC offsets (whole minutes, up to almost ±24 h) and IANA zones with DST.
 
@@ -148,6 +147,11 @@ def time_zones(*, fixed_offsets: bool = True, named: bool = True) -> SearchStrat
     """
     if not (fixed_offsets or named):
         raise InvalidArgument("time_zones() needs fixed_offsets=True or named=True")
+    return _zones(fixed_offsets=fixed_offsets, named=named)
+
+
+@cache
+def _zones(*, fixed_offsets: bool, named: bool) -> SearchStrategy[tzinfo]:
     options: list[SearchStrategy[tzinfo]] = [st.just(UTC)]
     if fixed_offsets:
         options.append(
