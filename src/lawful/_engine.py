@@ -811,21 +811,23 @@ def _check_consent(
             )
         if id(event) in seen:
             continue
-        seen.add(id(event))
-        reasons.append(_judge_grant(subject, purpose, event, key // _R, at, at_us, at_key, until))
         # DESIGN: of conflicting grants at one instant the more restrictive wins, so every
-        # grant at the deciding instant must hold (explicit, not stale, not a child's).
-        for twin in _same_instant(lines, key):
-            if twin is not event and isinstance(twin, ConsentGiven) and id(twin) not in seen:
-                seen.add(id(twin))
-                _judge_grant(subject, purpose, twin, key // _R, at, at_us, at_key, until)
+        # grant at the deciding instant must hold, judged check by check in DESIGN's order.
+        group = [event]
+        group.extend(
+            twin
+            for twin in _same_instant(lines, key)
+            if twin is not event and isinstance(twin, ConsentGiven) and id(twin) not in seen
+        )
+        seen.update(id(grant) for grant in group)
+        reasons.append(_judge_grants(subject, purpose, group, key // _R, at, at_us, at_key, until))
     return reasons
 
 
-def _judge_grant(
+def _judge_grants(
     subject: Subject,
     purpose: Purpose,
-    grant: ConsentGiven,
+    grants: list[ConsentGiven],
     grant_us: int,
     at: datetime,
     at_us: int,
@@ -834,6 +836,7 @@ def _judge_grant(
 ) -> Reason:
     lines = subject._index.lines  # noqa: SLF001
     pid = purpose.id
+    grant = grants[0]
     erasure = latest_key(lines.get(("e",)), at_key)
     if erasure is not None and grant_us <= erasure[0] // _R:
         raise _Denied(
@@ -859,28 +862,31 @@ def _judge_grant(
                 )
             )
         until.append(expiry)
-    stale = _staleness(purpose, grant)
-    if stale:
-        raise _Denied(
-            Reason(
-                ReasonCode.CONSENT_STALE,
-                f"The current terms of '{pid}' go beyond those consented to: {stale}.",
-                ReasonCode.CONSENT_STALE.article,
-                event=grant,
+    for tied in grants:
+        stale = _staleness(purpose, tied)
+        if stale:
+            raise _Denied(
+                Reason(
+                    ReasonCode.CONSENT_STALE,
+                    f"The current terms of '{pid}' go beyond those consented to: {stale}.",
+                    ReasonCode.CONSENT_STALE.article,
+                    event=tied,
+                )
             )
-        )
-    if purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT and (
-        not grant.explicit
-    ):
-        raise _Denied(
-            Reason(
-                ReasonCode.EXPLICIT_CONSENT_REQUIRED,
-                f"'{pid}' uses special categories under Art. 9(2)(a), which needs explicit "
-                "consent; this consent was not explicit.",
-                ReasonCode.EXPLICIT_CONSENT_REQUIRED.article,
-                event=grant,
+    explicit_needed = (
+        purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT
+    )
+    for tied in grants:
+        if explicit_needed and not tied.explicit:
+            raise _Denied(
+                Reason(
+                    ReasonCode.EXPLICIT_CONSENT_REQUIRED,
+                    f"'{pid}' uses special categories under Art. 9(2)(a), which needs "
+                    "explicit consent; this consent was not explicit.",
+                    ReasonCode.EXPLICIT_CONSENT_REQUIRED.article,
+                    event=tied,
+                )
             )
-        )
     rules = purpose.context.age if purpose.context is not None else None
     if rules is not None:
         _check_grant_age(subject, purpose, rules, grant, grant_us, at, at_key)

@@ -178,11 +178,6 @@ def _tied_grants_written_in(zone: timezone) -> Case:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: grants tied at the deciding instant are judged in repr order, so the "
-    "primary reason of the denial depends on the zone their times are written in",
-)
 def test_tied_grants_are_judged_the_same_in_any_zone() -> None:
     """DESIGN principle 1 ("Same inputs, same Decision") and check 9 ("not expired, not
     stale, and explicit", in that order): of two grants at one instant, one stale and one
