@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 from tests.properties._cases import Case, cases, tied_grants
