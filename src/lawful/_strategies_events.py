@@ -22,6 +22,7 @@ from lawful._strategies_policy import (
     UNLISTED,
     WORDS,
     pick,
+    pick_some,
 )
 from lawful._time import birthday
 from lawful.duration import Duration
@@ -366,8 +367,8 @@ def history(
 ) -> list[Event]:
     """Events clustered around an anchor and each other (see ``event_histories``).
 
-    Half the histories start from a person who consented to every purpose that
-    needs consent and holds a contract, so that what follows (withdrawals,
+    Half the histories start from a person who holds a contract and consented to
+    some of the purposes that need consent, so that what follows (withdrawals,
     expiries, erasures, objections, birthdays) has something to take away; most
     open with an event that changes many answers (an age, an objection, a
     restriction, an erasure, an opt-out), drawn first so that hypothesis, which
@@ -377,12 +378,12 @@ def history(
     moments = [anchor]
     low, high = sizes
     target = draw(st.sampled_from(range(low, high + 1)))
-    out: list[Event] = [
-        ContractStarted(at=anchor, contract="contract-1"),
-        *(ConsentGiven(at=anchor, purpose=p, explicit=True) for p in palette.needs_consent),
-    ]
-    if len(out) > target or not draw(st.booleans()):
-        out = []
+    out: list[Event] = []
+    if target and draw(st.booleans()):
+        # Consents to as many of the purposes that need one as the size allows.
+        agreed = pick_some(draw, palette.needs_consent[:12], target - 1)
+        out.append(ContractStarted(at=anchor, contract="contract-1"))
+        out.extend(ConsentGiven(at=anchor, purpose=p, explicit=True) for p in agreed)
     opening = pick(draw, _OPENINGS)
     while len(out) < target:
         # An opening objection is always answered: the controller's override is rare otherwise.
