@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from lawful import (
     AfterCollection,
     AfterLastInteraction,
-    ConsentGiven,
     Decision,
     Duration,
     Operation,
@@ -26,7 +25,7 @@ from lawful import (
 )
 from lawful import strategies as ls
 
-__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "tied_grants", "timeline"]
+__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "timeline"]
 
 UNDECLARED = "undeclared"
 """The id a question uses for a purpose, vendor or data category nobody declared."""
@@ -101,20 +100,6 @@ def timeline(case: Case) -> list[Decision]:
             ).values()
         )
     return out
-
-
-def tied_grants(case: Case) -> bool:
-    """Whether two consents to the asked purpose were given at one instant by ``case.at``.
-
-    There, the engine's primary reason for a denial depends on how the events' times
-    are written (see ``test_tied_grants_are_judged_the_same_in_any_zone``).
-    """
-    instants = [
-        e.at
-        for e in case.subject.events
-        if isinstance(e, ConsentGiven) and e.purpose == case.purpose and e.at <= case.at
-    ]
-    return len(set(instants)) < len(instants)
 
 
 @st.composite

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from hypothesis import event, example, given
+from hypothesis import example, given
 from hypothesis import strategies as st
-from tests.properties._cases import Case, cases, tied_grants
+from tests.properties._cases import Case, cases
 from tests.reference import decide
 
 from lawful import (
@@ -122,10 +122,6 @@ def _agree(case: Case) -> None:
         operation=case.operation,
     )
     assert engine.allowed == allowed, engine.explain()
-    if tied_grants(case) and engine.code is not code:
-        # Known engine bug: tied grants are judged in repr order (see the strict xfail below).
-        event("tied grants: primary reason differs (known engine bug)")
-        return
     assert engine.code is code, engine.explain()
 
 
