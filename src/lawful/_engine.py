@@ -49,6 +49,7 @@ _NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instan
 _TOP = _R - 1
 _ALL_SCOPE = "all"
 _USE = Operation.USE
+_COLLECTIONS = frozenset({tuple, list, frozenset, set})  # iterable twice, unlike a generator
 _NO_BASIS_EVENT = (
     LegalBasis.LEGAL_OBLIGATION,
     LegalBasis.VITAL_INTERESTS,
@@ -113,7 +114,7 @@ def may_process(
             raise QueryError("collected_at: data cannot be processed before it was collected")
         return _evaluate(subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=False)
     if data:
-        named = data if isinstance(data, tuple | list | frozenset | set) else tuple(data)
+        named = data if type(data) in _COLLECTIONS else tuple(data)
         declared = purpose.data
         for category in named:
             if category not in declared:  # a denial of scope: decided in full, never cached
@@ -130,7 +131,10 @@ def may_process(
     if per_purpose is None:
         per_purpose = index.memo[purpose.id] = {}
     # The common query gets a two-item key; Operation is an Enum, whose hash is slow.
-    slot = (pos, tz) if vendor is None and operation is _USE else (pos, tz, vendor, operation.value)
+    if operation is _USE:
+        slot: tuple[object, ...] = (pos, tz) if vendor is None else (pos, tz, vendor)
+    else:
+        slot = (pos, tz, vendor, operation.value)
     hit = per_purpose.get(slot)
     if hit is not None and hit[0] is purpose and hit[1] <= at_us < hit[2]:
         return make_decision(hit[3], hit[4], at, hit[5], hit[6], hit[7])
