@@ -344,3 +344,11 @@ def test_a_malformed_decision_is_an_event_error(data: dict[str, Any]) -> None:
     """Reading something that is not a decision raises EventError saying so."""
     with pytest.raises(EventError, match=r"^decision: not a decision object"):
         Decision.from_dict(data)
+
+
+def test_json_lines_survive_splitlines() -> None:
+    """Characters that str.splitlines() breaks on are escaped, so one event stays one line."""
+    event = Interaction(at=datetime(2025, 1, 1, tzinfo=UTC), kind="a\u2028b\x85c\u2029")
+    text = lawful.dumps_events([("visitor\u2028", event)])
+    assert len(text.splitlines()) == 1
+    assert list(lawful.read_events(text.splitlines())) == [("visitor\u2028", event)]

@@ -251,9 +251,19 @@ def read_events(lines: Iterable[str], *, source: str = "events") -> Iterator[tup
 def dumps_events(pairs: Iterable[tuple[str, Event]]) -> str:
     """JSON Lines for ``(subject id, event)`` pairs; :func:`read_events` reads them back."""
     return "".join(
-        json.dumps({"subject": subject, **event_to_dict(event)}, ensure_ascii=False) + "\n"
+        _one_line(json.dumps({"subject": subject, **event_to_dict(event)}, ensure_ascii=False))
+        + "\n"
         for subject, event in pairs
     )
+
+
+# JSON leaves these unescaped, but str.splitlines() splits on them: escape them so that
+# every reader of JSON Lines sees one event per line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
 
 
 def describe_event(event: Event) -> str:
