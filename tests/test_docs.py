@@ -246,3 +246,11 @@ def test_reason_code_table_matches_the_code() -> None:
         member = ReasonCode(code)
         assert article.strip().startswith(member.article), code
         assert (allows == "yes") is member.allows, code
+
+
+def test_readme_examples_run() -> None:
+    """The Python example in README.md runs and prints what it shows."""
+    readme = DOCS.parent / "README.md"
+    result = doctest.testfile(str(readme), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
