@@ -199,15 +199,6 @@ def test_events_may_come_from_any_iterable() -> None:
     assert len(subject.events) == len(HISTORY)
 
 
-def test_events_until_is_what_is_in_effect() -> None:
-    """events_until(key) returns the events at or before an instant, ties included."""
-    subject = Subject("s", HISTORY)
-    key = subject._keys[3] | 3  # the top rank at the instant of the fourth event
-    seen = subject.events_until(key)
-    assert all(e.at <= subject.events[3].at for e in seen)
-    assert len(seen) == sum(1 for e in HISTORY if e.at <= subject.events[3].at)
-
-
 def test_a_non_event_is_refused() -> None:
     """Anything that is not a lawful event is a TypeError naming it."""
     with pytest.raises(TypeError, match="not a lawful event"):

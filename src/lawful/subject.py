@@ -248,8 +248,3 @@ class Subject:
     def extend(self, events: Iterable[_EventBase]) -> Subject:
         """A new subject with more events (rebuilt once: cheaper than many :meth:`add`)."""
         return Subject(self.id, [*self.events, *events], categories=self.categories)
-
-    def events_until(self, at_key: int) -> tuple[Event, ...]:
-        """The events in effect at a sort key (private helper for the reference checks)."""
-        pos = bisect_right(self._keys, at_key)
-        return self.events[:pos]
