@@ -112,7 +112,7 @@ def may_process(
         c_us = to_us(collected_at, "collected_at")
         if c_us > at_us:
             raise QueryError("collected_at: data cannot be processed before it was collected")
-        return _evaluate(subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=False)
+        return _evaluate(subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=False)[0]
     if data:
         named = data if type(data) in _COLLECTIONS else tuple(data)
         declared = purpose.data
@@ -120,7 +120,7 @@ def may_process(
             if category not in declared:  # a denial of scope: decided in full, never cached
                 return _evaluate(
                     subject, purpose, at, at_us, vendor, named, at_us, operation, fresh=True
-                )
+                )[0]
     # Fresh data: the answer is constant between two of the subject's events until the
     # decision's own valid_until, so it is kept per segment and reused (DESIGN principle 7).
     index = subject._index  # noqa: SLF001 - the engine owns the index format
@@ -137,17 +137,18 @@ def may_process(
         slot = (pos, tz, vendor, operation.value)
     hit = per_purpose.get(slot)
     if hit is not None and hit[0] is purpose and hit[1] <= at_us < hit[2]:
-        return make_decision(hit[3], hit[4], at, hit[5], hit[6], hit[7])
-    decision = _evaluate(subject, purpose, at, at_us, vendor, (), at_us, operation, fresh=True)
+        return make_decision(hit[3], purpose.id, at, hit[4], hit[5], hit[6])
+    decision, until_us = _evaluate(
+        subject, purpose, at, at_us, vendor, (), at_us, operation, fresh=True
+    )
     end = keys[pos] // _R if pos < len(keys) else _NEVER
-    if decision.valid_until is not None:
-        end = min(end, to_us(decision.valid_until, "valid_until"))
+    if until_us is not None:
+        end = min(end, until_us)
     per_purpose[slot] = (
         purpose,
         at_us,
         end,
         decision.allowed,
-        decision.purpose,
         decision.basis,
         decision.reasons,
         decision.valid_until,
@@ -166,25 +167,28 @@ def _evaluate(
     operation: Operation,
     *,
     fresh: bool,
-) -> Decision:
-    """Every rule, in DESIGN's order, for one query."""
+) -> tuple[Decision, int | None]:
+    """Every rule, in DESIGN's order, for one query; with ``valid_until`` in microseconds."""
     until: list[int] = []
     try:
         reasons = _decide(subject, purpose, at, at_us, vendor, data, c_us, fresh, operation, until)
     except _Denied as denied:
         # Only the denying rule's own deadline (a birthday) can lift a denial; limits met
         # on the way (retention, a consent's expiry) would only deny again.
-        return make_decision(
+        until_us = _next([] if denied.until is None else [denied.until], at_us)
+        denial = make_decision(
             False,  # noqa: FBT003 - the positional fast constructor
             purpose.id,
             at,
             # Art. 28: for a processor-only purpose the client, as controller, picks the basis.
             None if purpose.processor_only else purpose.basis,
             (denied.reason,),
-            _until([] if denied.until is None else [denied.until], at_us, at.tzinfo),
+            None if until_us is None else from_us(until_us, at.tzinfo),
         )
-    valid_until = _until(until, at_us, at.tzinfo)
-    return make_decision(True, purpose.id, at, purpose.basis, reasons, valid_until)  # noqa: FBT003
+        return denial, until_us
+    until_us = _next(until, at_us)
+    valid_until = None if until_us is None else from_us(until_us, at.tzinfo)
+    return make_decision(True, purpose.id, at, purpose.basis, reasons, valid_until), until_us  # noqa: FBT003
 
 
 def unknown_purpose(
@@ -208,9 +212,10 @@ def unknown_purpose(
     return Decision(allowed=False, purpose=purpose_id, at=at, basis=None, reasons=(reason,))
 
 
-def _until(candidates: list[int], at_us: int, tz: tzinfo | None) -> datetime | None:
+def _next(candidates: list[int], at_us: int) -> int | None:
+    """The earliest candidate instant after ``at_us`` that some datetime can show."""
     later = [c for c in candidates if at_us < c < _NEVER]
-    return from_us(min(later), tz) if later else None
+    return min(later) if later else None
 
 
 def _decide(
