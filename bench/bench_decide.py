@@ -50,10 +50,11 @@ def empty(subject: object, purpose: object, at: object) -> None:
 
 
 def _cold(policy: lawful.Policy, subject: Subject) -> Callable[..., lawful.Decision]:
-    memo = subject._index.memo
+    index = subject._index
 
     def decide(pid: str, at: datetime, **kwargs: Any) -> lawful.Decision:
-        memo.clear()
+        index.memo.clear()  # everything derived from the history, and
+        index.decisions.clear()  # the decisions kept per segment
         return policy.may_process(subject, pid, at, **kwargs)
 
     return decide

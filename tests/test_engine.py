@@ -664,3 +664,28 @@ def test_unknown_purpose_checks_its_arguments_too() -> None:
         unknown_purpose("nope", AT, collected_at=datetime(2025, 1, 1))
     with pytest.raises(lawful.QueryError, match=r"^collected_at: "):
         unknown_purpose("nope", T0, collected_at=AT)
+
+
+def test_a_decision_made_on_the_hot_path_is_an_ordinary_decision() -> None:
+    """The engine's fast constructor yields a Decision like any other: same type, equal
+    and hashed alike, frozen, copied, pickled and evolved as attrs makes them.
+    """
+    import copy  # noqa: PLC0415 - only this test needs them
+    import pickle  # noqa: PLC0415
+
+    from lawful.decision import make_decision  # noqa: PLC0415
+
+    at = datetime(2025, 6, 1, tzinfo=UTC)
+    reason = lawful.Reason(ReasonCode.LEGITIMATE_INTEREST, "why", "Art. 6(1)(f)")
+    basis = lawful.LegalBasis.LEGITIMATE_INTERESTS
+    made = make_decision(True, "p", at, basis, (reason,), None)
+    plain = Decision(allowed=True, purpose="p", at=at, basis=basis, reasons=(reason,))
+    assert type(made) is Decision
+    assert made == plain
+    assert hash(made) == hash(plain)
+    assert repr(made) == repr(plain)
+    assert pickle.loads(pickle.dumps(made)) == plain  # noqa: S301 - our own bytes
+    assert copy.deepcopy(made) == plain
+    assert attrs.evolve(made, allowed=False).allowed is False
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.allowed = False  # type: ignore[misc]

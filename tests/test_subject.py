@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -74,13 +75,20 @@ def shuffled(events: tuple[Event, ...], seed: int) -> list[Event]:
     return out
 
 
+def own_lines(subject: Subject) -> dict[object, tuple[list[int], list[Event]]]:
+    """The subject's timelines as it reads them: each list cut at the subject's count."""
+    return {k: (v[0][: v[2]], v[1][: v[2]]) for k, v in subject._index.lines.items()}
+
+
 def same_index(one: Subject, two: Subject) -> None:
     """Assert that two subjects hold the same events, keys and timelines."""
     assert one.events == two.events
     assert [repr(e) for e in one.events] == [repr(e) for e in two.events]
-    assert one._keys == two._keys
-    assert one._index.lines == two._index.lines
-    assert one._index.contracts == two._index.contracts
+    assert one._keys[: len(one.events)] == two._keys[: len(two.events)]
+    assert own_lines(one) == own_lines(two)
+    mine, theirs = one._index.contracts, two._index.contracts
+    assert mine[0][: mine[2]] == theirs[0][: theirs[2]]
+    assert mine[1][: mine[2]] == theirs[1][: theirs[2]]
 
 
 def test_events_are_kept_in_time_order() -> None:
@@ -161,13 +169,45 @@ def test_add_equals_rebuild(seed: int) -> None:
 def test_add_leaves_the_original_subject_untouched() -> None:
     """add() returns a new subject; the old one keeps its events and timelines."""
     old = Subject("s", HISTORY[:3])
-    lines = {k: (list(v[0]), list(v[1])) for k, v in old._index.lines.items()}
+    lines = own_lines(old)
     new = old.add(ConsentGiven(at=at(0), purpose="analytics", vendor="x"))
     new = new.add(ContractStarted(at=at(0), contract="z"))
     assert old.events == Subject("s", HISTORY[:3]).events
-    assert {k: (list(v[0]), list(v[1])) for k, v in old._index.lines.items()} == lines
-    assert old._index.contracts == ([], [])
+    assert own_lines(old) == lines
+    assert old._index.contracts == ([], [], 0)
     assert len(new.events) == 5
+
+
+def test_adds_that_branch_from_one_subject_stay_apart() -> None:
+    """Two newest events added to one subject: each new subject holds only its own, and
+    the old one neither (its timelines are shared with the first, not changed by it).
+    """
+    old = Subject("s", HISTORY)
+    before = own_lines(old)
+    grant = ConsentGiven(at=at(20), purpose="analytics")
+    withdrawal = ConsentWithdrawn(at=at(20), purpose="analytics")
+    first, second = old.add(grant), old.add(withdrawal)
+    assert first._keys is old._keys  # the newest event appends to the shared list
+    assert second._keys is not old._keys  # the list already ran on: copied
+    same_index(first, Subject("s", [*HISTORY, grant]))
+    same_index(second, Subject("s", [*HISTORY, withdrawal]))
+    assert own_lines(old) == before
+    same_index(old, Subject("s", HISTORY))
+    # Growing the first again still appends; the second grows on its own copy.
+    again = ConsentWithdrawn(at=at(21), purpose="analytics")
+    same_index(first.add(again), Subject("s", [*HISTORY, grant, again]))
+    same_index(second.add(again), Subject("s", [*HISTORY, withdrawal, again]))
+
+
+def test_adds_from_many_threads_to_one_subject_stay_apart() -> None:
+    """Threads adding different newest events to one shared subject each get their own."""
+    old = Subject("s", HISTORY)
+    events = [ConsentGiven(at=at(20 + i), purpose=f"p{i}") for i in range(32)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        grown = list(pool.map(old.add, events))
+    for event, subject in zip(events, grown, strict=True):
+        same_index(subject, Subject("s", [*HISTORY, event]))
+    same_index(old, Subject("s", HISTORY))
 
 
 def test_add_keeps_id_and_categories() -> None:
@@ -210,7 +250,7 @@ def test_a_non_event_is_refused() -> None:
 def test_contract_timeline_follows_each_id() -> None:
     """The derived contract timeline keeps a contract in force until its own end."""
     subject = Subject("s", HISTORY)
-    keys, states = subject._index.contracts
+    keys, states, _ = subject._index.contracts
     assert len(keys) == 3
     assert isinstance(states[-1], ContractStarted)
     assert states[-1].contract == "b"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timezone, tzinfo
 
-from lawful._time import age_on, birthday, from_us, to_us
+from lawful._time import EPOCH, age_on, birthday, from_us, to_us
 from lawful.decision import Decision, Operation, Reason, ReasonCode, make_decision
 from lawful.duration import Duration
 from lawful.events import (
@@ -42,7 +42,7 @@ from lawful.model import (
 )
 from lawful.subject import Line, Subject, latest_key
 
-__all__ = ["QueryError", "compare_terms", "may_process", "unknown_purpose"]
+__all__ = ["QueryError", "compare_terms", "decide", "may_process", "unknown_purpose"]
 
 _R = 4  # ranks per instant in a sort key
 _NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instant reaches
@@ -107,8 +107,21 @@ def may_process(
         NaiveDatetimeError: ``at`` or ``collected_at`` has no time zone.
         QueryError: ``collected_at`` is after ``at``.
     """
-    at_us = to_us(at, "at")
+    return decide(subject, purpose, at, vendor, data, collected_at, operation)
+
+
+def decide(
+    subject: Subject,
+    purpose: Purpose,
+    at: datetime,
+    vendor: str | None,
+    data: Iterable[str],
+    collected_at: datetime | None,
+    operation: Operation,
+) -> Decision:
+    """:func:`may_process` with positional arguments: the call behind every decision."""
     if collected_at is not None:
+        at_us = _at_us(at)
         c_us = to_us(collected_at, "collected_at")
         if c_us > at_us:
             raise QueryError("collected_at: data cannot be processed before it was collected")
@@ -117,43 +130,75 @@ def may_process(
         named = data if type(data) in _COLLECTIONS else tuple(data)
         declared = purpose.data
         for category in named:
-            if category not in declared:  # a denial of scope: decided in full, never cached
+            if category not in declared:  # a denial of scope: decided in full, never kept
+                at_us = _at_us(at)
                 return _evaluate(
                     subject, purpose, at, at_us, vendor, named, at_us, operation, fresh=True
                 )[0]
-    # Fresh data: the answer is constant between two of the subject's events until the
-    # decision's own valid_until, so it is kept per segment and reused (DESIGN principle 7).
-    index = subject._index  # noqa: SLF001 - the engine owns the index format
-    keys = subject._keys  # noqa: SLF001
-    pos = bisect_right(keys, at_us * _R + _TOP)
-    tz = at.tzinfo
-    per_purpose = index.memo.get(purpose.id)
-    if per_purpose is None:
-        per_purpose = index.memo[purpose.id] = {}
-    # The common query gets a two-item key; Operation is an Enum, whose hash is slow.
+    # Fresh data: the answer is constant from one instant until the subject's next event
+    # or the decision's own valid_until, whichever comes first (DESIGN principle 7), so
+    # the last one is kept with that interval and given again while `at` falls in it.
+    # Kept per purpose, zone (valid_until is shown in at's zone, and the age rules read
+    # local dates), vendor and operation (an Enum, whose hash is slow: hence its value).
+    try:
+        tz = at.tzinfo
+    except AttributeError:
+        _at_us(at)  # raises, naming the argument: not a datetime
+        raise
     if operation is _USE:
-        slot: tuple[object, ...] = (pos, tz) if vendor is None else (pos, tz, vendor)
+        slot: tuple[object, ...] = (purpose.id, tz) if vendor is None else (purpose.id, tz, vendor)
     else:
-        slot = (pos, tz, vendor, operation.value)
-    hit = per_purpose.get(slot)
-    if hit is not None and hit[0] is purpose and hit[1] <= at_us < hit[2]:
-        return make_decision(hit[3], purpose.id, at, hit[4], hit[5], hit[6])
+        slot = (purpose.id, tz, vendor, operation.value)
+    kept = subject._index.decisions.get(slot)  # noqa: SLF001 - the engine owns the index
+    if kept is not None and kept[0] is purpose:
+        # Datetimes in one zone (one tzinfo object) compare by their digits. That is time
+        # order when their UTC offsets are equal, as in a fixed-offset zone such as UTC;
+        # where a clock is set back or forward the digits can disagree with time, so a
+        # zone with rules first compares offsets, and else the instants in microseconds.
+        fixed = type(tz) is timezone
+        if (
+            type(at) is datetime
+            and (fixed or (offset := at.utcoffset()) == kept[3])
+            and kept[1] <= at
+            and (kept[2] is None or ((fixed or offset == kept[4]) and at < kept[2]))
+        ) or kept[5] <= _at_us(at) < kept[6]:
+            return make_decision(kept[7], kept[8], at, kept[9], kept[10], kept[11])
+    at_us = _at_us(at)
     decision, until_us = _evaluate(
         subject, purpose, at, at_us, vendor, (), at_us, operation, fresh=True
     )
-    end = keys[pos] // _R if pos < len(keys) else _NEVER
+    count = len(subject.events)  # the keys list may run on (shared with later subjects)
+    keys = subject._keys  # noqa: SLF001
+    pos = bisect_right(keys, at_us * _R + _TOP, 0, count)
+    end = keys[pos] // _R if pos < count else _NEVER
     if until_us is not None:
         end = min(end, until_us)
-    per_purpose[slot] = (
+    until = None if end >= _NEVER else from_us(end, tz)
+    subject._index.decisions[slot] = (  # noqa: SLF001
         purpose,
+        at,  # from: the instant decided, in its own zone
+        until,  # until: the next event or valid_until, in the same zone (None: never)
+        at.utcoffset(),
+        None if until is None else until.utcoffset(),
         at_us,
         end,
         decision.allowed,
+        decision.purpose,
         decision.basis,
         decision.reasons,
         decision.valid_until,
     )
     return decision
+
+
+def _at_us(at: datetime) -> int:
+    """``at`` in microseconds since the epoch (to_us, with the argument's name built in)."""
+    try:
+        delta = at - EPOCH
+    except TypeError:
+        to_us(at, "at")  # names the argument: not a datetime, or naive
+        raise
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _evaluate(
@@ -457,8 +502,8 @@ def _birth_on_record(subject: Subject, at_key: int, tz: tzinfo | None) -> tuple[
     line = subject._index.lines.get(("a",))  # noqa: SLF001
     if line is None:
         return None
-    keys, events = line
-    pos = bisect_right(keys, at_key) - 1
+    keys, events, count = line
+    pos = bisect_right(keys, at_key, 0, count) - 1
     if pos < 0:
         return None
     best = (_birth(events[pos], tz), events[pos])
@@ -638,7 +683,7 @@ def _interaction_us(subject: Subject) -> list[int]:
     cached: list[int] | None = index.memo.get("I")
     if cached is None:
         line = index.lines.get(("I",))
-        cached = [k // _R for k in line[0]] if line is not None else []
+        cached = [k // _R for k in line[0][: line[2]]] if line is not None else []
         index.memo["I"] = cached
     return cached
 
@@ -711,7 +756,7 @@ def _after(period: Duration, start_us: int) -> int:
 
 def _check_contract(subject: Subject, purpose: Purpose, at_key: int) -> Reason:
     contracts = subject._index.contracts  # noqa: SLF001
-    found = latest_key(contracts, at_key) if contracts[0] else None
+    found = latest_key(contracts, at_key) if contracts[2] else None
     if found is not None and isinstance(found[1], ContractStarted):
         return Reason(
             ReasonCode.CONTRACT,
@@ -773,7 +818,7 @@ def _same_instant(lines: tuple[Line | None, ...], key: int) -> list[Event]:
         if line is None:
             continue
         keys = line[0]
-        hi = bisect_right(keys, key)
+        hi = bisect_right(keys, key, 0, line[2])
         lo = hi
         while lo > 0 and keys[lo - 1] == key:
             lo -= 1

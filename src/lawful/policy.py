@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from lawful._engine import may_process, unknown_purpose
+from lawful._engine import decide, unknown_purpose
 from lawful.decision import Decision, Operation
 from lawful.exceptions import LawfulError, PolicyError, Problem
 from lawful.model import (
@@ -220,15 +220,7 @@ class Policy:
         compiled = self._by_id.get(purpose)
         if compiled is None:
             return unknown_purpose(purpose, at, collected_at=collected_at)
-        return may_process(
-            subject,
-            compiled,
-            at,
-            vendor=vendor,
-            data=data,
-            collected_at=collected_at,
-            operation=operation,
-        )
+        return decide(subject, compiled, at, vendor, data, collected_at, operation)
 
     def decide_all(
         self,
@@ -240,8 +232,7 @@ class Policy:
     ) -> dict[str, Decision]:
         """Every purpose at once, in policy order: for example what a banner must still ask."""
         return {
-            p.id: may_process(subject, p, at, collected_at=collected_at, operation=operation)
-            for p in self.purposes
+            p.id: decide(subject, p, at, None, (), collected_at, operation) for p in self.purposes
         }
 
     # -- files -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -49,12 +49,20 @@ from lawful.events import (
 
 __all__ = ["Subject"]
 
-# A timeline: sort keys (instant in microseconds * 4 + rank) and the events, in step.
-# The rank puts the more restrictive of two events at one instant last, so that
-# "the latest event at or before at" picks it (DESIGN: the more restrictive wins).
-Line = tuple[list[int], list[Event]]
+# A timeline: sort keys (instant in microseconds * 4 + rank) and the events, in step,
+# and how many of them belong to this subject. The rank puts the more restrictive of two
+# events at one instant last, so that "the latest event at or before at" picks it
+# (DESIGN: the more restrictive wins).
+#
+# The lists may be longer than the count: Subject.add appends an event that comes last
+# to the lists it shares with the subject it was made from, which still reads only its
+# own first `count` entries. A list is appended to only while nobody has read past the
+# count that is appending, so an entry below a count never changes; a second add to the
+# same old subject copies instead.
+Line = tuple[list[int], list[Event], int]
 LineKey = tuple[str | None, ...]
 _RANKS = 4
+_T = TypeVar("_T")
 
 
 def _keys_for(event: Event) -> tuple[LineKey, ...]:
@@ -119,50 +127,76 @@ class _Index:
 
     lines: dict[LineKey, Line]
     contracts: Line  # derived: after each contract event, the start that keeps one in force
-    memo: dict[Hashable, Any] = attrs.Factory(dict)
+    memo: dict[Hashable, Any] = attrs.Factory(dict)  # what the engine derives once
+    decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's decisions per segment
 
     @classmethod
     def build(cls, keys: list[int], events: list[Event]) -> _Index:
-        lines: dict[LineKey, Line] = {}
+        grown: dict[LineKey, tuple[list[int], list[Event]]] = {}
         for key, event in zip(keys, events, strict=True):
             for line_key in _keys_for(event):
-                line = lines.get(line_key)
+                line = grown.get(line_key)
                 if line is None:
-                    lines[line_key] = ([key], [event])
+                    grown[line_key] = ([key], [event])
                 else:
                     line[0].append(key)
                     line[1].append(event)
+        lines = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
         return cls(lines, _contracts_in_force(lines.get(("k",))))
 
-    def add(self, key: int, event: Event) -> _Index:
+    def add(self, key: int, event: Event, *, last: bool) -> _Index:
+        """The index with one more event; ``last``: it sorts after every event held."""
         lines = dict(self.lines)
         for line_key in _keys_for(event):
             old = lines.get(line_key)
             if old is None:
-                lines[line_key] = ([key], [event])
-                continue
-            keys, events = list(old[0]), list(old[1])
-            pos = bisect_right(keys, key)
-            # Ties with equal keys keep the canonical (repr) order used by _ordered.
-            while pos > 0 and keys[pos - 1] == key and repr(events[pos - 1]) > repr(event):
-                pos -= 1
-            keys.insert(pos, key)
-            events.insert(pos, event)
-            lines[line_key] = (keys, events)
+                lines[line_key] = ([key], [event], 1)
+            elif last:
+                count = old[2]
+                lines[line_key] = (
+                    _extend(old[0], count, key),
+                    _extend(old[1], count, event),
+                    count + 1,
+                )
+            else:
+                keys, events, count = old[0][: old[2]], old[1][: old[2]], old[2]
+                pos = bisect_right(keys, key)
+                # Ties with equal keys keep the canonical (repr) order used by _ordered.
+                while pos > 0 and keys[pos - 1] == key and repr(events[pos - 1]) > repr(event):
+                    pos -= 1
+                keys.insert(pos, key)
+                events.insert(pos, event)
+                lines[line_key] = (keys, events, count + 1)
         contracts = self.contracts
         if isinstance(event, ContractStarted | ContractEnded):
             contracts = _contracts_in_force(lines[("k",)])
         return _Index(lines, contracts)
 
 
+def _extend(values: list[_T], count: int, value: _T) -> list[_T]:
+    """``values``' first ``count`` entries and then ``value``.
+
+    The list itself is returned, appended to, while nothing past ``count`` is in it yet
+    (the usual case: a subject grows by its newest event); otherwise a copy. No lock is
+    needed: an append is atomic, and the one that lands at index ``count`` owns it; a
+    racing add whose value landed later copies (its entry is left unread past every
+    count). Every list is judged on its own, so an entry below any count never changes.
+    """
+    if len(values) == count:
+        values.append(value)
+        if values[count] is value:
+            return values
+    return [*values[:count], value]
+
+
 def _contracts_in_force(line: Line | None) -> Line:
     """After each contract event: the ContractStarted keeping one in force, or the end."""
     if line is None:
-        return ([], [])
+        return ([], [], 0)
     active: dict[str, Event] = {}
     keys: list[int] = []
     states: list[Event] = []
-    for key, event in zip(*line, strict=True):
+    for key, event in zip(line[0][: line[2]], line[1][: line[2]], strict=True):
         if isinstance(event, ContractStarted):
             active[event.contract] = event
         else:
@@ -170,14 +204,14 @@ def _contracts_in_force(line: Line | None) -> Line:
         keys.append(key)
         # In force: the latest start still active; out of force: the event that ended it.
         states.append(max(active.values(), key=_sort_key) if active else event)
-    return keys, states
+    return keys, states, len(keys)
 
 
 def latest(line: Line | None, at_key: int) -> Event | None:
     """The last event of ``line`` at or before ``at_key`` (a sort key with the top rank)."""
     if line is None:
         return None
-    pos = bisect_right(line[0], at_key)
+    pos = bisect_right(line[0], at_key, 0, line[2])
     return line[1][pos - 1] if pos else None
 
 
@@ -185,7 +219,7 @@ def latest_key(line: Line | None, at_key: int) -> tuple[int, Event] | None:
     """Like :func:`latest`, with the event's sort key."""
     if line is None:
         return None
-    pos = bisect_right(line[0], at_key)
+    pos = bisect_right(line[0], at_key, 0, line[2])
     return (line[0][pos - 1], line[1][pos - 1]) if pos else None
 
 
@@ -220,6 +254,8 @@ class Subject:
     categories: frozenset[str] | None = attrs.field(
         default=None, converter=_categories, kw_only=True
     )
+    # Every event's sort key, in step with ``events``; the list may run on past them
+    # (shared with subjects made by ``add``, see Line): read only ``len(events)``.
     _keys: list[int] = attrs.field(init=False, eq=False, repr=False, alias="_keys")
     _index: _Index = attrs.field(init=False, eq=False, repr=False, alias="_index")
 
@@ -230,19 +266,36 @@ class Subject:
         object.__setattr__(self, "_index", _Index.build(keys, ordered))
 
     def add(self, event: Event) -> Subject:
-        """A new subject with one more event; the index is updated, not rebuilt."""
+        """A new subject with one more event; the index is updated, not rebuilt.
+
+        The newest event (the usual case) costs the copy of the ``events`` tuple and
+        little else: the new subject shares its timelines with this one, which is left
+        as it was. An event that sorts before others costs copies of the timelines.
+        """
+        if not isinstance(event, EVENT_TYPES):
+            raise TypeError(f"not a lawful event: {event!r}")
         key = _sort_key(event)
-        keys = list(self._keys)
-        pos = bisect_right(keys, key)
-        while pos > 0 and keys[pos - 1] == key and repr(self.events[pos - 1]) > repr(event):
+        held = self.events
+        count = len(held)
+        shared = self._keys
+        pos = bisect_right(shared, key, 0, count)
+        # Ties with equal keys keep the canonical (repr) order used by _ordered.
+        while pos > 0 and shared[pos - 1] == key and repr(held[pos - 1]) > repr(event):
             pos -= 1
-        keys.insert(pos, key)
+        last = pos == count
+        if last:
+            keys = _extend(shared, count, key)
+            events = held + (event,)  # noqa: RUF005 - one C copy, twice as fast as unpacking
+        else:
+            keys = shared[:count]
+            keys.insert(pos, key)
+            events = (*held[:pos], event, *held[pos:])
         new = object.__new__(Subject)
         object.__setattr__(new, "id", self.id)
         object.__setattr__(new, "categories", self.categories)
-        object.__setattr__(new, "events", (*self.events[:pos], event, *self.events[pos:]))
+        object.__setattr__(new, "events", events)
         object.__setattr__(new, "_keys", keys)
-        object.__setattr__(new, "_index", self._index.add(key, event))
+        object.__setattr__(new, "_index", self._index.add(key, event, last=last))
         return new
 
     def extend(self, events: Iterable[_EventBase]) -> Subject:

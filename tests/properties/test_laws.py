@@ -371,3 +371,75 @@ def test_adding_an_event_equals_building_with_it(case: Case, data: st.DataObject
     )
     assert added.events == rebuilt.events
     assert case.decide(subject=added) == case.decide(subject=rebuilt)
+
+
+@given(cases(), st.data())
+def test_a_subject_grown_by_add_decides_as_one_built_at_once(
+    case: Case, data: st.DataObject
+) -> None:
+    """DESIGN principle 7 (a decision is a function of the events): a subject grown one
+    event at a time, in time order (sharing its timelines with the subject before it) or
+    in any order, decides as the subject built from the same events; and the subjects it
+    grew from, or branched from, still decide as they did.
+    """
+    events = list(case.subject.events)
+    order = data.draw(st.sampled_from(["time", "shuffled"]))
+    if order == "shuffled":
+        random.Random(data.draw(st.integers(0, 2**16))).shuffle(events)  # noqa: S311
+    grown = Subject(case.subject.id, categories=case.subject.categories)
+    history = [grown]
+    for event_ in events:
+        grown = grown.add(event_)
+        history.append(grown)
+    assert case.decide(subject=grown) == case.decide()
+    # Branch from a subject part way, then ask every earlier subject again.
+    cut = data.draw(st.integers(0, len(events)))
+    branch = history[cut].add(ConsentWithdrawn(at=case.at, purpose=case.purpose))
+    categories = case.subject.categories
+    rebuilt = Subject(case.subject.id, branch.events, categories=categories)
+    assert case.decide(subject=branch) == case.decide(subject=rebuilt)
+    for count, earlier in enumerate(history):
+        rebuilt = Subject(case.subject.id, events[:count], categories=categories)
+        assert case.decide(subject=earlier) == case.decide(subject=rebuilt)
+
+
+# Instants at which clocks change, in zones with rules (one with a half-hour change).
+_CLOCK_CHANGES = [
+    (ZoneInfo("Europe/Warsaw"), datetime(2025, 3, 30, 1, tzinfo=UTC)),  # 02:00 -> 03:00
+    (ZoneInfo("Europe/Warsaw"), datetime(2025, 10, 26, 1, tzinfo=UTC)),  # 03:00 -> 02:00
+    (ZoneInfo("America/New_York"), datetime(2025, 11, 2, 6, tzinfo=UTC)),  # 02:00 -> 01:00
+    (ZoneInfo("Australia/Lord_Howe"), datetime(2025, 4, 5, 15, tzinfo=UTC)),  # 02:00 -> 01:30
+    (ZoneInfo("Australia/Lord_Howe"), datetime(2025, 10, 4, 15, 30, tzinfo=UTC)),  # +30 min
+    (timezone(timedelta(hours=-3, minutes=-30)), datetime(2025, 6, 1, tzinfo=UTC)),
+    (UTC, datetime(2025, 6, 1, tzinfo=UTC)),
+]
+
+
+@given(cases(), st.sampled_from(_CLOCK_CHANGES), st.data())
+def test_a_kept_decision_is_the_decision_made_afresh(
+    case: Case, change: tuple[timezone | ZoneInfo, datetime], data: st.DataObject
+) -> None:
+    """DESIGN principle 7 (a decision is a function of the events and `at`): the engine
+    keeps a subject's last decision per purpose and zone, with the interval it holds for,
+    and gives it again while `at` falls in it. Asked in any order at wall-clock times on
+    both sides of a clock change, in repeated hours (both folds) and in skipped ones, each
+    answer equals the one a subject that has kept nothing gives.
+    """
+    zone, moment = change
+    minutes = st.integers(-75, 75).map(lambda m: timedelta(minutes=m))
+    events = [attrs.evolve(e, at=moment + data.draw(minutes)) for e in case.subject.events]
+    kept = Subject(case.subject.id, events, categories=case.subject.categories)
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    walls = st.tuples(minutes, st.sampled_from([0, 1]), st.integers(0, 59_999_999))
+    for shift, fold, micros in data.draw(st.lists(walls, min_size=2, max_size=16)):
+        wall = local + shift + timedelta(microseconds=micros)
+        at = wall.replace(tzinfo=zone, fold=fold)
+        fresh = Subject(case.subject.id, events, categories=case.subject.categories)
+        assert _fresh_data(case, kept, at) == _fresh_data(case, fresh, at)
+
+
+def _fresh_data(case: Case, subject: Subject, at: datetime) -> Decision:
+    """The case's question about data collected at ``at`` (decisions the engine keeps)."""
+    return case.policy.may_process(
+        subject, case.purpose, at, vendor=case.vendor, data=case.data, operation=case.operation
+    )
