@@ -49,6 +49,25 @@ def empty(subject: object, purpose: object, at: object) -> None:
     """The floor: a Python call with the same three arguments that does nothing."""
 
 
+class _Growing:
+    """A subject that grows by its newest event, as a host's does: each call adds the next
+    of ``newer`` to the subject the previous call made (and drops that one). After the
+    last, it starts again from ``base``, whose first add then copies (counted too).
+    """
+
+    def __init__(self, base: Subject, newer: list[lawful.Event]) -> None:
+        self.base = base
+        self.newer = newer
+        self.subject = base
+        self.next = 0
+
+    def add(self) -> None:
+        if self.next == len(self.newer):
+            self.subject, self.next = self.base, 0
+        self.subject = self.subject.add(self.newer[self.next])
+        self.next += 1
+
+
 def _cold(policy: lawful.Policy, subject: Subject) -> Callable[..., lawful.Decision]:
     index = subject._index
 
@@ -261,14 +280,17 @@ def main(argv: list[str] | None = None) -> int:
     big = subjects[visitors.SIZES[-1]]
     last = histories[visitors.SIZES[-1]][-1].at
     middle = histories[visitors.SIZES[-1]][len(big.events) // 2].at
-    add_end = Case(
-        "Subject.add at the end, 10,000 events",
+    newer = [
+        ConsentGiven(
+            at=last + timedelta(minutes=1 + i), purpose=roles.granted, policy_version=policy.version
+        )
+        for i in range(1_000)
+    ]
+    add_end = Case("Subject.add of the newest event, 10,000 events", _Growing(big, newer).add)
+    add_again = Case(
+        "Subject.add at the end to one subject again and again, 10,000 events",
         big.add,
-        (
-            ConsentGiven(
-                at=last + timedelta(minutes=1), purpose=roles.granted, policy_version=policy.version
-            ),
-        ),
+        (newer[0],),
     )
     add_mid = Case(
         "Subject.add in the middle, 10,000 events",
@@ -276,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         (Interaction(at=middle + timedelta(seconds=1), kind="page_view"),),
     )
     load = Case("loads_policy(text)", lawful.loads_policy, (text,), {"format": "toml"})
-    cases.extend([*build.values(), add_end, add_mid, load])
+    cases.extend([*build.values(), add_end, add_again, add_mid, load])
 
     print(
         f"timing {len(cases)} cases in {args.rounds} interleaved rounds of "
@@ -384,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     other = [[c.name, us(c.median)] for c in all_cases.values()]
     other += [[direct.name, us(direct.median)], [floor.name, us(floor.median)]]
     other += [[c.name + ", per event", us(c.median)] for c in build.values()]
-    other += [[add_end.name, us(add_end.median)], [add_mid.name, us(add_mid.median)]]
+    other += [[c.name, us(c.median)] for c in (add_end, add_again, add_mid)]
     other.append([load.name + " (fresh, not cached)", us(load.median)])
     other.append(["loads_policy(text), first call in a new interpreter", us(cold)])
     tables.append(("Other measurements (median us)", ["what", "us"], other, 1))
@@ -502,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
             "build_ns_per_event": {str(n): round(c.median, 1) for n, c in build.items()},
             "add_ns_at_10000": {
                 "end": round(add_end.median, 1),
+                "end_again_on_one_subject": round(add_again.median, 1),
                 "middle": round(add_mid.median, 1),
             },
             "policy_load_ns": round(load.median, 1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -208,6 +210,23 @@ def test_adds_from_many_threads_to_one_subject_stay_apart() -> None:
     for event, subject in zip(events, grown, strict=True):
         same_index(subject, Subject("s", [*HISTORY, event]))
     same_index(old, Subject("s", HISTORY))
+
+
+def test_a_subject_made_by_add_is_an_ordinary_subject() -> None:
+    """Its events are read (made a tuple) only when asked for; it equals, hashes, prints,
+    pickles and copies like the subject built at once, and unknown attributes still fail.
+    """
+    grown = Subject("s", HISTORY[:-1], categories=["visitor"]).add(HISTORY[-1])
+    built = Subject("s", HISTORY, categories=["visitor"])
+    assert grown == built
+    assert hash(grown) == hash(built)
+    assert repr(grown) == repr(built)
+    assert pickle.loads(pickle.dumps(grown)) == built  # noqa: S301 - our own bytes
+    assert copy.deepcopy(grown.add(HISTORY[0])) == built.add(HISTORY[0])
+    assert isinstance(grown.events, tuple)
+    assert grown.events is grown.events  # made once
+    with pytest.raises(AttributeError, match="no attribute 'event'"):
+        grown.event  # type: ignore[attr-defined]  # noqa: B018 - the lookup is the test
 
 
 def test_add_keeps_id_and_categories() -> None:

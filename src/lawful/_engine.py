@@ -167,7 +167,7 @@ def decide(
     decision, until_us = _evaluate(
         subject, purpose, at, at_us, vendor, (), at_us, operation, fresh=True
     )
-    count = len(subject.events)  # the keys list may run on (shared with later subjects)
+    count = subject._count  # noqa: SLF001 - the keys list may run on (shared, see Line)
     keys = subject._keys  # noqa: SLF001
     pos = bisect_right(keys, at_us * _R + _TOP, 0, count)
     end = keys[pos] // _R if pos < count else _NEVER

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -159,7 +159,8 @@ class _Index:
                     count + 1,
                 )
             else:
-                keys, events, count = old[0][: old[2]], old[1][: old[2]], old[2]
+                count = old[2]
+                keys, events = old[0][:count], old[1][:count]
                 pos = bisect_right(keys, key)
                 # Ties with equal keys keep the canonical (repr) order used by _ordered.
                 while pos > 0 and keys[pos - 1] == key and repr(events[pos - 1]) > repr(event):
@@ -186,7 +187,9 @@ def _extend(values: list[_T], count: int, value: _T) -> list[_T]:
         values.append(value)
         if values[count] is value:
             return values
-    return [*values[:count], value]
+    copy = values[:count]
+    copy.append(value)
+    return copy
 
 
 def _contracts_in_force(line: Line | None) -> Line:
@@ -254,47 +257,66 @@ class Subject:
     categories: frozenset[str] | None = attrs.field(
         default=None, converter=_categories, kw_only=True
     )
-    # Every event's sort key, in step with ``events``; the list may run on past them
-    # (shared with subjects made by ``add``, see Line): read only ``len(events)``.
+    # The events in order and their sort keys, in step. The lists may run on past the
+    # subject's own ``_count`` entries (shared with subjects made by ``add``, see Line).
+    _log: list[Event] = attrs.field(init=False, eq=False, repr=False, alias="_log")
     _keys: list[int] = attrs.field(init=False, eq=False, repr=False, alias="_keys")
+    _count: int = attrs.field(init=False, eq=False, repr=False, alias="_count")
     _index: _Index = attrs.field(init=False, eq=False, repr=False, alias="_index")
 
     def __attrs_post_init__(self) -> None:
         keys, ordered = _ordered(self.events)
         object.__setattr__(self, "events", tuple(ordered))
+        object.__setattr__(self, "_log", ordered)
         object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "_count", len(ordered))
         object.__setattr__(self, "_index", _Index.build(keys, ordered))
+
+    if not TYPE_CHECKING:  # typed, every unknown attribute would pass as Any
+
+        def __getattr__(self, name: str) -> object:
+            # Reached only for an empty slot: the events of a subject made by ``add``
+            # become a tuple the first time they are read, not at every add.
+            if name != "events":
+                raise AttributeError(f"'Subject' object has no attribute '{name}'")
+            events = tuple(self._log[: self._count])
+            object.__setattr__(self, "events", events)
+            return events
 
     def add(self, event: Event) -> Subject:
         """A new subject with one more event; the index is updated, not rebuilt.
 
-        The newest event (the usual case) costs the copy of the ``events`` tuple and
-        little else: the new subject shares its timelines with this one, which is left
-        as it was. An event that sorts before others costs copies of the timelines.
+        The newest event (the usual case) costs little, whatever the history: the new
+        subject shares its event log and timelines with this one, which is left as it
+        was, and makes its ``events`` tuple when it is first read. An event that sorts
+        before others, or a second event added to the same subject, costs copies.
         """
         if not isinstance(event, EVENT_TYPES):
             raise TypeError(f"not a lawful event: {event!r}")
         key = _sort_key(event)
-        held = self.events
-        count = len(held)
+        count = self._count
+        log = self._log
         shared = self._keys
         pos = bisect_right(shared, key, 0, count)
         # Ties with equal keys keep the canonical (repr) order used by _ordered.
-        while pos > 0 and shared[pos - 1] == key and repr(held[pos - 1]) > repr(event):
+        while pos > 0 and shared[pos - 1] == key and repr(log[pos - 1]) > repr(event):
             pos -= 1
         last = pos == count
         if last:
             keys = _extend(shared, count, key)
-            events = held + (event,)  # noqa: RUF005 - one C copy, twice as fast as unpacking
+            events = _extend(log, count, event)
         else:
             keys = shared[:count]
             keys.insert(pos, key)
-            events = (*held[:pos], event, *held[pos:])
+            events = log[:count]
+            events.insert(pos, event)
         new = object.__new__(Subject)
         object.__setattr__(new, "id", self.id)
         object.__setattr__(new, "categories", self.categories)
-        object.__setattr__(new, "events", events)
+        # ``events`` is left empty: filled from the log the first time it is read.
+        object.__setattr__(new, "_log", events)
         object.__setattr__(new, "_keys", keys)
+        object.__setattr__(new, "_count", count + 1)
         object.__setattr__(new, "_index", self._index.add(key, event, last=last))
         return new
 
