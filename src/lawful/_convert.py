@@ -13,7 +13,7 @@ import enum
 import json
 import tomllib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -154,14 +154,16 @@ def configure_converter(converter: cattrs.Converter) -> None:
         result: RetentionRule = converter.structure(body, cls)
         return result
 
-    plain = {
-        cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
-        for cls in _KIND_OF
-    }
+    # The unstructure hooks (for writing policies) are made the first time one is needed:
+    # cattrs compiles a function per class, and a load, which writes nothing, would pay.
+    plain: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
 
     def unstructure_rule(rule: RetentionRule) -> dict[str, object]:
-        body: dict[str, object] = {"kind": _KIND_OF[type(rule)]}
-        body.update(plain[type(rule)](rule))
+        cls = type(rule)
+        if cls not in plain:
+            plain[cls] = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
+        body: dict[str, object] = {"kind": _KIND_OF[cls]}
+        body.update(plain[cls](rule))
         return body
 
     converter.register_structure_hook(RetentionRule, structure_rule)
@@ -174,13 +176,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
             Purpose, converter, _cattrs_forbid_extra_keys=True, context=override(omit=True)
         ),
     )
-    converter.register_unstructure_hook(
-        Purpose,
-        make_dict_unstructure_fn(
-            Purpose, converter, _cattrs_omit_if_default=True, context=override(omit=True)
-        ),
-    )
-    for part in (
+    parts = (
         DataCategory,
         Vendor,
         Retention,
@@ -191,10 +187,18 @@ def configure_converter(converter: cattrs.Converter) -> None:
         TcfBinding,
         SignalBinding,
         OptOutScope,
-    ):
-        converter.register_unstructure_hook(
-            part, make_dict_unstructure_fn(part, converter, _cattrs_omit_if_default=True)
-        )
+    )
+
+    def unstructure_part(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+        if cls is Purpose:
+            return make_dict_unstructure_fn(
+                Purpose, converter, _cattrs_omit_if_default=True, context=override(omit=True)
+            )
+        return make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
+
+    converter.register_unstructure_hook_factory(
+        lambda t: t is Purpose or t in parts, unstructure_part
+    )
 
 
 # -- reading --------------------------------------------------------------------------------
