@@ -159,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         help="thread: CPU time of this thread (default, steady on a shared machine); wall",
     )
     parser.add_argument("--no-write", action="store_true", help="do not write the results")
+    parser.add_argument(
+        "--key",
+        default="decide",
+        help="the results' key in latest.json and the Markdown file's name (default: decide)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.sample_ms = 3, 1.0
@@ -537,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
             "cold_worst_us": {str(n): round(v, 2) for n, v in cold_worst.items()},
             "elapsed_s": round(elapsed, 1),
         }
-        harness.write_results("decide", payload)
-        markdown = harness.RESULTS.with_name("decide.md")
+        harness.write_results(args.key, payload)
+        markdown = harness.RESULTS.with_name(f"{args.key}.md")
         markdown.write_text(
             "\n\n".join(
                 f"{title}\n\n{table(head, body, markdown=True, left=left)}"

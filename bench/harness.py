@@ -24,6 +24,7 @@ import os
 import platform
 import statistics
 import sys
+import sysconfig
 import time
 import timeit
 from collections.abc import Callable, Sequence
@@ -122,6 +123,11 @@ def machine() -> dict[str, object]:
         pass
     return {
         "python": sys.version.split()[0],
+        "python_executable": sys.executable,
+        # How the interpreter was built: the same CPython version runs Python code at
+        # markedly different speeds from a pyenv build and from a distribution's build.
+        "python_configure": sysconfig.get_config_var("CONFIG_ARGS"),
+        "python_opt": sysconfig.get_config_var("OPT"),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "cpu": cpu,
