@@ -1386,3 +1386,33 @@ def test_fresh_data_at_the_erasure_instant_is_denied_for_that_instant_only() -> 
     stored = decide([Erasure(at=E)], "fraud", E + US, collected_at=E)
     assert stored.code is ReasonCode.ERASED
     assert stored.valid_until is None
+
+
+# -- data named in any shape -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [tuple, list, set, frozenset, iter, lambda names: (n for n in names)],
+    ids=["tuple", "list", "set", "frozenset", "iterator", "generator"],
+)
+def test_data_categories_may_come_in_any_iterable(shape: Any) -> None:
+    """Principle 2 (undeclared is denied) whatever holds the names: declared categories are
+    decided like the plain question, one undeclared category denies, asked twice alike
+    (the second answer is the one the engine kept).
+    """
+    subject = Subject("s", [ConsentGiven(at=T0, purpose="analytics")])
+    at = T0 + timedelta(days=1)
+    for _ in range(2):
+        fine = POLICY.may_process(subject, "analytics", at, data=shape(["ip", "cookie"]))
+        assert fine == POLICY.may_process(subject, "analytics", at)
+        wrong = POLICY.may_process(subject, "analytics", at, data=shape(["ip", "health"]))
+        assert wrong.code is ReasonCode.DATA_CATEGORY_NOT_DECLARED
+
+
+def test_a_category_that_is_not_a_string_is_denied_not_raised() -> None:
+    """Fail closed: an unhashable "category" is undeclared; the answer is a denial value."""
+    subject = Subject("s", [ConsentGiven(at=T0, purpose="analytics")])
+    data: Any = [["ip"]]
+    decision = POLICY.may_process(subject, "analytics", T0 + timedelta(days=1), data=data)
+    assert decision.code is ReasonCode.DATA_CATEGORY_NOT_DECLARED

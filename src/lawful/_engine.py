@@ -11,7 +11,15 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timezone, tzinfo
 
 from lawful._time import EPOCH, age_on, birthday, from_us, to_us
-from lawful.decision import Decision, Operation, Reason, ReasonCode, make_decision
+from lawful.decision import (
+    DRAFTS_BECOME_DECISIONS,
+    Decision,
+    Operation,
+    Reason,
+    ReasonCode,
+    _Draft,
+    make_decision,
+)
 from lawful.duration import Duration
 from lawful.events import (
     AgeDeclared,
@@ -49,7 +57,6 @@ _NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instan
 _TOP = _R - 1
 _ALL_SCOPE = "all"
 _USE = Operation.USE
-_COLLECTIONS = frozenset({tuple, list, frozenset, set})  # iterable twice, unlike a generator
 _NO_BASIS_EVENT = (
     LegalBasis.LEGAL_OBLIGATION,
     LegalBasis.VITAL_INTERESTS,
@@ -126,30 +133,29 @@ def decide(
         if c_us > at_us:
             raise QueryError("collected_at: data cannot be processed before it was collected")
         return _evaluate(subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=False)[0]
-    if data:
-        named = data if type(data) in _COLLECTIONS else tuple(data)
-        declared = purpose.data
-        for category in named:
-            if category not in declared:  # a denial of scope: decided in full, never kept
-                at_us = _at_us(at)
-                return _evaluate(
-                    subject, purpose, at, at_us, vendor, named, at_us, operation, fresh=True
-                )[0]
+    if data and type(data) is not tuple:
+        data = tuple(data)  # read once (it may be a generator), and hashable for the key
     # Fresh data: the answer is constant from one instant until the subject's next event
     # or the decision's own valid_until, whichever comes first (DESIGN principle 7), so
     # the last one is kept with that interval and given again while `at` falls in it.
     # Kept per purpose, zone (valid_until is shown in at's zone, and the age rules read
-    # local dates), vendor and operation (an Enum, whose hash is slow: hence its value).
+    # local dates), vendor, data and operation (an Enum, whose hash is slow: its value).
     try:
         tz = at.tzinfo
     except AttributeError:
         _at_us(at)  # raises, naming the argument: not a datetime
         raise
     if operation is _USE:
-        slot: tuple[object, ...] = (purpose.id, tz) if vendor is None else (purpose.id, tz, vendor)
+        slot: tuple[object, ...] = (
+            (purpose.id, tz) if vendor is None and not data else (purpose.id, tz, vendor, data)
+        )
     else:
-        slot = (purpose.id, tz, vendor, operation.value)
-    kept = subject._index.decisions.get(slot)  # noqa: SLF001 - the engine owns the index
+        slot = (purpose.id, tz, vendor, data, operation.value)
+    try:
+        kept = subject._index.decisions.get(slot)  # noqa: SLF001 - the engine owns the index
+    except TypeError:  # a category that is no string (not even hashable): never kept
+        at_us = _at_us(at)
+        return _evaluate(subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True)[0]
     if kept is not None and kept[0] is purpose:
         # Datetimes in one zone (one tzinfo object) compare by their digits. That is time
         # order when their UTC offsets are equal, as in a fixed-offset zone such as UTC;
@@ -162,10 +168,14 @@ def decide(
             and kept[1] <= at
             and (kept[2] is None or ((fixed or offset == kept[4]) and at < kept[2]))
         ) or kept[5] <= _at_us(at) < kept[6]:
-            return make_decision(kept[7], kept[8], at, kept[9], kept[10], kept[11])
+            if not DRAFTS_BECOME_DECISIONS:  # pragma: no cover - another Python's layout rules
+                return make_decision(kept[7], kept[8], at, kept[9], kept[10], kept[11])
+            made = _Draft(kept[7], kept[8], at, kept[9], kept[10], kept[11])  # make_decision,
+            made.__class__ = Decision  # type: ignore[assignment]  # inline: a call less
+            return made  # type: ignore[return-value]
     at_us = _at_us(at)
     decision, until_us = _evaluate(
-        subject, purpose, at, at_us, vendor, (), at_us, operation, fresh=True
+        subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True
     )
     count = subject._count  # noqa: SLF001 - the keys list may run on (shared, see Line)
     keys = subject._keys  # noqa: SLF001

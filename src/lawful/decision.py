@@ -338,3 +338,6 @@ make_decision = _fastest_maker()
 from fields already of the right types, so the generated initialiser's checks would only
 cost time. The draft's class change costs a third of setting six frozen slots one by one.
 """
+
+DRAFTS_BECOME_DECISIONS = make_decision is _make_by_class_change
+"""Whether a :class:`_Draft` may become a Decision here (the engine inlines it)."""
