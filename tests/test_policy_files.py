@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -481,3 +483,18 @@ def test_a_policy_built_from_objects_round_trips() -> None:
         ],
     )
     assert lawful.loads_policy(lawful.dumps_policy(policy)) == policy
+
+
+def test_loading_a_policy_does_not_import_the_signal_decoders() -> None:
+    """Validating ``[signals]`` needs only the names signals use; the decoders (a third of a
+    first load's time) are imported by the host that reads signals, not by every load.
+    """
+    code = (
+        "import sys, lawful\n"
+        "lawful.loads_policy(lawful.dumps_policy(lawful.bundled_policy('piwik-pro')))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lawful.signals')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

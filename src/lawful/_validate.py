@@ -10,6 +10,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 
+from lawful._signal_names import CONSENT_MODE_TYPES as MODE_TYPES
+from lawful._signal_names import PIWIK_PRO_CONSENT_TYPES as PIWIK_TYPES
 from lawful.exceptions import Problem
 from lawful.model import (
     AfterCollection,
@@ -284,8 +286,6 @@ def _signals(policy: Policy) -> Iterator[Problem]:
                 yield Problem(
                     f"{where}.vendors.{vendor}", f"GVL vendor ids are positive, got {gvl_id}"
                 )
-    from lawful.signals.consent_mode import CONSENT_TYPES as MODE_TYPES  # noqa: PLC0415
-    from lawful.signals.piwik_pro import CONSENT_TYPES as PIWIK_TYPES  # noqa: PLC0415
 
     for i, binding in enumerate(signals.tcf):
         for vendor, gvl_id in binding.vendors.items():

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from lawful._signal_names import CONSENT_MODE_TYPES
 from lawful.events import Event
 from lawful.exceptions import SignalError
 from lawful.policy import Policy
@@ -41,15 +42,7 @@ from lawful.subject import Subject
 __all__ = ["CONSENT_TYPES", "Command", "from_consent_mode", "parse_commands"]
 
 METHOD = "consent_mode"
-CONSENT_TYPES = (
-    "ad_storage",
-    "analytics_storage",
-    "ad_user_data",
-    "ad_personalization",
-    "functionality_storage",
-    "personalization_storage",
-    "security_storage",
-)
+CONSENT_TYPES = CONSENT_MODE_TYPES
 """The consent types of Consent Mode v2."""
 MAX_COMMANDS = 64
 """The most commands read from one receipt."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from lawful._signal_names import PIWIK_PRO_CONSENT_TYPES
 from lawful.decision import ReasonCode
 from lawful.events import Event
 from lawful.exceptions import SignalError
@@ -41,15 +42,7 @@ from lawful.subject import Subject
 __all__ = ["CONSENT_TYPES", "from_piwik_pro", "parse_settings", "to_piwik_pro"]
 
 METHOD = "piwik_pro"
-CONSENT_TYPES = (
-    "analytics",
-    "ab_testing_and_personalization",
-    "conversion_tracking",
-    "custom_consent",
-    "marketing_automation",
-    "remarketing",
-    "user_feedback",
-)
+CONSENT_TYPES = PIWIK_PRO_CONSENT_TYPES
 """The Consent Manager's consent types (``custom_consent`` is the "custom" type)."""
 _MAX_TIME = 64
 
