@@ -9,6 +9,7 @@ rounds; the figures are medians. See bench/README.md and docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,25 @@ TARGETS = {
 
 def empty(subject: object, purpose: object, at: object) -> None:
     """The floor: a Python call with the same three arguments that does nothing."""
+
+
+class _Moving:
+    """Calls ``ask(at)`` with an instant a microsecond later on every call (from a list made
+    beforehand, so that building it is not timed), as a host asking with the current time.
+    """
+
+    def __init__(self, ask: Callable[[datetime], object], start: datetime) -> None:
+        self.ask = ask
+        self.instants = [start + timedelta(microseconds=i) for i in range(200_000)]
+        self.next = 0
+
+    def __call__(self) -> None:
+        self.next = (self.next + 1) % 200_000
+        self.ask(self.instants[self.next])
+
+
+def _x(one: Case, other: Case) -> str:
+    return f"{one.median / other.median:.2f}x"
 
 
 class _Growing:
@@ -270,6 +290,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     floor = Case("empty(subject, purpose, at)", empty, (subjects[20], roles.granted, at))
     cases.extend([direct, floor])
+    # A host asks with the current time: a new `at` on every call. Lawful and the baseline
+    # are asked alike, through the same wrapper (its cost is in both figures).
+    moving = {}
+    for zone in ("UTC", "Europe/Warsaw"):
+        start = visitors.instant(20, zone)
+        moving[zone] = (
+            Case(
+                f"lawful, a new at each call, 20 events, consent, {zone}",
+                _Moving(functools.partial(policy.may_process, subjects[20], roles.granted), start),
+            ),
+            Case(
+                f"baseline, a new at each call, 20 events, consent, {zone}",
+                _Moving(functools.partial(baselines[20].decide, roles.granted), start),
+            ),
+        )
+        cases.extend(moving[zone])
 
     # -- building, adding, loading ------------------------------------------------------
     build = {
@@ -410,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
 
     other = [[c.name, us(c.median)] for c in all_cases.values()]
     other += [[direct.name, us(direct.median)], [floor.name, us(floor.median)]]
+    for law, base in moving.values():
+        other += [[law.name, us(law.median)], [base.name, us(base.median)]]
+        other.append([f"  ratio lawful/baseline, {law.name.rsplit(', ', 1)[1]}", _x(law, base)])
     other += [[c.name + ", per event", us(c.median)] for c in build.values()]
     other += [[c.name, us(c.median)] for c in (add_end, add_again, add_mid)]
     other.append([load.name + " (fresh, not cached)", us(load.median)])
@@ -525,6 +564,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{n} {zone}": round(c.median, 1) for (n, zone), c in all_cases.items()
             },
             "direct_may_process_ns": round(direct.median, 1),
+            "new_at_each_call_ns": {
+                zone: {"lawful": round(law.median, 1), "baseline": round(base.median, 1)}
+                for zone, (law, base) in moving.items()
+            },
             "floor_ns": round(floor.median, 1),
             "build_ns_per_event": {str(n): round(c.median, 1) for n, c in build.items()},
             "add_ns_at_10000": {
