@@ -75,9 +75,15 @@ class _Growing:
     last, it starts again from ``base``, whose first add then copies (counted too).
     """
 
-    def __init__(self, base: Subject, newer: list[lawful.Event]) -> None:
+    def __init__(
+        self,
+        base: Subject,
+        newer: list[lawful.Event],
+        then: Callable[[Subject], object] | None = None,
+    ) -> None:
         self.base = base
         self.newer = newer
+        self.then = then  # asked of every new subject, as a host asks after recording
         self.subject = base
         self.next = 0
 
@@ -86,6 +92,8 @@ class _Growing:
             self.subject, self.next = self.base, 0
         self.subject = self.subject.add(self.newer[self.next])
         self.next += 1
+        if self.then is not None:
+            self.then(self.subject)
 
 
 def _cold(policy: lawful.Policy, subject: Subject) -> Callable[..., lawful.Decision]:
@@ -328,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(1_000)
     ]
     add_end = Case("Subject.add of the newest event, 10,000 events", _Growing(big, newer).add)
+    views = [Interaction(at=last + timedelta(minutes=i + 1), kind="page_view") for i in range(999)]
+    asked = visitors.instant(visitors.SIZES[-1], "UTC") + timedelta(days=1)
+    grow_ask = Case(
+        "Subject.add of a page view, then may_process (consent, UTC), 10,000 events",
+        _Growing(big, views, then=lambda s: policy.may_process(s, roles.granted, asked)).add,
+    )
     add_again = Case(
         "Subject.add at the end to one subject again and again, 10,000 events",
         big.add,
@@ -339,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         (Interaction(at=middle + timedelta(seconds=1), kind="page_view"),),
     )
     load = Case("loads_policy(text)", lawful.loads_policy, (text,), {"format": "toml"})
-    cases.extend([*build.values(), add_end, add_again, add_mid, load])
+    cases.extend([*build.values(), add_end, grow_ask, add_again, add_mid, load])
 
     print(
         f"timing {len(cases)} cases in {args.rounds} interleaved rounds of "
@@ -450,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         other += [[law.name, us(law.median)], [base.name, us(base.median)]]
         other.append([f"  ratio lawful/baseline, {law.name.rsplit(', ', 1)[1]}", _x(law, base)])
     other += [[c.name + ", per event", us(c.median)] for c in build.values()]
-    other += [[c.name, us(c.median)] for c in (add_end, add_again, add_mid)]
+    other += [[c.name, us(c.median)] for c in (add_end, grow_ask, add_again, add_mid)]
     other.append([load.name + " (fresh, not cached)", us(load.median)])
     other.append(["loads_policy(text), first call in a new interpreter", us(cold)])
     tables.append(("Other measurements (median us)", ["what", "us"], other, 1))
@@ -573,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             "add_ns_at_10000": {
                 "end": round(add_end.median, 1),
                 "end_again_on_one_subject": round(add_again.median, 1),
+                "page_view_then_decide": round(grow_ask.median, 1),
                 "middle": round(add_mid.median, 1),
             },
             "policy_load_ns": round(load.median, 1),

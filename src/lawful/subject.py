@@ -171,7 +171,25 @@ class _Index:
         contracts = self.contracts
         if isinstance(event, ContractStarted | ContractEnded):
             contracts = _contracts_in_force(lines[("k",)])
-        return _Index(lines, contracts)
+        return _Index(lines, contracts, decisions=_still_kept(self.decisions, event))
+
+
+def _still_kept(decisions: dict[Hashable, Any], event: Event) -> dict[Hashable, Any]:
+    """The kept decisions (``lawful._engine.decide``: keyed by purpose id first) that one
+    more event leaves as they are, for the subject with it.
+
+    A decision on fresh data reads no interaction (interactions count only for the
+    retention of stored data), and a consent event is read only by its own purpose's
+    decisions. Any other event may change any purpose's answer (an erasure, an objection
+    to every purpose, an opt-out, an age on record), so after it nothing is kept. Page
+    views and consent choices, most of what a visitor does, thus leave the other answers
+    kept, and a host that grows its subjects with add still asks them at little cost.
+    """
+    if not decisions or isinstance(event, Interaction):
+        return dict(decisions)
+    if isinstance(event, ConsentGiven | ConsentWithdrawn):
+        return {slot: kept for slot, kept in decisions.items() if slot[0] != event.purpose}  # type: ignore[index]
+    return {}
 
 
 def _extend(values: list[_T], count: int, value: _T) -> list[_T]:

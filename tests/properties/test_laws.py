@@ -26,6 +26,7 @@ from lawful import (
     Duration,
     Erasure,
     Event,
+    Interaction,
     LegalBasis,
     Objection,
     Operation,
@@ -443,3 +444,39 @@ def _fresh_data(case: Case, subject: Subject, at: datetime) -> Decision:
     return case.policy.may_process(
         subject, case.purpose, at, vendor=case.vendor, data=case.data, operation=case.operation
     )
+
+
+@given(cases(), st.data())
+def test_answers_kept_across_add_are_the_answers_made_afresh(
+    case: Case, data: st.DataObject
+) -> None:
+    """DESIGN principle 7, for a host that asks, records what the visitor did with
+    `Subject.add`, and asks again: the engine carries over the answers the new event
+    cannot change (page views; consent choices for other purposes). Every answer, at
+    instants around the events, equals the one a subject built from the same events
+    gives, having kept nothing.
+    """
+    events = list(case.subject.events)
+    cut = data.draw(st.integers(0, len(events)))
+    around = [*events, case.at]
+    later = data.draw(
+        st.lists(
+            ls.events(
+                policy=case.policy,
+                at=ls.instants(policy=case.policy, around=around),
+                types=[Interaction, ConsentGiven, ConsentWithdrawn, Erasure, OptOut],
+            ),
+            max_size=6,
+        )
+    )
+    categories = case.subject.categories
+    subject = Subject(case.subject.id, events[:cut], categories=categories)
+    moments = ls.instants(policy=case.policy, around=around)
+    for new in [*events[cut:], *later]:
+        for at in data.draw(st.lists(moments, min_size=1, max_size=3)):
+            fresh = Subject(case.subject.id, subject.events, categories=categories)
+            assert _fresh_data(case, subject, at) == _fresh_data(case, fresh, at)
+        subject = subject.add(new)
+    fresh = Subject(case.subject.id, subject.events, categories=categories)
+    for at in data.draw(st.lists(moments, min_size=1, max_size=3)):
+        assert _fresh_data(case, subject, at) == _fresh_data(case, fresh, at)
