@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import MemberDescriptorType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -283,8 +283,8 @@ def _make_by_slots(
 
 
 class _Draft:
-    """A decision being filled in: Decision's slots, in its order, without its frozen
-    ``__setattr__``, so that plain assignments fill them; then it becomes a Decision.
+    """A decision being filled in: Decision's slots without its frozen ``__setattr__``, so
+    that plain assignments fill them; then its class is changed to Decision.
     """
 
     __slots__ = ("allowed", "at", "basis", "purpose", "reasons", "valid_until")
@@ -316,7 +316,7 @@ def _make_by_class_change(
 ) -> Decision:
     draft = _Draft(allowed, purpose, at, basis, reasons, valid_until)
     draft.__class__ = Decision  # type: ignore[assignment]  # same slots: CPython allows it
-    return cast("Decision", draft)
+    return draft  # type: ignore[return-value]
 
 
 def _fastest_maker() -> Callable[

@@ -128,7 +128,7 @@ class _Index:
     lines: dict[LineKey, Line]
     contracts: Line  # derived: after each contract event, the start that keeps one in force
     memo: dict[Hashable, Any] = attrs.Factory(dict)  # what the engine derives once
-    decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's decisions per segment
+    decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's kept decisions
 
     @classmethod
     def build(cls, keys: list[int], events: list[Event]) -> _Index:
@@ -144,30 +144,16 @@ class _Index:
         lines = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
         return cls(lines, _contracts_in_force(lines.get(("k",))))
 
-    def add(self, key: int, event: Event, *, last: bool) -> _Index:
-        """The index with one more event; ``last``: it sorts after every event held."""
+    def add(self, key: int, event: Event) -> _Index:
+        """The index with one more event (sort key ``key``)."""
         lines = dict(self.lines)
         for line_key in _keys_for(event):
             old = lines.get(line_key)
             if old is None:
                 lines[line_key] = ([key], [event], 1)
-            elif last:
-                count = old[2]
-                lines[line_key] = (
-                    _extend(old[0], count, key),
-                    _extend(old[1], count, event),
-                    count + 1,
-                )
             else:
-                count = old[2]
-                keys, events = old[0][:count], old[1][:count]
-                pos = bisect_right(keys, key)
-                # Ties with equal keys keep the canonical (repr) order used by _ordered.
-                while pos > 0 and keys[pos - 1] == key and repr(events[pos - 1]) > repr(event):
-                    pos -= 1
-                keys.insert(pos, key)
-                events.insert(pos, event)
-                lines[line_key] = (keys, events, count + 1)
+                keys, events = _placed(old[0], old[1], old[2], key, event)
+                lines[line_key] = (keys, events, old[2] + 1)
         contracts = self.contracts
         if isinstance(event, ContractStarted | ContractEnded):
             contracts = _contracts_in_force(lines[("k",)])
@@ -190,6 +176,26 @@ def _still_kept(decisions: dict[Hashable, Any], event: Event) -> dict[Hashable, 
     if isinstance(event, ConsentGiven | ConsentWithdrawn):
         return {slot: kept for slot, kept in decisions.items() if slot[0] != event.purpose}  # type: ignore[index]
     return {}
+
+
+def _placed(
+    keys: list[int], events: list[Event], count: int, key: int, event: Event
+) -> tuple[list[int], list[Event]]:
+    """The first ``count`` keys and events, with ``event`` (sort key ``key``) in its place.
+
+    Ties with equal keys keep the canonical (repr) order used by _ordered. An event that
+    comes last is appended to the lists themselves where they can be shared (_extend);
+    one that sorts before others costs a copy of both.
+    """
+    pos = bisect_right(keys, key, 0, count)
+    while pos > 0 and keys[pos - 1] == key and repr(events[pos - 1]) > repr(event):
+        pos -= 1
+    if pos == count:
+        return _extend(keys, count, key), _extend(events, count, event)
+    keys, events = keys[:count], events[:count]
+    keys.insert(pos, key)
+    events.insert(pos, event)
+    return keys, events
 
 
 def _extend(values: list[_T], count: int, value: _T) -> list[_T]:
@@ -312,30 +318,15 @@ class Subject:
         if not isinstance(event, EVENT_TYPES):
             raise TypeError(f"not a lawful event: {event!r}")
         key = _sort_key(event)
-        count = self._count
-        log = self._log
-        shared = self._keys
-        pos = bisect_right(shared, key, 0, count)
-        # Ties with equal keys keep the canonical (repr) order used by _ordered.
-        while pos > 0 and shared[pos - 1] == key and repr(log[pos - 1]) > repr(event):
-            pos -= 1
-        last = pos == count
-        if last:
-            keys = _extend(shared, count, key)
-            events = _extend(log, count, event)
-        else:
-            keys = shared[:count]
-            keys.insert(pos, key)
-            events = log[:count]
-            events.insert(pos, event)
+        keys, events = _placed(self._keys, self._log, self._count, key, event)
         new = object.__new__(Subject)
         object.__setattr__(new, "id", self.id)
         object.__setattr__(new, "categories", self.categories)
         # ``events`` is left empty: filled from the log the first time it is read.
         object.__setattr__(new, "_log", events)
         object.__setattr__(new, "_keys", keys)
-        object.__setattr__(new, "_count", count + 1)
-        object.__setattr__(new, "_index", self._index.add(key, event, last=last))
+        object.__setattr__(new, "_count", self._count + 1)
+        object.__setattr__(new, "_index", self._index.add(key, event))
         return new
 
     def extend(self, events: Iterable[_EventBase]) -> Subject:
