@@ -101,7 +101,7 @@ def _cold(policy: lawful.Policy, subject: Subject) -> Callable[..., lawful.Decis
 
     def decide(pid: str, at: datetime, **kwargs: Any) -> lawful.Decision:
         index.memo.clear()  # everything derived from the history, and
-        index.decisions.clear()  # the decisions kept per segment
+        index.decisions.clear()  # the decisions it keeps
         return policy.may_process(subject, pid, at, **kwargs)
 
     return decide
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                     row_cases = {
                         "lawful": Case(label, policy.may_process, (subjects[n], pid, at), kwargs),
-                        # The same query with the subject's decision memo emptied first: every
+                        # The same query with what the subject keeps emptied first: every
                         # rule evaluated, as on the first query after a subject is built.
                         "lawful cold": Case(label, _cold(policy, subjects[n]), (pid, at), kwargs),
                         "baseline": Case(label, baselines[n].decide, (pid, at), kwargs),
@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     tables.append(
         (
-            "Cold decisions (memo emptied before each call): worst of the 12 queries",
+            "Cold decisions (nothing kept: every rule evaluated): worst of the 12 queries",
             ["events", "worst us"],
             [[f"{n:,}", f"{v:.2f}"] for n, v in cold_worst.items()],
             1,
