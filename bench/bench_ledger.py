@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness import machine, table
 
-from lawful import ConsentGiven, Event, Interaction
+from lawful import ConsentGiven, ConsentMethod, Event, Interaction
 from lawful.ledger import MemoryLedger, SQLiteLedger
 from lawful.ledger._core import LedgerCore
 
@@ -35,7 +35,11 @@ def event(n: int) -> Event:
     if n % 3:
         return Interaction(at=at, kind="page_view", purpose="analytics", id=f"e-{n}")
     return ConsentGiven(
-        at=at, purpose="analytics", policy_version="2025-01", method="banner", id=f"e-{n}"
+        at=at,
+        purpose="analytics",
+        policy_version="2025-01",
+        method=ConsentMethod.BANNER,
+        id=f"e-{n}",
     )
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from harness import machine, table
 
-from lawful import ConsentGiven, Event, Interaction
+from lawful import ConsentGiven, ConsentMethod, Event, Interaction
 
 RESULTS = Path(__file__).parent / "results" / "postgres.json"
 KEY = bytes(range(32))
@@ -42,7 +42,11 @@ def event(n: int) -> Event:
     if n % 3:
         return Interaction(at=at, kind="page_view", purpose="analytics", id=f"e-{n}")
     return ConsentGiven(
-        at=at, purpose="analytics", policy_version="2025-01", method="banner", id=f"e-{n}"
+        at=at,
+        purpose="analytics",
+        policy_version="2025-01",
+        method=ConsentMethod.BANNER,
+        id=f"e-{n}",
     )
 
 

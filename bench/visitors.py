@@ -105,7 +105,12 @@ def history(n: int, policy: Policy, r: Roles) -> list[lawful.Event]:
         given[purpose] = not given[purpose]
         if given[purpose]:
             events.append(
-                ConsentGiven(at=at, purpose=purpose, policy_version=policy.version, method="banner")
+                ConsentGiven(
+                    at=at,
+                    purpose=purpose,
+                    policy_version=policy.version,
+                    method=lawful.ConsentMethod.BANNER,
+                )
             )
         else:
             events.append(ConsentWithdrawn(at=at, purpose=purpose))
@@ -113,7 +118,10 @@ def history(n: int, policy: Policy, r: Roles) -> list[lawful.Event]:
     for i, purpose in enumerate((r.granted, r.interest)):
         events.append(
             ConsentGiven(
-                at=end + i * STEP, purpose=purpose, policy_version=policy.version, method="banner"
+                at=end + i * STEP,
+                purpose=purpose,
+                policy_version=policy.version,
+                method=lawful.ConsentMethod.BANNER,
             )
         )
     events.append(ConsentWithdrawn(at=end + 2 * STEP, purpose=r.withdrawn))

@@ -21,6 +21,7 @@ from lawful import (
     AgeScope,
     BirthDateDeclared,
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     ContractEnded,
     ContractStarted,
@@ -833,7 +834,7 @@ def test_a_hand_built_purpose_judges_versions_as_unknown() -> None:
 def test_explicit_consent_under_article_9_2_a() -> None:
     """Art. 9(2)(a): special categories need explicit consent; plain consent is not enough."""
     plain = ConsentGiven(at=T0, purpose="health")
-    explicit = ConsentGiven(at=T0, purpose="health", explicit=True, method="checkbox")
+    explicit = ConsentGiven(at=T0, purpose="health", explicit=True, method=ConsentMethod.CHECKBOX)
     assert code([plain], "health", T0) is ReasonCode.EXPLICIT_CONSENT_REQUIRED
     assert decide([explicit], "health", T0).allowed
     later_plain = ConsentGiven(at=T0 + US, purpose="health")

@@ -8,6 +8,7 @@ error that says where.
 
 from __future__ import annotations
 
+import enum
 import json
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,7 +18,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 import attrs
 
 from lawful.decision import Decision, Reason, ReasonCode
-from lawful.events import BY_TYPE, ConsentGiven, Event
+from lawful.events import BY_TYPE, ConsentGiven, ConsentMethod, Event
 from lawful.exceptions import EventError, NaiveDatetimeError
 from lawful.model import LegalBasis, PurposeTerms
 
@@ -62,6 +63,8 @@ def event_to_dict(event: Event) -> dict[str, object]:
             out[field.name] = value.isoformat()
         elif isinstance(value, PurposeTerms):
             out[field.name] = _terms_to_dict(value)
+        elif isinstance(value, enum.Enum):
+            out[field.name] = value.value
         else:
             out[field.name] = value
     return out
@@ -122,6 +125,23 @@ def _read_terms(value: object) -> PurposeTerms:
     return _parse_terms(value, "")
 
 
+def _read_method(value: object) -> ConsentMethod:
+    if not isinstance(value, str):
+        raise _Bad('expected a consent method such as "banner"')
+    try:
+        return ConsentMethod(value)
+    except ValueError:
+        pass
+    # Files from before methods were a closed set hold free text. Spelled differently
+    # ("Pre-ticked box"), a named method is still that method (never consent, if it is
+    # one of those); anything else is an affirmative act of unknown form.
+    normal = "_".join(value.strip().lower().replace("-", " ").split())
+    try:
+        return ConsentMethod(normal)
+    except ValueError:
+        return ConsentMethod.UNSPECIFIED
+
+
 _READERS: dict[object, Callable[[object], object]] = {
     datetime: _read_datetime,
     date: _read_date,
@@ -129,6 +149,7 @@ _READERS: dict[object, Callable[[object], object]] = {
     int: _read_int,
     str: _read_str,
     PurposeTerms: _read_terms,
+    ConsentMethod: _read_method,
 }
 
 

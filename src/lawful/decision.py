@@ -94,6 +94,9 @@ class ReasonCode(enum.Enum):
     """ePrivacy Directive Art. 5(3): reading or writing the device needs consent."""
     PROCESSOR_ONLY = "processor_only"
     """Art. 28(3)(a): the controller only processes this for its clients; the client decides."""
+    TRANSFER_SAFEGUARD_MISSING = "transfer_safeguard_missing"
+    """Art. 44, 46(1): a vendor outside the EEA has no stated safeguard, or its derogation's
+    ground (such as explicit consent, Art. 49(1)(a)) is not met."""
 
     @property
     def article(self) -> str:
@@ -134,6 +137,7 @@ ARTICLES: dict[ReasonCode, str] = {
     ReasonCode.EXPLICIT_CONSENT_REQUIRED: "Art. 9(2)(a)",
     ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED: "ePrivacy Directive Art. 5(3)",
     ReasonCode.PROCESSOR_ONLY: "Art. 28(3)(a)",
+    ReasonCode.TRANSFER_SAFEGUARD_MISSING: "Art. 44, 46(1)",
 }
 
 _ALLOWING = frozenset(

@@ -15,6 +15,7 @@ lawful.exceptions.NaiveDatetimeError: consent_given.at: naive datetime; attach a
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import ClassVar, TypeAlias
 
@@ -27,6 +28,7 @@ __all__ = [
     "AgeDeclared",
     "BirthDateDeclared",
     "ConsentGiven",
+    "ConsentMethod",
     "ConsentWithdrawn",
     "ContractEnded",
     "ContractStarted",
@@ -42,7 +44,58 @@ __all__ = [
     "ParentalConsentWithdrawn",
     "RestrictionLifted",
     "RestrictionRequested",
+    "TransferConsentGiven",
+    "TransferConsentWithdrawn",
 ]
+
+
+class ConsentMethod(enum.Enum):
+    """How a consent was expressed (Art. 4(11), recital 32).
+
+    Consent is "a clear affirmative act": a pre-ticked box, silence or inactivity is
+    never consent (recital 32; CJEU C-673/17 *Planet49*), so an event with such a method
+    grants nothing. Files written before methods were a closed set may hold free text:
+    it loads as :attr:`UNSPECIFIED`, and ``lawful check`` says so.
+    """
+
+    UNSPECIFIED = "unspecified"
+    """An affirmative act whose form was not recorded (also free text from older files)."""
+    BANNER = "banner"
+    """The person chose "accept" on a consent banner."""
+    CHECKBOX = "checkbox"
+    """The person ticked an unticked box."""
+    TOGGLE = "toggle"
+    """The person switched a setting on."""
+    FORM = "form"
+    """A form the person submitted for this purpose."""
+    WRITTEN = "written"
+    """A written (or electronically signed) statement."""
+    ORAL = "oral"
+    """An oral statement, recorded."""
+    API = "api"
+    """The host application recorded an affirmative act it captured itself."""
+    TCF = "tcf"
+    """An IAB TCF v2.2 TC string with the purpose's consent bits set."""
+    CONSENT_MODE = "consent_mode"
+    """A Google Consent Mode v2 update to ``granted`` (never its default)."""
+    PIWIK_PRO = "piwik_pro"
+    """A Piwik PRO Consent Manager decision of 1."""
+    PRE_TICKED_BOX = "pre_ticked_box"
+    """A box ticked in advance that the person left as it was: never consent (Planet49)."""
+    SILENCE = "silence"
+    """The person said nothing: never consent (recital 32)."""
+    INACTIVITY = "inactivity"
+    """The person did nothing, or went on browsing: never consent (recital 32)."""
+
+    @property
+    def affirmative(self) -> bool:
+        """Whether the method is a clear affirmative act, so the event can grant."""
+        return self not in _NOT_CONSENT
+
+
+_NOT_CONSENT = frozenset(
+    {ConsentMethod.PRE_TICKED_BOX, ConsentMethod.SILENCE, ConsentMethod.INACTIVITY}
+)
 
 
 def _aware(instance: _EventBase, attribute: attrs.Attribute[datetime], value: datetime) -> None:
@@ -80,7 +133,8 @@ class ConsentGiven(_EventBase):
             the policy's current version (ledgers and signals always stamp it).
         terms: The terms shown, if recorded; otherwise those of ``policy_version``.
         explicit: Whether the consent was explicit (Art. 9(2)(a)).
-        method: How it was expressed (``"banner"``, ``"checkbox"``, ``"tcf"``, ...).
+        method: How it was expressed; a pre-ticked box, silence or inactivity grants
+            nothing (:class:`ConsentMethod`).
     """
 
     event_type: ClassVar[str] = "consent_given"
@@ -90,7 +144,7 @@ class ConsentGiven(_EventBase):
     policy_version: str | None = None
     terms: PurposeTerms | None = None
     explicit: bool = False
-    method: str = "unspecified"
+    method: ConsentMethod = ConsentMethod.UNSPECIFIED
 
 
 @attrs.frozen(kw_only=True)
@@ -136,6 +190,36 @@ class ObjectionOverridden(_EventBase):
     rank: ClassVar[int] = 1
     purpose: str
     grounds: str
+
+
+@attrs.frozen(kw_only=True)
+class TransferConsentGiven(_EventBase):
+    """The person explicitly consented to a vendor's transfer outside the EEA, having been
+    told of its risks (Art. 49(1)(a)); ``purpose=None``: for every purpose.
+
+    Attributes:
+        vendor: The vendor whose third-country transfer is consented to.
+        purpose: The purpose id, or ``None`` for every purpose.
+        method: How it was expressed; only an affirmative act grants (Art. 4(11)).
+    """
+
+    event_type: ClassVar[str] = "transfer_consent_given"
+    rank: ClassVar[int] = 0
+    vendor: str
+    purpose: str | None = None
+    method: ConsentMethod = ConsentMethod.UNSPECIFIED
+
+
+@attrs.frozen(kw_only=True)
+class TransferConsentWithdrawn(_EventBase):
+    """The person withdrew (or refused) consent to a vendor's transfer (Art. 7(3),
+    49(1)(a)); ``purpose=None``: for every purpose.
+    """
+
+    event_type: ClassVar[str] = "transfer_consent_withdrawn"
+    rank: ClassVar[int] = 1
+    vendor: str
+    purpose: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -279,6 +363,8 @@ Event: TypeAlias = (
     | ContractStarted
     | ContractEnded
     | Interaction
+    | TransferConsentGiven
+    | TransferConsentWithdrawn
 )
 """Any event."""
 
@@ -300,5 +386,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ContractStarted,
     ContractEnded,
     Interaction,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
 )
 BY_TYPE: dict[str, type[Event]] = {cls.event_type: cls for cls in EVENT_TYPES}

@@ -31,6 +31,7 @@ __all__ = [
     "PolicyContext",
     "Purpose",
     "PurposeTerms",
+    "RestrictionException",
     "Retention",
     "RetentionCombine",
     "RetentionRule",
@@ -39,6 +40,7 @@ __all__ = [
     "Signals",
     "SpecialCategoryCondition",
     "TcfBinding",
+    "TransferDerogation",
     "TransferMechanism",
     "UnknownAge",
     "UnknownSubjectCategory",
@@ -127,9 +129,51 @@ class TransferMechanism(enum.Enum):
     BINDING_CORPORATE_RULES = "binding_corporate_rules"
     """Art. 47: binding corporate rules."""
     DEROGATION = "derogation"
-    """Art. 49: a derogation for a specific situation (such as explicit consent)."""
+    """Art. 49: a derogation for a specific situation; the vendor names its ground
+    (:class:`TransferDerogation`), which the decision checks like a basis."""
     NOT_STATED = "not_stated"
-    """The policy does not say; ``lawful check`` warns (Art. 13(1)(f))."""
+    """The policy does not say: the transfer cannot be shown lawful (Art. 44, 46(1)), so
+    ``lawful check`` warns and the decision denies ``TRANSFER_SAFEGUARD_MISSING``."""
+
+
+class TransferDerogation(enum.Enum):
+    """The ground of an Art. 49 derogation, for a vendor whose mechanism is ``DEROGATION``."""
+
+    EXPLICIT_CONSENT = "explicit_consent"
+    """Art. 49(1)(a): the person explicitly consented to the transfer, informed of its
+    risks; needs a :class:`lawful.TransferConsentGiven` in force."""
+    CONTRACT = "contract"
+    """Art. 49(1)(b): necessary for a contract with the person; needs a contract in force."""
+    CONTRACT_IN_INTEREST = "contract_in_interest"
+    """Art. 49(1)(c): necessary for a contract concluded in the person's interest; needs a
+    contract in force."""
+    PUBLIC_INTEREST = "public_interest"
+    """Art. 49(1)(d): necessary for important reasons of public interest."""
+    LEGAL_CLAIMS = "legal_claims"
+    """Art. 49(1)(e): necessary for legal claims."""
+    VITAL_INTERESTS = "vital_interests"
+    """Art. 49(1)(f): vital interests where the person cannot consent."""
+    PUBLIC_REGISTER = "public_register"
+    """Art. 49(1)(g): from a public register."""
+    COMPELLING_LEGITIMATE_INTERESTS = "compelling_legitimate_interests"
+    """Art. 49(1), second subparagraph: a transfer that is not repetitive; refused at load
+    for a purpose that recurs."""
+
+
+class RestrictionException(enum.Enum):
+    """What a purpose may still do while processing is restricted (Art. 18(2)), besides
+    storage and the person's own consent given after the restriction.
+    """
+
+    LEGAL_CLAIMS = "legal_claims"
+    """Art. 18(2): the establishment, exercise or defence of legal claims."""
+    DATA_SUBJECT_REQUEST = "data_subject_request"
+    """Art. 18(2), 12: answering the person's own request (a rights request is processing the
+    person asked for)."""
+    PROTECTION_OF_OTHERS = "protection_of_others"
+    """Art. 18(2): the protection of the rights of another natural or legal person."""
+    IMPORTANT_PUBLIC_INTEREST = "important_public_interest"
+    """Art. 18(2): important reasons of public interest of the Union or a Member State."""
 
 
 @attrs.frozen
@@ -160,7 +204,10 @@ class Vendor:
         hosting: Where it hosts the data, as the policy states it.
         outside_eea: Whether data goes outside the EEA (a Chapter V transfer).
         transfer: The transfer mechanism; ``NOT_STATED`` when the policy is silent.
+        derogation: The Art. 49 ground, where ``transfer`` is ``DEROGATION``.
         description: What it is used for.
+        notes: How the policy text was read for this vendor, where it is vague (shown by
+            ``render`` and the Art. 30 record).
     """
 
     id: str
@@ -169,7 +216,9 @@ class Vendor:
     hosting: str = "not stated"
     outside_eea: bool = False
     transfer: TransferMechanism = TransferMechanism.NOT_APPLICABLE
+    derogation: TransferDerogation | None = None
     description: str = ""
+    notes: str = ""
 
 
 @attrs.frozen
@@ -426,6 +475,11 @@ class Purpose:
         opt_out_scopes: The opt-out scopes that stop it.
         processor_only: The controller only processes for its clients as their processor;
             the client decides (Art. 28).
+        restriction_exceptions: The Art. 18(2) exceptions the purpose may rely on while
+            processing is restricted.
+        recurring: Whether the processing repeats (every purpose a policy declares does,
+            unless it says otherwise); a recurring purpose cannot rest a transfer on
+            Art. 49(1)'s second subparagraph.
         notes: How the policy text was read, where it is vague.
         context: Filled in by :class:`lawful.Policy`; not part of the file.
     """
@@ -451,6 +505,8 @@ class Purpose:
     strictly_necessary: str | None = None
     opt_out_scopes: tuple[str, ...] = ()
     processor_only: bool = False
+    restriction_exceptions: tuple[RestrictionException, ...] = ()
+    recurring: bool = True
     notes: str = ""
     context: PolicyContext | None = attrs.field(
         default=None, eq=False, repr=False, hash=False, kw_only=True

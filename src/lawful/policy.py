@@ -52,11 +52,14 @@ class PolicyVersion:
         version: The version string, as stamped on consents.
         purposes: Purpose id -> the terms it had in that version.
         published: When that version was published, if known.
+        effective_from: The instant it took effect: a consent that carries no version
+            was given under the version in force at its instant.
     """
 
     version: str
     purposes: Mapping[str, PurposeTerms] = attrs.field(factory=dict)
     published: date | None = None
+    effective_from: datetime | None = None
 
 
 def _purposes(value: Iterable[Purpose]) -> tuple[Purpose, ...]:
@@ -102,6 +105,9 @@ class Policy:
         security_measures: The technical and organisational security measures the policy
             describes (Art. 30(1)(g), Art. 32); empty where it is silent.
         previous_versions: Earlier versions, so consents given under them can be judged.
+        effective_from: The instant this version took effect, if stated (consents that
+            carry no version are judged under the version in force at their instant; with
+            no version stating one, under the oldest the policy knows).
     """
 
     id: str
@@ -121,6 +127,7 @@ class Policy:
     signals: Signals = Signals()
     security_measures: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     previous_versions: tuple[PolicyVersion, ...] = attrs.field(default=(), converter=_versions)
+    effective_from: datetime | None = None
     _by_id: Mapping[str, Purpose] = attrs.field(
         init=False, eq=False, repr=False, hash=False, alias="_by_id"
     )

@@ -13,6 +13,7 @@ from lawful import (
     AgeDeclared,
     BirthDateDeclared,
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     ContractEnded,
     ContractStarted,
@@ -52,7 +53,7 @@ def consent(n: int = 0, **changes: object) -> ConsentGiven:
         "purpose": "analytics",
         "id": f"c-{n}",
         "policy_version": POLICY.version,
-        "method": "banner",
+        "method": ConsentMethod.BANNER,
     }
     fields.update(changes)
     return ConsentGiven(**fields)  # type: ignore[arg-type]
@@ -68,7 +69,7 @@ EVERY_KIND: list[Event] = [
             "We count visits.", lawful.LegalBasis.CONSENT, frozenset({"a"}), frozenset({"b"})
         ),
         explicit=True,
-        method="checkbox",
+        method=ConsentMethod.CHECKBOX,
     ),
     ConsentWithdrawn(at=T0, purpose="analytics", vendor="piwik-pro"),
     Objection(at=T0.astimezone(CET), purpose="fraud_prevention", automated=True),
@@ -341,7 +342,7 @@ def test_proof_names_the_consent_record(backend: Backend) -> None:
     """The proof of an allowed consent decision is the stored consent, with version and method."""
     with backend.open() as ledger:
         ledger.append("s-2", consent(0))
-        stored = ledger.append("s-1", consent(1, method="checkbox"))
+        stored = ledger.append("s-1", consent(1, method=ConsentMethod.CHECKBOX))
         decision = POLICY.may_process(ledger.subject("s-1"), "analytics", T0 + timedelta(days=1))
         proof = ledger.proof("s-1", decision)
         head = ledger.head()
@@ -379,7 +380,7 @@ def test_proof_of_a_missing_or_erased_record_is_an_error(backend: Backend) -> No
     with backend.open() as ledger:
         with pytest.raises(LedgerError, match="not in this ledger"):
             ledger.proof("s-1", decision)
-        ledger.append("s-1", consent(0, method="other"))
+        ledger.append("s-1", consent(0, method=ConsentMethod.API))
         with pytest.raises(LedgerError, match="differs"):
             ledger.proof("s-1", decision)
         ledger.erase("s-1")

@@ -79,7 +79,10 @@ def consent(request: HttpRequest, purpose: str) -> HttpResponse:
     visitor = request.COOKIES["visitor"]
     if request.POST.get("choice") == "accept":
         event: lawful.Event = lawful.ConsentGiven(
-            at=now(), purpose=purpose, policy_version=POLICY.version, method="banner"
+            at=now(),
+            purpose=purpose,
+            policy_version=POLICY.version,
+            method=lawful.ConsentMethod.BANNER,
         )
     else:  # a refusal is recorded as a withdrawal (Art. 7(3))
         event = lawful.ConsentWithdrawn(at=now(), purpose=purpose)

@@ -87,7 +87,10 @@ def consent(purpose: str, visitor: Annotated[str, Cookie()], accept: bool) -> di
     event: lawful.Event
     if accept:
         event = lawful.ConsentGiven(
-            at=now(), purpose=purpose, policy_version=POLICY.version, method="banner"
+            at=now(),
+            purpose=purpose,
+            policy_version=POLICY.version,
+            method=lawful.ConsentMethod.BANNER,
         )
     else:  # a refusal is recorded as a withdrawal (Art. 7(3))
         event = lawful.ConsentWithdrawn(at=now(), purpose=purpose)
