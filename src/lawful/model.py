@@ -322,12 +322,16 @@ class AgeRules:
         parental_consent_age: Up to and including this age, parental consent must be in force.
         scope: Consent-based purposes only, or every purpose.
         unknown_age: Assume an adult, or deny, when no age is on record.
+        sections: The policy sections the rules cover (purposes whose ``section`` is
+            listed); empty: every section. A rule about "the use of the website" does not
+            reach job applications or client contracts.
     """
 
     minimum_age: int | None = None
     parental_consent_age: int | None = None
     scope: AgeScope = AgeScope.CONSENT_PURPOSES
     unknown_age: UnknownAge = UnknownAge.ASSUME_ADULT
+    sections: tuple[str, ...] = ()
 
 
 @attrs.frozen
