@@ -254,3 +254,28 @@ def test_readme_examples_run() -> None:
     result = doctest.testfile(str(readme), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def _readme_commands() -> list[str]:
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```sh\n(.+?)\n```$", readme, flags=re.MULTILINE)
+
+
+def test_readme_test_command_is_the_one_ci_runs() -> None:
+    """.ci/run runs README's second command character for character: CI runs what a reader runs."""
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    ci = (DOCS.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands[1] in ci
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_readme_commands_never_install_into_the_interpreter(index: int) -> None:
+    """Both README commands make a virtual environment first (PEP 668: a distribution's
+    python3 refuses installs into itself), and install only into it.
+    """
+    command = _readme_commands()[index]
+    assert command.startswith("python3 -m venv .venv && .venv/bin/python -m pip install ")
+    assert "python3 -m pip" not in command
+    assert "sudo" not in command
+    assert "--break-system-packages" not in command
