@@ -65,7 +65,7 @@ __all__ = [
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
-_EXTENSIONS: tuple[str, ...] = ("lawful._cli_render", "lawful._cli_ledger")
+_EXTENSIONS: tuple[str, ...] = ("lawful._cli_render", "lawful._cli_ledger", "lawful.banner._cli")
 """Modules that add commands; each exposes ``register(subparsers) -> None``."""
 
 _EXIT_OK = 0
