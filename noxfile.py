@@ -31,7 +31,7 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite with branch coverage, and every doctest."""
-    session.install("-e", ".[hypothesis,postgres]", *_group("test"))
+    session.install("-e", ".[hypothesis,postgres,django,fastapi]", *_group("test"))
     env = {"HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev"}
     # The PostgreSQL tests skip without a DSN, or fail when a server is required (CI).
     for name in ("LAWFUL_POSTGRES_DSN", "LAWFUL_REQUIRE_POSTGRES"):
@@ -67,7 +67,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs offline with warnings as errors; run the Django and FastAPI examples."""
-    session.install("-e", ".[hypothesis,postgres]", *_group("docs"))
+    session.install("-e", ".[hypothesis,postgres,django,fastapi]", *_group("docs"))
     # -n: every cross-reference must resolve; nothing is fetched (no intersphinx).
     session.run(
         "sphinx-build", "-E", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
