@@ -1,120 +1,120 @@
-"""Check consent before tracking, in a Django middleware (docs/howto/django.md).
+"""Consent in a Django site with lawful.contrib.django (docs/howto/django.md).
 
 Run by the ``docs`` nox session, where Django is installed:
-``pytest docs/howto/examples/test_django.py``. The test at the bottom drives the
-site with Django's test client: no consent, consent, withdrawal.
+``pytest docs/howto/examples/test_django.py``. The tests at the bottom drive the
+site with Django's test client, with CSRF checks on, as a browser meets them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+import json
 
 import django
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.test import Client
-from django.urls import path
+from django.urls import include, path
 
 import lawful
+from lawful.banner import banner_page
+from lawful.contrib.django import Integration
 from lawful.ledger import MemoryLedger
 
 settings.configure(
     ROOT_URLCONF=__name__,
-    MIDDLEWARE=[f"{__name__}.ConsentMiddleware"],
+    MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
     ALLOWED_HOSTS=["testserver"],
     SECRET_KEY="docs-example-only",  # noqa: S106 - a test client's settings, not a secret
     INSTALLED_APPS=[],
 )
 django.setup()
 
-# Example part (policy-and-ledger) starts here.
+# Example part (setup) starts here.
 POLICY = lawful.bundled_policy("piwik-pro")  # or lawful.load_policy(settings.LAWFUL_POLICY)
 LEDGER = MemoryLedger()  # in production: lawful.ledger.SQLiteLedger(path, key=...)
 
-
-def now() -> datetime:
-    """The clock; lawful itself never reads one, so the host passes the instant in."""
-    return datetime.now(UTC)
-
-
-# Example part (policy-and-ledger) ends here.
-
-
-# Example part (middleware) starts here.
-class ConsentMiddleware:
-    """Decide once per request whether the visitor's data may be used for analytics.
-
-    Views read ``request.analytics`` (a :class:`lawful.Decision`: truthy when allowed)
-    and render the tracking snippet only when it allows. The response says why, in a
-    header a front end or a log can use.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        visitor = request.COOKIES.get("visitor")
-        # Unknown visitors have no events: consent purposes are denied (fail closed).
-        subject = LEDGER.subject(visitor) if visitor else lawful.Subject("anonymous")
-        decision = POLICY.may_process(subject, "analytics", now())
-        request.analytics = decision  # type: ignore[attr-defined]
-        response = self.get_response(request)
-        response["Lawful-Analytics"] = f"{decision.code.value} ({decision.reason.article})"
-        return response
-
-
-# Example part (middleware) ends here.
+# The subject is the logged-in user (request.user.pk), else the lawful_subject cookie the
+# banner sets; the clock defaults to UTC now. Only purposes visitors are asked are accepted.
+consent = Integration(POLICY, LEDGER, subject_category="visitor")
+user_logged_in.connect(consent.on_login)  # a visitor's refusals follow them into the account
+# Example part (setup) ends here.
 
 
 # Example part (views) starts here.
 def page(request: HttpRequest) -> HttpResponse:
     """A page that embeds the tracker only with a valid consent."""
-    tracker = '<script src="/tracker.js"></script>' if request.analytics else ""  # type: ignore[attr-defined]
+    tracker = '<script src="/tracker.js"></script>' if consent.decide(request, "analytics") else ""
     return HttpResponse(f"<p>Hello</p>{tracker}")
 
 
-def consent(request: HttpRequest, purpose: str) -> HttpResponse:
-    """The consent banner's endpoint: record a grant or a refusal, with the policy version."""
-    visitor = request.COOKIES["visitor"]
-    if request.POST.get("choice") == "accept":
-        event: lawful.Event = lawful.ConsentGiven(
-            at=now(),
-            purpose=purpose,
-            policy_version=POLICY.version,
-            method=lawful.ConsentMethod.BANNER,
-        )
-    else:  # a refusal is recorded as a withdrawal (Art. 7(3))
-        event = lawful.ConsentWithdrawn(at=now(), purpose=purpose)
-    LEDGER.append(visitor, event)
+@consent.require("analytics")
+def collect(request: HttpRequest) -> HttpResponse:  # noqa: ARG001 - a view takes its request
+    """A collection endpoint: runs only with a valid analytics consent, else 403 JSON."""
     return HttpResponse(status=204)
 
 
-urlpatterns = [path("", page), path("consent/<str:purpose>", consent)]
+def privacy(request: HttpRequest) -> HttpResponse:
+    """The reference banner; get_token sets the csrftoken cookie the banner sends back."""
+    get_token(request)
+    return HttpResponse(banner_page(POLICY, subject_category="visitor"))
+
+
+urlpatterns = [
+    path("", page),
+    path("collect", collect),
+    path("privacy", privacy),
+    path("lawful/", include(consent.urls())),  # POST lawful/consent, GET lawful/decisions
+]
 # Example part (views) ends here.
 
 
+def _choose(client: Client, choices: dict[str, str]) -> HttpResponse:
+    """Post as the banner does: JSON, with the CSRF token from the cookie in X-CSRFToken."""
+    token = client.cookies["csrftoken"].value
+    response: HttpResponse = client.post(
+        "/lawful/consent",
+        json.dumps({"choices": choices}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    return response
+
+
 def test_tracking_follows_consent() -> None:
-    """No tracker without consent; with it, the tracker; after a withdrawal, none again."""
-    client = Client()
-    client.cookies["visitor"] = "visitor-7"
+    """No tracker without consent; with it, the tracker; after a refusal, none again."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["lawful_subject"] = "visitor-7"
+    client.get("/privacy")  # the banner page: sets the CSRF cookie
 
-    first = client.get("/")
-    assert b"tracker.js" not in first.content
-    assert first["Lawful-Analytics"] == "no_consent (Art. 6(1)(a))"
+    assert b"tracker.js" not in client.get("/").content
+    assert client.get("/collect").json()["detail"]["code"] == "no_consent"
 
-    assert client.post("/consent/analytics", {"choice": "accept"}).status_code == 204
-    second = client.get("/")
-    assert b"tracker.js" in second.content
-    assert second["Lawful-Analytics"] == "consent_given (Art. 6(1)(a))"
+    assert _choose(client, {"analytics": "accept"}).status_code == 200
+    assert b"tracker.js" in client.get("/").content
+    assert client.get("/collect").status_code == 204
 
-    client.post("/consent/analytics", {"choice": "refuse"})
-    third = client.get("/")
-    assert b"tracker.js" not in third.content
-    assert third["Lawful-Analytics"] == "consent_withdrawn (Art. 7(3))"
+    assert _choose(client, {"analytics": "reject"}).status_code == 200
+    assert b"tracker.js" not in client.get("/").content
+    assert client.get("/collect").json()["detail"]["code"] == "consent_withdrawn"
+
+
+def test_the_hazards_of_the_old_example() -> None:
+    """No cookie: 400, not 500; unknown purpose or another word: 400; no token: 403."""
+    client = Client(enforce_csrf_checks=True)
+    client.get("/privacy")
+    assert _choose(client, {"analytics": "accept"}).json()["detail"]["code"] == "no_subject"
+    client.cookies["lawful_subject"] = "visitor-8"
+    assert _choose(client, {"analytcs": "accept"}).json()["detail"]["code"] == "unknown_purpose"
+    assert _choose(client, {"analytics": "refuse"}).json()["detail"]["code"] == "invalid_choice"
+    no_token = client.post(
+        "/lawful/consent", json.dumps({"choices": {"analytics": "accept"}}), "application/json"
+    )
+    assert no_token.status_code == 403
+    assert list(LEDGER.events("visitor-8")) == []
 
 
 def test_a_visitor_without_a_cookie_is_never_tracked() -> None:
     """A visitor the site knows nothing about has given no consent."""
-    response = Client().get("/")
-    assert b"tracker.js" not in response.content
+    assert b"tracker.js" not in Client().get("/").content

@@ -1,4 +1,4 @@
-"""Check consent before tracking, in a FastAPI dependency (docs/howto/fastapi.md).
+"""Consent in a FastAPI app with lawful.contrib.fastapi (docs/howto/fastapi.md).
 
 Run by the ``docs`` nox session, where FastAPI and httpx are installed:
 ``pytest docs/howto/examples/test_fastapi.py``. The tests at the bottom drive the
@@ -7,120 +7,102 @@ API with FastAPI's ``TestClient``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Cookie, Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 
 import lawful
+from lawful.banner import banner_page
+from lawful.contrib.fastapi import Integration
 from lawful.ledger import MemoryLedger
 
-# Example part (policy-and-ledger) starts here.
+# Example part (setup) starts here.
 POLICY = lawful.bundled_policy("piwik-pro")
 LEDGER = MemoryLedger()  # in production: lawful.ledger.SQLiteLedger(path, key=...)
 
+# The subject is the logged-in user, else the lawful_subject cookie the banner sets;
+# the clock defaults to UTC now. Only the purposes visitors are asked about are accepted.
+consent = Integration(POLICY, LEDGER, subject_category="visitor")
 
-def now() -> datetime:
-    """The clock; lawful itself never reads one, so the host passes the instant in."""
-    return datetime.now(UTC)
-
-
-# Example part (policy-and-ledger) ends here.
-
-
-# Example part (dependency) starts here.
-def subject(visitor: Annotated[str | None, Cookie()] = None) -> lawful.Subject:
-    """The visitor's events from the ledger; an unknown visitor has none (fail closed)."""
-    return LEDGER.subject(visitor) if visitor else lawful.Subject("anonymous")
-
-
-def require_consent(purpose: str) -> Callable[[lawful.Subject], lawful.Decision]:
-    """A dependency that lets the endpoint run only when ``purpose`` is allowed now.
-
-    A denial becomes 403 with the reason code, its article and the sentence, so the
-    front end can show the banner again, and a log can say why.
-    """
-
-    def dependency(person: Annotated[lawful.Subject, Depends(subject)]) -> lawful.Decision:
-        decision = POLICY.may_process(person, purpose, now())
-        if not decision:
-            raise HTTPException(
-                status_code=403,
-                detail={
-                    "code": decision.code.value,
-                    "article": decision.reason.article,
-                    "reason": decision.reason.message,
-                },
-            )
-        return decision
-
-    return dependency
-
-
-# Example part (dependency) ends here.
-
-# Example part (app) starts here.
 app = FastAPI()
+app.include_router(consent.router(prefix="/lawful"))  # POST /lawful/consent, GET /lawful/decisions
+# Example part (setup) ends here.
 
 
+# Example part (endpoints) starts here.
 @app.post("/track")
 def track(
-    decision: Annotated[lawful.Decision, Depends(require_consent("analytics"))],
+    decision: Annotated[lawful.Decision, Depends(consent.require("analytics"))],
 ) -> dict[str, str]:
-    """Record a page view: runs only with a valid analytics consent."""
+    """Record a page view: runs only with a valid analytics consent, else 403."""
     return {"tracked": "yes", "because": decision.code.value}
 
 
-@app.get("/banner")
-def banner(person: Annotated[lawful.Subject, Depends(subject)]) -> dict[str, bool]:
-    """What the consent banner must still ask: every purpose, allowed or not, right now."""
-    return {pid: d.allowed for pid, d in POLICY.decide_all(person, now()).items()}
+@app.get("/privacy", response_class=HTMLResponse)
+def privacy() -> str:
+    """The reference banner, fed by the policy (docs/howto/banner.md)."""
+    return banner_page(POLICY, subject_category="visitor")
 
 
-@app.post("/consent/{purpose}")
-def consent(purpose: str, visitor: Annotated[str, Cookie()], accept: bool) -> dict[str, str]:
-    """Record the banner's answer, stamped with the policy version it was given under."""
-    if purpose not in POLICY.purpose_ids:
-        raise HTTPException(status_code=404, detail=f"no purpose {purpose!r}")
-    event: lawful.Event
-    if accept:
-        event = lawful.ConsentGiven(
-            at=now(),
-            purpose=purpose,
-            policy_version=POLICY.version,
-            method=lawful.ConsentMethod.BANNER,
-        )
-    else:  # a refusal is recorded as a withdrawal (Art. 7(3))
-        event = lawful.ConsentWithdrawn(at=now(), purpose=purpose)
-    LEDGER.append(visitor, event)
-    return {"recorded": event.event_type}
+@app.post("/login")
+async def login(user: str, visitor: str | None = None) -> dict[str, str]:
+    """After checking the password (not shown): carry the visitor's refusals over."""
+    await consent.link(visitor, user)
+    return {"user": user}
 
 
-# Example part (app) ends here.
+# Example part (endpoints) ends here.
+
+SAME_ORIGIN = {"Origin": "http://testserver"}  # what a browser sends from the page
 
 
 def test_tracking_needs_consent() -> None:
     """Without consent the endpoint answers 403 with the reason; with it, 200."""
-    client = TestClient(app, cookies={"visitor": "visitor-9"})
+    client = TestClient(app, cookies={"lawful_subject": "visitor-9"})
 
     refused = client.post("/track")
     assert refused.status_code == 403
     assert refused.json()["detail"]["code"] == "no_consent"
     assert refused.json()["detail"]["article"] == "Art. 6(1)(a)"
 
-    assert client.post("/consent/analytics", params={"accept": True}).status_code == 200
-    allowed = client.post("/track")
-    assert allowed.status_code == 200
-    assert allowed.json() == {"tracked": "yes", "because": "consent_given"}
+    answer = client.post(
+        "/lawful/consent", json={"choices": {"analytics": "accept"}}, headers=SAME_ORIGIN
+    )
+    assert answer.json()["decisions"]["analytics"]["allowed"] is True
+    assert client.post("/track").json() == {"tracked": "yes", "because": "consent_given"}
 
-    client.post("/consent/analytics", params={"accept": False})
+    client.post("/lawful/consent", json={"choices": {"analytics": "reject"}}, headers=SAME_ORIGIN)
     assert client.post("/track").json()["detail"]["code"] == "consent_withdrawn"
 
 
-def test_banner_lists_what_is_allowed() -> None:
-    """The banner endpoint answers for every purpose of the policy."""
-    answers = TestClient(app).get("/banner").json()
-    assert set(answers) == set(POLICY.purpose_ids)
-    assert answers["analytics"] is False
+def test_mistakes_are_400_not_stored_consents() -> None:
+    """An unknown purpose, a purpose needing no consent, or another word: 400 and nothing kept."""
+    client = TestClient(app, cookies={"lawful_subject": "visitor-10"})
+    for choices, code in [
+        ({"analytcs": "accept"}, "unknown_purpose"),
+        ({"purchases": "accept"}, "not_a_consent_purpose"),
+        ({"analytics": "refuse"}, "invalid_choice"),
+    ]:
+        answer = client.post("/lawful/consent", json={"choices": choices}, headers=SAME_ORIGIN)
+        assert (answer.status_code, answer.json()["detail"]["code"]) == (400, code)
+    assert list(LEDGER.events("visitor-10")) == []
+
+
+def test_no_subject_and_other_origins() -> None:
+    """No subject: 400; another origin: 403; a form post: 415."""
+    body = {"choices": {"analytics": "accept"}}
+    assert (
+        TestClient(app).post("/lawful/consent", json=body, headers=SAME_ORIGIN).status_code == 400
+    )
+    client = TestClient(app, cookies={"lawful_subject": "visitor-11"})
+    evil = {"Origin": "https://evil.example"}
+    assert client.post("/lawful/consent", json=body, headers=evil).status_code == 403
+    assert client.post("/lawful/consent", data={"analytics": "accept"}).status_code == 415
+
+
+def test_the_banner_page_is_served() -> None:
+    """The page carries the purposes to ask about."""
+    page = TestClient(app).get("/privacy").text
+    assert '"id": "analytics"' in page
