@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from tests.contrib._fixtures import Clock
 
 import lawful
-from lawful.contrib.django import Integration
+from lawful.contrib.django import Integration, header
 from lawful.ledger import MemoryLedger
 
 if not settings.configured:
@@ -184,3 +184,17 @@ def test_login_carries_a_refusal_but_not_a_consent(consent: Integration, clock: 
     assert isinstance(decisions, dict)
     assert decisions["analytics"]["reasons"][0]["code"] == "no_consent"
     assert decisions["conversion_tracking"]["reasons"][0]["code"] == "consent_withdrawn"
+
+
+def test_a_header_source_and_a_direct_link(
+    policy: lawful.Policy, ledger: MemoryLedger, clock: Clock
+) -> None:
+    """A gateway-set header can name the subject; link() carries refusals without the signal."""
+    integration = Integration(policy, ledger, clock=clock, subject=[header("X-Subject")])
+    request = RequestFactory().get("/", HTTP_X_SUBJECT="s-1")
+    assert integration.subject_id(request) == "s-1"
+    integration.service.record("s-1", {"analytics": "reject"})
+    integration.link("s-1", "user-2")
+    assert integration.service.decide("user-2", "analytics").code is (
+        lawful.ReasonCode.CONSENT_WITHDRAWN
+    )
