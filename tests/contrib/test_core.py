@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from tests.contrib._fixtures import Clock
@@ -126,3 +127,15 @@ def test_a_carried_withdrawal_ends_the_accounts_earlier_consent(
 def test_malformed_subject_ids_count_as_none(value: object, expected: str | None) -> None:
     """An empty, padded, multi-line, overlong or non-string id names no subject."""
     assert valid_subject_id(value) == expected
+
+
+def test_the_answer_sees_the_choice_even_when_the_ledger_clock_is_ahead(
+    policy: lawful.Policy, clock: Clock
+) -> None:
+    """The decisions answered are those after the record exists, whichever clock is later."""
+    ahead = MemoryLedger(clock=lambda: clock.now + timedelta(seconds=5))
+    answer = ConsentService(policy, ahead, clock).record("v", {"analytics": "accept"})
+    decisions = answer["decisions"]
+    assert isinstance(decisions, dict)
+    assert decisions["analytics"]["allowed"] is True
+    assert decisions["analytics"]["at"] == (clock.now + timedelta(seconds=5)).isoformat()

@@ -237,8 +237,11 @@ class ConsentService:
         Does I/O: run it off an event loop.
         """
         at = self.clock()
-        self.ledger.append_batch([(subject_id, e) for e in self.events_for(choices, at)])
-        return self.decisions_dict(self.ledger.subject(subject_id), at)
+        stored = self.ledger.append_batch([(subject_id, e) for e in self.events_for(choices, at)])
+        # The ledger stamps recorded_at with its own clock, and a grant takes effect no
+        # earlier than it is recorded: answer as of the moment the record exists.
+        answered = max([at, *(e.recorded_at for e in stored if e.recorded_at is not None)])
+        return self.decisions_dict(self.ledger.subject(subject_id), answered)
 
     def subject(self, subject_id: str | None) -> Subject:
         """The subject's events from the ledger; without an id, a subject with none.
