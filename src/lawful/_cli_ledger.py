@@ -25,9 +25,9 @@ from lawful._bundled import bundled_policy_names
 from lawful._json import describe_event, dumps_events, read_events
 from lawful.cli import POLICY_HELP, CommandError, Subparsers, parse_instant, resolve_policy, say
 from lawful.events import Event
-from lawful.ledger._protocol import BackupEntry
 from lawful.exceptions import LedgerIntegrityError, LedgerKeyError
 from lawful.ledger import Head, LedgerKey, SQLiteLedger, dumps_backup, read_backup
+from lawful.ledger._protocol import BackupEntry
 
 __all__ = ["register"]
 
@@ -38,7 +38,7 @@ def _key(args: argparse.Namespace) -> LedgerKey:
     if args.key_file is not None:
         if not args.allow_shared_key_file:
             try:
-                mode = os.stat(args.key_file).st_mode
+                mode = Path(args.key_file).stat().st_mode
             except OSError as exc:
                 raise LedgerKeyError(
                     f"ledger key: cannot read {args.key_file}: {exc.strerror}"

@@ -103,9 +103,7 @@ def test_a_sealed_record_chains_its_digest_of_nonce_and_payload() -> None:
     assert first.digest == hashlib.sha256(first.nonce + payload).digest()
     assert first.nonce != second.nonce
     assert first.digest != second.digest
-    assert first.mac == KEY.mac(
-        GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, first.digest, 0
-    )
+    assert first.mac == KEY.mac(GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, first.digest, 0)
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,10 @@ def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[
         (["verify", "l.db"], "pass --key-file FILE or set LAWFUL_LEDGER_KEY"),
         (["verify", "missing.db", "--key-file", "key"], "missing.db: no such ledger"),
         (["verify", "l.db", "--key-file", "nokey"], "cannot read nokey"),
-        (["verify", "l.db", "--key-file", "events.jsonl", "--allow-shared-key-file"], "not the key"),
+        (
+            ["verify", "l.db", "--key-file", "events.jsonl", "--allow-shared-key-file"],
+            "not the key",
+        ),
         (["verify", "l.db", "--key-file", "events.jsonl"], "readable or writable by group"),
         (["verify", "l.db", "--key-file", "key", "--expect", "x"], "COUNT:HASH"),
         (["append", "l.db", "bad.jsonl", "--key-file", "key"], "bad.jsonl:1"),

@@ -79,8 +79,8 @@ def test_a_tampered_ledger_reads_true_events_or_raises(edits: list[tuple[object,
             if edit[0] == "byte":
                 _, seq, column, offset, flip = edit
                 row = conn.execute(
-                    f"SELECT {column} FROM ledger_records WHERE seq = ?",
-                    (seq,),  # noqa: S608
+                    f"SELECT {column} FROM ledger_records WHERE seq = ?",  # noqa: S608
+                    (seq,),
                 ).fetchone()
                 if row is None or not isinstance(row[0], bytes) or not row[0]:
                     continue

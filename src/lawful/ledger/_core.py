@@ -200,7 +200,7 @@ class LedgerCore:
                     found, chain_format = writer.meta(KEY_CHECK), writer.meta(FORMAT_NAME)
                     if found is None:
                         if writer.tail() is not None:
-                            raise LedgerIntegrityError(
+                            raise LedgerIntegrityError(  # noqa: TRY301 - closes the store, then re-raises
                                 f"{where}: records but no key check: not a ledger lawful wrote"
                             )
                         writer.set_meta(KEY_CHECK, self._key.check)
@@ -210,13 +210,13 @@ class LedgerCore:
                         self._upgrade(writer)
                         chain_format = FORMAT_VALUE
             if found is None and store.read_only:
-                raise LedgerError(f"{where}: not a lawful ledger (no key check)")
+                raise LedgerError(f"{where}: not a lawful ledger (no key check)")  # noqa: TRY301 - closes the store, then re-raises
             if found is not None and found != self._key.check:
-                raise LedgerKeyError(
+                raise LedgerKeyError(  # noqa: TRY301 - closes the store, then re-raises
                     "ledger key: this is not the key this ledger was created with"
                 )
             if chain_format != FORMAT_VALUE:
-                raise LedgerError(
+                raise LedgerError(  # noqa: TRY301 - closes the store, then re-raises
                     f"{where}: a format 1 ledger; migrate it with `lawful ledger migrate` "
                     "(or open it with migrate=True), which verifies it and seals it again "
                     "in format 2"

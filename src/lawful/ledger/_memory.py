@@ -65,7 +65,7 @@ class _Tables:
     def set_subject_head(self, subject_tag: bytes, seq: int, seal: bytes) -> None:
         self.heads[subject_tag] = (seq, seal)
 
-    def rewrite(self, seq: int, link: int, mac: bytes) -> None:
+    def rewrite(self, seq: int, link: int, mac: bytes) -> None:  # noqa: ARG002 - the protocol
         raise LedgerError(f"record {seq}: a memory ledger has no older format to migrate")
 
     def insert(self, record: Record) -> None:

@@ -175,7 +175,9 @@ def schema_version(conn: sqlite3.Connection) -> int:
     ).fetchone()
     if exists is None:
         return 0
-    row = conn.execute("SELECT CAST(value AS BLOB) FROM ledger_meta WHERE name = 'schema'").fetchone()
+    row = conn.execute(
+        "SELECT CAST(value AS BLOB) FROM ledger_meta WHERE name = 'schema'"
+    ).fetchone()
     if row is None:
         return 0
     try:
@@ -213,7 +215,7 @@ def _migrate(conn: sqlite3.Connection, where: str, *, create: bool, migrate: boo
                 "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
             ).fetchone()[0]
             if not create or others:
-                raise LedgerError(
+                raise LedgerError(  # noqa: TRY301 - rolled back or closed below
                     f"{where}: not a lawful ledger"
                     + (" (a database of something else)" if others else "")
                     + "; a ledger is created by `lawful ledger append` or `import`, or "
@@ -264,10 +266,10 @@ class _SQLiteStore:
             if read_only:
                 version = schema_version(conn)
                 if version == 0:
-                    raise LedgerError(f"{self._where}: not a lawful ledger")
+                    raise LedgerError(f"{self._where}: not a lawful ledger")  # noqa: TRY301 - rolled back or closed below
                 _check_known(version, self._where, migrate=False)
                 if version < len(MIGRATIONS):
-                    raise LedgerError(f"{self._where}: an older schema; open it for writing")
+                    raise LedgerError(f"{self._where}: an older schema; open it for writing")  # noqa: TRY301 - rolled back or closed below
                 return
             _migrate(conn, self._where, create=create, migrate=migrate)
             pending = _View(conn).meta(PURGE_PENDING)

@@ -50,7 +50,7 @@ def unpack_head(value: bytes | None) -> tuple[int, bytes, bytes]:
     """
     if value is None:
         return 0, GENESIS, b""
-    if not isinstance(value, bytes) or len(value) != 72:
+    if len(value) != 72:
         raise LedgerIntegrityError("the ledger's sealed head is malformed")
     return int.from_bytes(value[:8], "big"), value[8:40], value[40:]
 
@@ -64,6 +64,7 @@ def check_head(key: LedgerKey, sealed: bytes | None, tail: Record | None) -> tup
     is the last one and carries its MAC (itself verified); returns count and MAC.
 
     Args:
+        key: The ledger key.
         sealed: The stored head (``None``: an empty ledger).
         tail: The record with the highest position, as read (``None``: no records).
 
@@ -138,6 +139,7 @@ def check_history(
     """Check one subject's records (all of them, or those after ``after``) and read them.
 
     Args:
+        key: The ledger key.
         records: The subject's records in chain order, each read with its ``prev_mac``.
         head: The subject's stored head, read in the same snapshot.
         after: Position and MAC of the subject's record before ``records`` (an
@@ -182,9 +184,9 @@ def check_history(
     seq, seal = head
     if seq > last_seq:
         raise _fail(seq, "missing: the subject's sealed head names it as the newest")
-    if seq < last_seq or not hmac.compare_digest(seal, key.subject_seal(
-        records[-1].subject_tag if records else b"", seq, last_mac
-    )):
+    if seq < last_seq or not hmac.compare_digest(
+        seal, key.subject_seal(records[-1].subject_tag if records else b"", seq, last_mac)
+    ):
         raise _fail(last_seq, "does not match its subject's sealed head")
     return decoded
 
