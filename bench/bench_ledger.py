@@ -23,7 +23,9 @@ from harness import machine, table
 
 from lawful import ConsentGiven, ConsentMethod, Event, Interaction
 from lawful.ledger import MemoryLedger, SQLiteLedger
+from lawful.ledger._chain import decode
 from lawful.ledger._core import LedgerCore
+from lawful.ledger._verify import check_history
 
 RESULTS = Path(__file__).parent / "results" / "ledger.json"
 KEY = bytes(range(32))
@@ -81,6 +83,21 @@ def seconds(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def verify_cost_us(ledger: LedgerCore, subject: str, repeat: int) -> tuple[float, float]:
+    """Microseconds per record to decode a subject's records, and to verify and decode them
+    (what every read now does: digest, MAC, tags, links, subject head).
+    """
+    key = ledger._key
+    tag = key.subject_tag(subject)
+    with ledger._store.reading() as reader:
+        records = reader.by_subject(tag)
+        tip = reader.subject_tip(tag)
+    head = None if tip is None else tip[:2]
+    plain = seconds(lambda: [decode(r) for r in records], repeat * 5) / len(records)
+    checked = seconds(lambda: check_history(key, records, head), repeat * 5) / len(records)
+    return plain * 1e6, checked * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
@@ -120,6 +137,7 @@ def main() -> None:
                 ledger.subject("the-subject")  # warm the page cache, as a running service is
                 load = seconds(lambda ledger=ledger: ledger.subject("the-subject"), repeat * 5)
                 head = ledger.head()
+                decode_us, verified_us = verify_cost_us(ledger, "the-subject", repeat)
                 verify = seconds(ledger.verify, repeat)
                 erase = seconds(lambda ledger=ledger: ledger.erase("the-subject"), 1)
             loads[name] = {
@@ -127,6 +145,8 @@ def main() -> None:
                 "verify_records_per_s": head.count / verify,
                 "erase_1000_ms": erase * 1000,
                 "records": head.count,
+                "decode_us_per_record": decode_us,
+                "verified_read_us_per_record": verified_us,
             }
 
     rows = [
@@ -152,6 +172,11 @@ def main() -> None:
     ]
     print(table(headers, rows))
     print(f"\nsubject loaded among {loads['sqlite']['records']:,} records; medians of {repeat}")
+    for name, figures in loads.items():
+        print(
+            f"{name}: reading a record costs {figures['decode_us_per_record']:.1f} us to decode, "
+            f"{figures['verified_read_us_per_record']:.1f} us verified and decoded"
+        )
     payload = {
         "machine": machine(),
         "sizes": {"unbatched": unbatched, "batched": batched, "others": others, "repeat": repeat},

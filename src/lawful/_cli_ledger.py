@@ -2,9 +2,13 @@
 
 Registered through ``lawful.cli._EXTENSIONS``. Every subcommand takes the ledger file
 and its key: ``--key-file FILE``, or the ``LAWFUL_LEDGER_KEY`` environment variable
-(at least 32 bytes; trailing whitespace is ignored). Events go in and out as JSON Lines
-(one ``{"subject": ..., "type": ..., "at": ...}`` object a line). Exit status: 0 done,
-1 ``verify`` found the ledger broken or ``show`` denied, 2 bad usage or bad input.
+(at least 32 bytes, UTF-8 text in the environment, not one byte repeated; trailing
+whitespace is ignored). A key file readable by group or others is refused unless
+``--allow-shared-key-file`` is given. Events go in and out as JSON Lines (one
+``{"subject": ..., "type": ..., "at": ...}`` object a line). ``show``, ``verify`` and
+``export`` open the file read-only; only ``append`` and ``import`` create a ledger.
+Exit status: 0 done, 1 ``verify`` found the ledger broken or ``show`` denied, 2 bad
+usage or bad input (one line on standard error, never a traceback).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from lawful._bundled import bundled_policy_names
 from lawful._json import describe_event, dumps_events, read_events
 from lawful.cli import POLICY_HELP, CommandError, Subparsers, parse_instant, resolve_policy, say
 from lawful.events import Event
-from lawful.exceptions import LedgerIntegrityError
-from lawful.ledger import Head, LedgerKey, SQLiteLedger
+from lawful.exceptions import LedgerIntegrityError, LedgerKeyError
+from lawful.ledger import Head, LedgerKey, SQLiteLedger, dumps_backup, read_backup
+from lawful.ledger._protocol import BackupEntry
 
 __all__ = ["register"]
 
@@ -31,15 +36,39 @@ KEY_ENV = "LAWFUL_LEDGER_KEY"
 
 def _key(args: argparse.Namespace) -> LedgerKey:
     if args.key_file is not None:
+        if not args.allow_shared_key_file:
+            try:
+                mode = Path(args.key_file).stat().st_mode
+            except OSError as exc:
+                raise LedgerKeyError(
+                    f"ledger key: cannot read {args.key_file}: {exc.strerror}"
+                ) from None
+            if mode & 0o077:
+                raise LedgerKeyError(
+                    f"ledger key: {args.key_file} is readable or writable by group or others "
+                    f"(mode {mode & 0o777:o}); chmod 600 it, or pass --allow-shared-key-file"
+                )
         return LedgerKey.from_file(args.key_file)
-    value = os.environ.get(KEY_ENV)
-    if not value:
+    value = os.environb.get(KEY_ENV.encode()) if os.supports_bytes_environ else None
+    text = os.environ.get(KEY_ENV) if value is None else None
+    if not value and not text:
         raise CommandError(f"ledger key: pass --key-file FILE or set {KEY_ENV}")
-    return LedgerKey.from_bytes(value.strip().encode("utf-8"))
+    if value is None:
+        try:
+            value = (text or "").encode("utf-8")
+        except UnicodeEncodeError:
+            value = b"\xff"
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LedgerKeyError(f"ledger key: {KEY_ENV} is not UTF-8 text") from None
+    return LedgerKey.from_bytes(value.strip())
 
 
-def _open(args: argparse.Namespace, *, create: bool = False) -> SQLiteLedger:
-    return SQLiteLedger(args.ledger, key=_key(args), create=create)
+def _open(
+    args: argparse.Namespace, *, create: bool = False, read_only: bool = False
+) -> SQLiteLedger:
+    return SQLiteLedger(args.ledger, key=_key(args), create=create, read_only=read_only)
 
 
 def _read(path: str) -> list[tuple[str, Event]]:
@@ -66,17 +95,36 @@ def _append(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    items = _read(args.events)
+    def lines(handle: TextIO, source: str) -> list[BackupEntry]:
+        try:
+            return list(read_backup(handle, source=source))
+        except UnicodeDecodeError:
+            raise CommandError(f"{source}: not UTF-8 text") from None
+
+    if args.events == "-":
+        entries = lines(sys.stdin, "<stdin>")
+    else:
+        with Path(args.events).open(encoding="utf-8-sig") as handle:
+            entries = lines(handle, args.events)
     with _open(args, create=True) as ledger:
-        before = ledger.head().count
-        ledger.append_batch(items)
+        done = ledger.restore(entries)
         head = ledger.head()
-    say(f"{len(items)} event(s) read, {head.count - before} record(s) added; head {head}")
+    say(
+        f"{len(entries)} entry(ies) read, {done.added} record(s) added, {done.present} already "
+        f"present, {done.skipped} skipped (erased in this ledger); head {head}"
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    with SQLiteLedger(args.ledger, key=_key(args), create=False, migrate=True) as ledger:
+        head = ledger.verify()
+    say(f"{args.ledger}: format 2; head {head}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _open(args) as ledger:
+    with _open(args, read_only=True) as ledger:
         subject = ledger.subject(args.subject)
         if args.purpose is None:
             for event in subject.events:
@@ -110,7 +158,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     expected = None if args.expect is None else Head.parse(args.expect)
-    with _open(args) as ledger:
+    with _open(args, read_only=True) as ledger:
         try:
             head = ledger.verify(expected_head=expected)
         except LedgerIntegrityError as exc:
@@ -131,9 +179,9 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with _open(args) as ledger:
+    with _open(args, read_only=True) as ledger:
         if args.subject is None:
-            sys.stdout.write(dumps_events(ledger.dump()))
+            sys.stdout.write(dumps_backup(ledger.dump()))
         else:
             sys.stdout.write(ledger.export(args.subject))
     return 0
@@ -145,6 +193,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--key-file",
         metavar="FILE",
         help=f"file holding the ledger key (at least 32 bytes); default: ${KEY_ENV}",
+    )
+    parser.add_argument(
+        "--allow-shared-key-file",
+        action="store_true",
+        help="accept a key file that group or others may read",
     )
 
 
@@ -175,15 +228,29 @@ def register(subparsers: Subparsers) -> None:
 
     load = commands.add_parser(
         "import",
-        help="import JSON Lines events (an export or a backup) in one transaction",
+        help="restore a backup (or import JSON Lines events) in one transaction",
         description=(
-            "Import EVENTS (JSON Lines, as export writes them) in one transaction, creating "
-            "the ledger if needed; events already present are skipped. Prints a summary."
+            "Restore BACKUP (JSON Lines, as export without SUBJECT writes it, erasures "
+            "included; '-': standard input) in one transaction, creating the ledger if "
+            "needed. Events already present count as present; events this ledger erased "
+            "are skipped, never brought back. Prints a summary with the counts."
         ),
     )
     _common(load)
-    load.add_argument("events", metavar="EVENTS")
+    load.add_argument("events", metavar="BACKUP")
     load.set_defaults(handler=_import)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="migrate a format 1 ledger to format 2 (verify it, then seal it again)",
+        description=(
+            "Verify a format 1 ledger by its own rules, then seal every record again in "
+            "format 2 (links to each subject's previous record, sealed subject heads), in "
+            "one transaction. Stop other writers first; anchor the new head it prints."
+        ),
+    )
+    _common(migrate)
+    migrate.set_defaults(handler=_migrate)
 
     show = commands.add_parser(
         "show",
@@ -240,7 +307,8 @@ def register(subparsers: Subparsers) -> None:
         help="print a subject's records (Art. 15, 20), or every event, as JSON Lines",
         description=(
             "Print SUBJECT's events as JSON Lines (access, Art. 15; portability, Art. 20); "
-            "without SUBJECT, every subject's events (a backup for import)."
+            "without SUBJECT, a complete backup for import: every event and every erasure "
+            "(under the subject's keyed pseudonym), after verifying the whole chain."
         ),
     )
     _common(export)

@@ -73,33 +73,37 @@ def test_keys_pseudonyms_and_macs_follow_the_documented_formulas() -> None:
     subject_tag = hmac.digest(sub_key(b"subject"), b"visitor-1", "sha256")
     id_tag = hmac.digest(sub_key(b"event-id"), subject_tag + b"c-1", "sha256")
     body = GENESIS + (1).to_bytes(8, "big") + b"\x00" + subject_tag + id_tag + bytes(32)
-    mac = hmac.digest(sub_key(b"chain"), body, "sha256")
+    mac_v1 = hmac.digest(sub_key(b"chain"), body, "sha256")
+    # Format 2: a leading 0x02, and the link to the subject's previous record (here 7).
+    mac = hmac.digest(sub_key(b"chain"), b"\x02" + body + (7).to_bytes(8, "big"), "sha256")
     assert KEY.subject_tag("visitor-1") == subject_tag
     assert KEY.id_tag(subject_tag, "c-1") == id_tag
-    assert KEY.mac(GENESIS, 1, RecordKind.EVENT, subject_tag, id_tag, bytes(32)) == mac
+    assert KEY.mac_v1(GENESIS, 1, RecordKind.EVENT, subject_tag, id_tag, bytes(32)) == mac_v1
+    assert KEY.mac(GENESIS, 1, RecordKind.EVENT, subject_tag, id_tag, bytes(32), 7) == mac
     # Fixed vectors, for stores written in other languages or by other helpers.
     assert subject_tag.hex() == "17ba1d480248df737d8aaafa681f7a375ba9569a73803b203e6e41a3b411489b"
     assert id_tag.hex() == "76a40190fa6a95ce82209b93a4d6920f0b0764c322f788946afdccc17f2c1493"
-    assert mac.hex() == "497b882a7ebec1e0979d7d4132a176cec40164438d84965e6bb66c3fb1d89f2f"
+    assert mac_v1.hex() == "497b882a7ebec1e0979d7d4132a176cec40164438d84965e6bb66c3fb1d89f2f"
+    assert mac.hex() == "9abbbf535dc83e576a7b9e326e17244202279a539af52c8c5d570f881d5689a4"
 
 
 def test_an_id_derived_from_content_is_stable_and_keyed() -> None:
     """An event without an id gets the same id every time, and another key gives another."""
     unnamed = canonical("visitor-1", stored_form(EVENT, event_id=None, recorded_at=None))
     assert KEY.derive_id(unnamed) == "lw-7290b41b134cb653baef27d6ead7b2fa"
-    assert LedgerKey.from_bytes(bytes(32)).derive_id(unnamed) != KEY.derive_id(unnamed)
+    assert LedgerKey.from_bytes(bytes(range(2, 34))).derive_id(unnamed) != KEY.derive_id(unnamed)
 
 
 def test_a_sealed_record_chains_its_digest_of_nonce_and_payload() -> None:
     """A record's digest hashes a fresh nonce with the payload; its MAC chains the digest."""
     payload = b'{"type":"erasure"}'
-    first = seal_record(KEY, GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, payload)
-    second = seal_record(KEY, GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, payload)
+    first = seal_record(KEY, GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, payload, 0)
+    second = seal_record(KEY, GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, payload, 0)
     assert first.nonce is not None
     assert first.digest == hashlib.sha256(first.nonce + payload).digest()
     assert first.nonce != second.nonce
     assert first.digest != second.digest
-    assert first.mac == KEY.mac(GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, first.digest)
+    assert first.mac == KEY.mac(GENESIS, 1, RecordKind.EVENT, b"s" * 32, b"i" * 32, first.digest, 0)
 
 
 @pytest.mark.parametrize(

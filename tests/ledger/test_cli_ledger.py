@@ -26,6 +26,7 @@ EVENTS = (
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A directory with a key file and an events file, as the current directory."""
     (tmp_path / "key").write_text(KEY.hex() + "\n")
+    (tmp_path / "key").chmod(0o600)
     (tmp_path / "events.jsonl").write_text(EVENTS)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LAWFUL_LEDGER_KEY", raising=False)
@@ -105,7 +106,10 @@ def test_erase_then_export(workdir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert json.loads(out)["type"] == "erasure"
     assert run(capsys, "export", "l.db", "visitor-1", "--key-file", "key")[1] == out
     code, out, _ = run(capsys, "export", "l.db", "--key-file", "key")
-    assert [s for s, _ in read_events(out.splitlines())] == ["visitor-2"]
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line.get("subject") for line in lines] == ["visitor-2", None]
+    assert lines[1]["type"] == "erasure"
+    assert "pseudonym" in lines[1]
 
 
 def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,9 +118,9 @@ def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[
     Path("backup.jsonl").write_text(run(capsys, "export", "l.db", "--key-file", "key")[1])
     code, out, _ = run(capsys, "import", "copy.db", "backup.jsonl", "--key-file", "key")
     assert code == 0
-    assert out.startswith("2 event(s) read, 2 record(s) added; head 2:")
+    assert out.startswith("2 entry(ies) read, 2 record(s) added, 0 already present")
     assert run(capsys, "import", "copy.db", "backup.jsonl", "--key-file", "key")[1].startswith(
-        "2 event(s) read, 0 record(s) added"
+        "2 entry(ies) read, 0 record(s) added, 2 already present, 0 skipped"
     )
 
 
@@ -126,7 +130,11 @@ def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[
         (["verify", "l.db"], "pass --key-file FILE or set LAWFUL_LEDGER_KEY"),
         (["verify", "missing.db", "--key-file", "key"], "missing.db: no such ledger"),
         (["verify", "l.db", "--key-file", "nokey"], "cannot read nokey"),
-        (["verify", "l.db", "--key-file", "events.jsonl"], "not the key"),
+        (
+            ["verify", "l.db", "--key-file", "events.jsonl", "--allow-shared-key-file"],
+            "not the key",
+        ),
+        (["verify", "l.db", "--key-file", "events.jsonl"], "readable or writable by group"),
         (["verify", "l.db", "--key-file", "key", "--expect", "x"], "COUNT:HASH"),
         (["append", "l.db", "bad.jsonl", "--key-file", "key"], "bad.jsonl:1"),
         (["append", "l.db", "naive.jsonl", "--key-file", "key"], "naive datetime"),
@@ -158,5 +166,5 @@ def test_the_installed_command_has_the_ledger(workdir: Path) -> None:
         check=False,
     )
     assert done.returncode == 0
-    for command in ("append", "show", "verify", "erase", "export", "import"):
+    for command in ("append", "show", "verify", "erase", "export", "import", "migrate"):
         assert command in done.stdout

@@ -47,7 +47,7 @@ def test_concurrent_writers_store_every_event_once(sql_backend: Backend) -> None
         assert out == b"done\n"
     with sql_backend.open() as ledger:
         head = ledger.verify()
-        ids = Counter(event.id for _, event in ledger.dump())
+        ids = Counter(entry.event.id for entry in ledger.dump())
     expected = {
         f"p{p}-t{t}-{i}"
         for p in range(PROCESSES)

@@ -120,8 +120,8 @@ def test_a_new_schema_gets_the_current_version(pg: PostgresBackend) -> None:
 
     with open_ledger(pg):
         pass
-    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"1",)]
-    assert len(_pgstore.MIGRATIONS) == 1
+    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"2",)]
+    assert len(_pgstore.MIGRATIONS) == 2
 
 
 def test_migrations_run_once_in_order(pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,7 +135,7 @@ def test_migrations_run_once_in_order(pg: PostgresBackend, monkeypatch: pytest.M
     for _ in range(2):
         with open_ledger(pg) as ledger:
             assert ledger.verify().count == 1
-    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"2",)]
+    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"3",)]
     assert pg.sql("SELECT count(*) FROM ledger_extra") == [(0,)]
 
 
@@ -215,7 +215,7 @@ def test_recorded_at_is_the_servers_clock_in_chain_order(pg: PostgresBackend) ->
         for n in range(10):
             (first if n % 2 else second).append(f"s-{n % 3}", consent(n))
         after = second._pg.now()
-        stamps = [event.recorded_at for _, event in first.dump()]
+        stamps = [entry.event.recorded_at for entry in first.dump()]
     assert all(stamp is not None and stamp.tzinfo is UTC for stamp in stamps)
     assert stamps == sorted(stamps)  # type: ignore[type-var]
     assert before <= stamps[0]  # type: ignore[operator]

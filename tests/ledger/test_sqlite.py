@@ -33,7 +33,7 @@ def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     with SQLiteLedger(tmp_path / "l.db", key=KEY):
         pass
     conn = sqlite3.connect(tmp_path / "l.db")
-    assert _sqlite.schema_version(conn) == len(_sqlite.MIGRATIONS) == 1
+    assert _sqlite.schema_version(conn) == len(_sqlite.MIGRATIONS) == 2
     conn.close()
 
 
@@ -48,7 +48,7 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
         with SQLiteLedger(path, key=KEY) as ledger:
             assert ledger.verify().count == 1
     conn = sqlite3.connect(path)
-    assert _sqlite.schema_version(conn) == 2
+    assert _sqlite.schema_version(conn) == 3
     assert conn.execute("SELECT count(*) FROM ledger_extra").fetchone() == (0,)
     conn.close()
 

@@ -96,7 +96,7 @@ def with_other_key(prev: bytes, row: list[object]) -> bytes:
     from lawful.ledger._chain import RecordKind  # noqa: PLC0415 - the attacker's own tooling
 
     key = LedgerKey.from_bytes(OTHER_KEY)
-    return key.mac(prev, seq, RecordKind(kind), subject_tag, id_tag, digest)
+    return key.mac(prev, seq, RecordKind(kind), subject_tag, id_tag, digest, 0)
 
 
 def run(statement: str, *params: object) -> Callable[[Backend], None]:
@@ -168,8 +168,9 @@ CASES = {
     "delete first": Case(delete(1), 1, "missing"),
     "delete middle": Case(delete(3), 3, "missing"),
     "delete last": Case(delete(N), N, f"missing: the ledger's head says {N} records"),
-    "insert at the end": Case(lambda b: insert_copy(b, 2, N + 1), N + 1, MAC),
-    "insert in the middle": Case(insert_middle, 3, MAC),
+    # The copy's forged id tag is not 32 bytes: refused as it is read, naming the record.
+    "insert at the end": Case(lambda b: insert_copy(b, 2, N + 1), N + 1, "column id_tag"),
+    "insert in the middle": Case(insert_middle, 3, "column id_tag"),
     "reorder": Case(lambda b: swap(b, 3, 4), 3, MAC),
     "erase without an erasure record": Case(lambda b: scrub(b, 2), 2, "without an erasure"),
     "half erase": Case(
@@ -197,14 +198,18 @@ def test_tampering_is_caught_naming_the_record(sql_backend: Backend, case: Case)
 
 
 def test_a_rolled_back_head_is_caught_only_by_an_anchor(sql_backend: Backend) -> None:
-    """Deleting the last record and restoring an old head fools the file, not an anchor."""
+    """Deleting the last record and restoring old copies of both heads (the ledger's and
+    the subject's) fools the file, not an anchor.
+    """
     with sql_backend.open() as ledger:
         ledger.append("s-1", ConsentGiven(at=T0, purpose="analytics", id="c-0"))
         (old_head,) = sql_backend.sql("SELECT value FROM ledger_meta WHERE name = 'head'")[0]
+        (old_seal,) = sql_backend.sql("SELECT seal FROM ledger_subjects")[0]
         ledger.append("s-1", ConsentGiven(at=T0, purpose="analytics", id="c-1"))
         anchor = ledger.head()
     sql_backend.sql("DELETE FROM ledger_records WHERE seq = 2")
     sql_backend.sql("UPDATE ledger_meta SET value = ? WHERE name = 'head'", [old_head])
+    sql_backend.sql("UPDATE ledger_subjects SET seq = 1, seal = ?", [old_seal])
     with sql_backend.open() as ledger:
         assert ledger.verify().count == 1
         with pytest.raises(LedgerIntegrityError, match="anchored head says 2") as caught:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lawful.ledger._backup import dumps_backup, read_backup
 from lawful.ledger._chain import PROOF_TYPES, Head, LedgerKey
 from lawful.ledger._memory import MemoryLedger
-from lawful.ledger._protocol import ConsentLedger, Proof, ProofRecord
+from lawful.ledger._protocol import BackupEntry, ConsentLedger, Proof, ProofRecord, Restored
 from lawful.ledger._sqlite import SQLiteLedger
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROOF_TYPES",
+    "BackupEntry",
     "ConsentLedger",
     "Head",
     "LedgerKey",
@@ -37,7 +39,10 @@ __all__ = [
     "PostgresLedger",
     "Proof",
     "ProofRecord",
+    "Restored",
     "SQLiteLedger",
+    "dumps_backup",
+    "read_backup",
 ]
 
 

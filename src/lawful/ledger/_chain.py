@@ -8,11 +8,16 @@ SQLite and PostgreSQL ledgers write the same records and one verifier checks the
 - **Keys**: one secret kept outside the store; sub-keys for the chain, the subject
   pseudonyms, event-id tags and the key check are derived from it with HMAC-SHA256,
   so that no two uses share a key.
-- **Records**: ``digest = SHA-256(nonce || payload)`` with a fresh 16-byte random nonce;
-  ``mac = HMAC(chain key, prev mac || seq || kind || subject tag || id tag || digest)``.
+- **Records** (format 2): ``digest = SHA-256(nonce || payload)`` with a fresh 16-byte
+  random nonce; ``mac = HMAC(chain key, 0x02 || prev mac || seq || kind || subject tag ||
+  id tag || digest || link)``, where ``link`` is the position of the same subject's
+  previous record (0 for its first): a subject's history read alone shows a gap.
   Erasure drops nonce and payload and keeps the digest: the chain still verifies, and
-  without the nonce the digest cannot be brute-forced back to the data.
+  without the nonce the digest cannot be brute-forced back to the data. Format 1 had no
+  link; :func:`mac_v1` is kept only to verify a format 1 ledger before migrating it.
 - **Head**: the record count and the last MAC; the store also keeps it sealed with the key.
+- **Subject heads**: per subject tag, the position of its newest record, sealed with its
+  MAC: a subject read notices its newest record deleted (see :meth:`LedgerKey.subject_seal`).
 """
 
 from __future__ import annotations
@@ -39,11 +44,12 @@ from lawful.events import (
     ParentalConsentGiven,
     ParentalConsentWithdrawn,
 )
-from lawful.exceptions import EventError, LedgerKeyError
+from lawful.exceptions import EventError, LedgerIntegrityError, LedgerKeyError
 
 __all__ = [
     "FORMAT",
     "GENESIS",
+    "MAX_KEY_FILE_BYTES",
     "MIN_KEY_BYTES",
     "PROOF_TYPES",
     "Decoded",
@@ -53,13 +59,19 @@ __all__ = [
     "RecordKind",
     "canonical",
     "decode",
+    "record_from_row",
     "seal_record",
     "stored_form",
 ]
 
 FORMAT = b"lawful-ledger/1"
-"""Domain separation for every MAC: a new chain format gets a new string."""
+"""Domain separation for the derived keys (unchanged by format 2: tags stay the same)."""
+CHAIN_FORMAT = 2
+"""The record format this lawful writes; a store records it under ``format``."""
 MIN_KEY_BYTES = 32
+MAX_KEY_FILE_BYTES = 4096
+"""A key file larger than this is refused (and ``/dev/zero`` does not hang a read)."""
+_U64 = 1 << 63
 NONCE_BYTES = 16
 E = TypeVar("E", bound=Event)
 GENESIS = bytes(32)
@@ -144,7 +156,8 @@ class LedgerKey:
         """A key from at least 32 bytes of secret (for example ``secrets.token_bytes(32)``).
 
         Raises:
-            LedgerKeyError: Fewer than 32 bytes.
+            LedgerKeyError: Not bytes, fewer than 32 bytes, or one byte repeated (a
+                placeholder such as ``b"0" * 32``, never a secret).
         """
         given: object = secret  # callers without a type checker pass str, too
         if not isinstance(given, bytes | bytearray):
@@ -153,6 +166,8 @@ class LedgerKey:
             raise LedgerKeyError(
                 f"ledger key: expected at least {MIN_KEY_BYTES} bytes of secret, got {len(given)}"
             )
+        if len(set(given)) == 1:
+            raise LedgerKeyError("ledger key: one byte repeated is a placeholder, not a secret")
         secret = bytes(given)
         return cls(
             chain=_derive(secret, b"chain"),
@@ -165,15 +180,23 @@ class LedgerKey:
     def from_file(cls, path: str | os.PathLike[str]) -> LedgerKey:
         """A key from a file's bytes, trailing whitespace removed (a hex line works).
 
+        At most :data:`MAX_KEY_FILE_BYTES` are read: a larger file (or a device such as
+        ``/dev/zero``) is refused rather than read to its end.
+
         Raises:
-            LedgerKeyError: The file cannot be read or holds fewer than 32 bytes.
+            LedgerKeyError: The file cannot be read, is larger than 4 KiB, or does not hold
+                a key :meth:`from_bytes` accepts.
         """
+        where = os.fspath(path)
         try:
-            data = Path(path).read_bytes()
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_KEY_FILE_BYTES + 1)
         except OSError as exc:
+            raise LedgerKeyError(f"ledger key: cannot read {where}: {exc.strerror}") from None
+        if len(data) > MAX_KEY_FILE_BYTES:
             raise LedgerKeyError(
-                f"ledger key: cannot read {os.fspath(path)}: {exc.strerror}"
-            ) from None
+                f"ledger key: {where} is larger than {MAX_KEY_FILE_BYTES} bytes; not a key file"
+            )
         return cls.from_bytes(data.rstrip())
 
     def __repr__(self) -> str:
@@ -201,9 +224,40 @@ class LedgerKey:
         subject_tag: bytes,
         id_tag: bytes,
         digest: bytes,
+        link: int,
     ) -> bytes:
-        """The MAC of a record; every input has a fixed length, so none can bleed into another."""
+        """The MAC of a record; every input has a fixed length, so none can bleed into another.
+
+        ``link`` is the position of the same subject's previous record (0: none).
+        """
+        message = (
+            b"\x02"
+            + prev
+            + seq.to_bytes(8, "big")
+            + bytes((kind,))
+            + subject_tag
+            + id_tag
+            + digest
+            + link.to_bytes(8, "big")
+        )
+        return hmac.digest(self.chain, message, "sha256")
+
+    def mac_v1(
+        self,
+        prev: bytes,
+        seq: int,
+        kind: RecordKind,
+        subject_tag: bytes,
+        id_tag: bytes,
+        digest: bytes,
+    ) -> bytes:
+        """The MAC of a format 1 record (no subject link): only to migrate such a ledger."""
         message = prev + seq.to_bytes(8, "big") + bytes((kind,)) + subject_tag + id_tag + digest
+        return hmac.digest(self.chain, message, "sha256")
+
+    def subject_seal(self, subject_tag: bytes, seq: int, mac: bytes) -> bytes:
+        """The seal of a subject's head: its newest record is at ``seq`` with this MAC."""
+        message = b"subject" + subject_tag + seq.to_bytes(8, "big") + mac
         return hmac.digest(self.chain, message, "sha256")
 
     def seal(self, count: int, mac: bytes) -> bytes:
@@ -238,7 +292,11 @@ def stored_form(event: E, *, event_id: str | None, recorded_at: datetime | None)
 
 
 def _dumps(data: Mapping[str, object]) -> bytes:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        # A field of a type JSON cannot hold (bytes, a set, NaN ...): refused, not stored.
+        raise EventError(f"event: cannot be stored: {exc}") from None
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
@@ -257,7 +315,10 @@ def canonical(
     ``subject_id`` is ``None`` for an erasure record, which carries the positions of
     the records it erased and of those it kept as proof instead of the subject's id.
     """
-    data: dict[str, object] = event_to_dict(event)
+    try:
+        data: dict[str, object] = event_to_dict(event)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise EventError(f"event: cannot be stored: {exc}") from None
     if subject_id is None:
         data["erased"] = list(erased)
         data["kept"] = list(kept)
@@ -279,6 +340,9 @@ class Record:
         payload: The canonical bytes; ``None`` once erased.
         digest: SHA-256 of nonce and payload; survives erasure.
         mac: The chain MAC over the previous MAC and this record.
+        link: The position of the same subject's previous record (0: its first).
+        prev_mac: As read, the stored MAC of the record before (``None``: not read, or
+            there is no such row); never written, only used to check ``mac`` alone.
     """
 
     seq: int
@@ -289,6 +353,61 @@ class Record:
     payload: bytes | None
     digest: bytes
     mac: bytes
+    link: int = 0
+    prev_mac: bytes | None = None
+
+
+def _bad(seq: object, what: str) -> LedgerIntegrityError:
+    where = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+    name = f"record {where}" if where is not None else f"a record (seq {seq!r})"
+    return LedgerIntegrityError(f"{name}: {what}", record=where)
+
+
+def _blob(seq: object, name: str, value: object, size: int | None, *, null: bool = False) -> Any:
+    if value is None and null:
+        return None
+    if isinstance(value, memoryview):
+        value = value.tobytes()
+    if not isinstance(value, bytes) or (size is not None and len(value) != size):
+        wanted = "bytes" if size is None else f"{size} bytes"
+        raise _bad(seq, f"column {name}: expected {wanted}, found {type(value).__name__}")
+    return value
+
+
+def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
+    """A record from a store's row ``(seq, kind, subject_tag, id_tag, nonce, payload, digest,
+    mac, link)``, every column type-checked: an edited column type or value becomes a
+    :class:`LedgerIntegrityError` naming the record, never a ``TypeError`` later.
+
+    ``prev_mac`` is the stored MAC of record ``seq - 1`` where the store read it.
+
+    Raises:
+        LedgerIntegrityError: A column of the wrong type, size or range.
+    """
+    if len(row) != 9:
+        raise _bad(None, f"expected 9 columns, found {len(row)}")
+    seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < _U64:
+        raise _bad(None, f"column seq: expected a position from 1, found {seq!r}")
+    if not isinstance(kind, int) or isinstance(kind, bool) or kind not in (0, 1):
+        raise _bad(seq, f"unknown kind {kind!r}")
+    if not isinstance(link, int) or isinstance(link, bool) or not 0 <= link < seq:
+        raise _bad(seq, f"column link: expected a position before {seq}, found {link!r}")
+    nonce = _blob(seq, "nonce", nonce, NONCE_BYTES, null=True)
+    payload = _blob(seq, "payload", payload, None, null=True)
+    prev = None if prev_mac is None else _blob(seq - 1, "mac", prev_mac, 32)
+    return Record(
+        seq=seq,
+        kind=RecordKind(kind),
+        subject_tag=_blob(seq, "subject_tag", subject_tag, 32),
+        id_tag=_blob(seq, "id_tag", id_tag, 32),
+        nonce=nonce,
+        payload=payload,
+        digest=_blob(seq, "digest", digest, 32),
+        mac=_blob(seq, "mac", mac, 32),
+        link=link,
+        prev_mac=prev,
+    )
 
 
 def seal_record(
@@ -299,8 +418,9 @@ def seal_record(
     subject_tag: bytes,
     id_tag: bytes,
     payload: bytes,
+    link: int,
 ) -> Record:
-    """A new record chained after ``prev``."""
+    """A new record chained after ``prev`` and after its subject's record at ``link``."""
     nonce = os.urandom(NONCE_BYTES)
     digest = hashlib.sha256(nonce + payload).digest()
     return Record(
@@ -311,7 +431,9 @@ def seal_record(
         nonce=nonce,
         payload=payload,
         digest=digest,
-        mac=key.mac(prev, seq, kind, subject_tag, id_tag, digest),
+        mac=key.mac(prev, seq, kind, subject_tag, id_tag, digest, link),
+        link=link,
+        prev_mac=prev,
     )
 
 

@@ -24,27 +24,54 @@ class _Tables:
         self.ids: dict[bytes, int] = {}
         self.subjects: dict[bytes, list[int]] = {}
         self.values: dict[str, bytes] = {}
+        self.heads: dict[bytes, tuple[int, bytes]] = {}
         self.lock = threading.RLock()
         self.closed = False
         self.undo: list[Record] | None = None
+
+    def _read(self, seq: int) -> Record:
+        record = self.records[seq - 1]
+        prev = self.records[seq - 2].mac if seq > 1 else None
+        return attrs.evolve(record, prev_mac=prev)
 
     def meta(self, name: str) -> bytes | None:
         return self.values.get(name)
 
     def by_id(self, id_tag: bytes) -> Record | None:
         seq = self.ids.get(id_tag)
-        return None if seq is None else self.records[seq - 1]
+        return None if seq is None else self._read(seq)
 
-    def by_subject(self, subject_tag: bytes) -> list[Record]:
-        return [self.records[seq - 1] for seq in self.subjects.get(subject_tag, ())]
+    def tail(self) -> Record | None:
+        return self._read(len(self.records)) if self.records else None
+
+    def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
+        return [self._read(seq) for seq in self.subjects.get(subject_tag, ()) if seq > after]
+
+    def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
+        head = self.heads.get(subject_tag)
+        if head is None:
+            return None
+        seq, seal = head
+        found = self.records[seq - 1] if 0 < seq <= len(self.records) else None
+        mac = found.mac if found is not None and found.subject_tag == subject_tag else None
+        return seq, seal, mac
+
+    def subject_heads(self) -> Iterator[tuple[bytes, int, bytes]]:
+        return iter([(tag, seq, seal) for tag, (seq, seal) in self.heads.items()])
 
     def scan(self) -> Iterator[Record]:
         return iter(list(self.records))
 
+    def set_subject_head(self, subject_tag: bytes, seq: int, seal: bytes) -> None:
+        self.heads[subject_tag] = (seq, seal)
+
+    def rewrite(self, seq: int, link: int, mac: bytes) -> None:  # noqa: ARG002 - the protocol
+        raise LedgerError(f"record {seq}: a memory ledger has no older format to migrate")
+
     def insert(self, record: Record) -> None:
         if record.seq != len(self.records) + 1 or record.id_tag in self.ids:
             raise LedgerError(f"record {record.seq}: not the next record, or a duplicate id")
-        self.records.append(record)
+        self.records.append(attrs.evolve(record, prev_mac=None))
         self.ids[record.id_tag] = record.seq
         self.subjects.setdefault(record.subject_tag, []).append(record.seq)
 
@@ -60,6 +87,8 @@ class _Tables:
 
 
 class _MemoryStore:
+    read_only = False
+
     def __init__(self) -> None:
         self._tables = _Tables()
 
@@ -80,6 +109,7 @@ class _MemoryStore:
         with tables.lock:
             count = len(tables.records)
             values = dict(tables.values)
+            heads = dict(tables.heads)
             tables.undo = []
             try:
                 yield tables
@@ -92,6 +122,7 @@ class _MemoryStore:
                     tables.subjects[record.subject_tag].pop()
                 del tables.records[count:]
                 tables.values = values
+                tables.heads = heads
                 raise
             finally:
                 tables.undo = None
@@ -124,6 +155,7 @@ class MemoryLedger(LedgerCore):
         super().__init__(
             _MemoryStore(),
             key=os.urandom(32) if key is None else key,
+            where="memory ledger",
             clock=clock,
             keep_proof=keep_proof,
         )

@@ -22,7 +22,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
-from lawful.ledger._chain import Record, RecordKind
+from lawful.ledger._chain import Record, record_from_row
 
 __all__ = ["MIGRATIONS", "PURGE_PENDING", "PostgresStore", "channel_name"]
 
@@ -47,22 +47,55 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ),
         "CREATE INDEX ledger_records_subject ON {schema}.ledger_records (subject_tag, seq)",
     ),
+    # Version 2 (chain format 2): links and sealed subject heads, as in SQLite; and a
+    # trigger that keeps the records append-only for every role but the table's owner
+    # (who can disable it): no DELETE, no TRUNCATE, and no UPDATE but an erasure's scrub.
+    (
+        "ALTER TABLE {schema}.ledger_records ADD COLUMN link bigint NOT NULL DEFAULT 0",
+        (
+            "CREATE TABLE {schema}.ledger_subjects (subject_tag bytea PRIMARY KEY,"
+            " seq bigint NOT NULL, seal bytea NOT NULL)"
+        ),
+        (
+            "CREATE FUNCTION {schema}.ledger_records_guard() RETURNS trigger"
+            " LANGUAGE plpgsql AS $guard$ BEGIN"
+            " IF TG_OP = 'UPDATE' AND NEW.nonce IS NULL AND NEW.payload IS NULL"
+            " AND NEW.seq = OLD.seq AND NEW.kind = OLD.kind"
+            " AND NEW.subject_tag = OLD.subject_tag AND NEW.id_tag = OLD.id_tag"
+            " AND NEW.digest = OLD.digest AND NEW.mac = OLD.mac AND NEW.link = OLD.link"
+            " THEN RETURN NEW; END IF;"
+            " RAISE EXCEPTION 'lawful ledger records are append-only: % refused', TG_OP;"
+            " END $guard$"
+        ),
+        (
+            "CREATE TRIGGER ledger_records_append_only BEFORE UPDATE OR DELETE"
+            " ON {schema}.ledger_records FOR EACH ROW"
+            " EXECUTE FUNCTION {schema}.ledger_records_guard()"
+        ),
+        (
+            "CREATE TRIGGER ledger_records_no_truncate BEFORE TRUNCATE"
+            " ON {schema}.ledger_records FOR EACH STATEMENT"
+            " EXECUTE FUNCTION {schema}.ledger_records_guard()"
+        ),
+    ),
 )
 """Schema migrations: entry ``n`` takes a schema from version ``n`` to ``n + 1``."""
 
 Conn = psycopg.Connection[TupleRow]
 PURGE_PENDING = "purge_pending"
-_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac"
+_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
 _POOL_SIZE = 8
 
 
 def _record(row: TupleRow) -> Record:
-    seq, kind, subject_tag, id_tag, nonce, payload, digest, mac = row
-    try:
-        record_kind = RecordKind(kind)
-    except ValueError:
-        raise LedgerIntegrityError(f"record {seq}: unknown kind {kind!r}", record=seq) from None
-    return Record(seq, record_kind, subject_tag, id_tag, nonce, payload, digest, mac)
+    return record_from_row(row[:9], row[9] if len(row) > 9 else None)
+
+
+def _tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
+    seq, seal, mac = row
+    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(seal, bytes):
+        raise LedgerIntegrityError(f"a subject head is malformed (seq {seq!r})")
+    return seq, seal, mac if isinstance(mac, bytes) else None
 
 
 def _row(record: Record) -> tuple[object, ...]:
@@ -75,6 +108,7 @@ def _row(record: Record) -> tuple[object, ...]:
         record.payload,
         record.digest,
         record.mac,
+        record.link,
     )
 
 
@@ -93,6 +127,14 @@ class _Queries:
     by_ids: sql.Composed
     by_subject: sql.Composed
     after: sql.Composed
+    tail: sql.Composed
+    tip: sql.Composed
+    tips: sql.Composed
+    heads: sql.Composed
+    set_head: sql.Composed
+    rewrite: sql.Composed
+    triggers: sql.Composed
+    enable_triggers: sql.Composed
     scan: sql.Composed
     insert: sql.Composed
     scrub: sql.Composed
@@ -109,7 +151,18 @@ class _Queries:
             return sql.SQL(text).format(schema=sql.Identifier(schema))
 
         # Constant text only; the schema goes in through sql.Identifier, quoted.
-        records = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
+        plain = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
+        # Each record with the stored MAC of the one before, to verify it alone.
+        records = (
+            "SELECT r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest,"
+            " r.mac, r.link, p.mac FROM {schema}.ledger_records AS r"
+            " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - 1"
+        )
+        tips = (
+            "SELECT s.subject_tag, s.seq, s.seal, r.mac FROM {schema}.ledger_subjects AS s"
+            " LEFT JOIN {schema}.ledger_records AS r"
+            " ON r.seq = s.seq AND r.subject_tag = s.subject_tag"
+        )
         channel = channel_name(schema)
         return cls(
             meta=q("SELECT value FROM {schema}.ledger_meta WHERE name = %s"),
@@ -117,14 +170,25 @@ class _Queries:
                 "INSERT INTO {schema}.ledger_meta (name, value) VALUES (%s, %s)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
             ),
-            by_id=q(records + " WHERE id_tag = %s"),
-            by_ids=q(records + " WHERE id_tag = ANY(%s)"),
-            by_subject=q(records + " WHERE subject_tag = %s ORDER BY seq"),
-            after=q(records + " WHERE subject_tag = %s AND seq > %s ORDER BY seq"),
-            scan=q(records + " ORDER BY seq"),
+            by_id=q(records + " WHERE r.id_tag = %s"),
+            by_ids=q(records + " WHERE r.id_tag = ANY(%s)"),
+            by_subject=q(records + " WHERE r.subject_tag = %s ORDER BY r.seq"),
+            after=q(records + " WHERE r.subject_tag = %s AND r.seq > %s ORDER BY r.seq"),
+            tail=q(records + " ORDER BY r.seq DESC LIMIT 1"),
+            tip=q(tips + " WHERE s.subject_tag = %s"),
+            tips=q(tips + " WHERE s.subject_tag = ANY(%s)"),
+            heads=q("SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"),
+            set_head=q(
+                "INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal) VALUES (%s, %s, %s)"
+                " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal"
+            ),
+            rewrite=q("UPDATE {schema}.ledger_records SET link = %s, mac = %s WHERE seq = %s"),
+            triggers=q("ALTER TABLE {schema}.ledger_records DISABLE TRIGGER USER"),
+            enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
+            scan=q(plain + " ORDER BY seq"),
             insert=q(
                 f"INSERT INTO {{schema}}.ledger_records ({_COLUMNS})"  # noqa: S608 - constant
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             ),
             scrub=q(
                 "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
@@ -154,8 +218,27 @@ class _Reader:
         row = self._conn.execute(self._q.by_id, (id_tag,)).fetchone()
         return None if row is None else _record(row)
 
-    def by_subject(self, subject_tag: bytes) -> list[Record]:
-        return [_record(r) for r in self._conn.execute(self._q.by_subject, (subject_tag,))]
+    def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
+        if after:
+            rows = self._conn.execute(self._q.after, (subject_tag, after))
+        else:
+            rows = self._conn.execute(self._q.by_subject, (subject_tag,))
+        return [_record(r) for r in rows]
+
+    def tail(self) -> Record | None:
+        row = self._conn.execute(self._q.tail).fetchone()
+        return None if row is None else _record(row)
+
+    def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
+        row = self._conn.execute(self._q.tip, (subject_tag,)).fetchone()
+        return None if row is None else _tip(row[1:])
+
+    def subject_heads(self) -> Iterator[tuple[bytes, int, bytes]]:
+        for tag, seq, seal in self._conn.execute(self._q.heads).fetchall():
+            checked = _tip((seq, seal, None))
+            if not isinstance(tag, bytes):
+                raise LedgerIntegrityError("a subject head: its tag is not bytes")
+            yield tag, checked[0], checked[1]
 
     def scan(self) -> Iterator[Record]:
         # A server-side cursor: verifying a large ledger streams it instead of loading it.
@@ -173,7 +256,13 @@ class _Writer(_Reader):
     could see a pending write (by subject, a scan, an erasure's update) flush first.
     """
 
-    def __init__(self, conn: Conn, queries: _Queries, expected: Sequence[bytes]) -> None:
+    def __init__(
+        self,
+        conn: Conn,
+        queries: _Queries,
+        expected: Sequence[bytes],
+        subjects: Sequence[bytes] = (),
+    ) -> None:
         super().__init__(conn, queries)
         # One exchange: the lock first, then the clock, the named values and the ids the
         # write will look up, all read after the lock (READ COMMITTED: each statement sees
@@ -183,7 +272,9 @@ class _Writer(_Reader):
             conn.execute(queries.lock)
             clock = conn.execute("SELECT clock_timestamp()")
             values = conn.execute(queries.all_meta)
+            tail = conn.execute(queries.tail)
             found = conn.execute(queries.by_ids, (list(set(expected)),)) if expected else None
+            tips = conn.execute(queries.tips, (list(set(subjects)),)) if subjects else None
         now = clock.fetchone()
         if now is None or not isinstance(now[0], datetime):
             raise LedgerError(f"postgres: the server's clock returned {now!r}")
@@ -194,6 +285,15 @@ class _Writer(_Reader):
         self._known: dict[bytes, Record | None] = dict.fromkeys(expected)
         if found is not None:
             self._known.update((r.id_tag, r) for r in map(_record, found.fetchall()))
+        # Parsed only when asked for: opening a ledger must not fail on a broken tail.
+        self._tail_row = tail.fetchone()
+        self._tail: Record | None = None
+        self._tips: dict[bytes, tuple[int, bytes, bytes | None] | None] = dict.fromkeys(subjects)
+        if tips is not None:
+            self._tips.update((bytes(r[0]), _tip(r[1:])) for r in tips.fetchall())
+        self._heads: dict[bytes, tuple[int, bytes]] = {}
+        self._macs: dict[int, bytes] = {}
+        self._triggers_off = False
         self.touched: set[bytes] = set()
 
     def meta(self, name: str) -> bytes | None:
@@ -206,9 +306,32 @@ class _Writer(_Reader):
             return self._known[id_tag]
         return super().by_id(id_tag)
 
-    def by_subject(self, subject_tag: bytes) -> list[Record]:
+    def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         self._flush()
-        return super().by_subject(subject_tag)
+        return super().by_subject(subject_tag, after)
+
+    def tail(self) -> Record | None:
+        if self._tail is None and self._tail_row is not None:
+            self._tail = _record(self._tail_row)
+        return self._tail
+
+    def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
+        if subject_tag in self._heads:
+            seq, seal = self._heads[subject_tag]
+            return seq, seal, self._macs.get(seq)
+        if subject_tag in self._tips:
+            return self._tips[subject_tag]
+        return super().subject_tip(subject_tag)
+
+    def set_subject_head(self, subject_tag: bytes, seq: int, seal: bytes) -> None:
+        self._heads[subject_tag] = (seq, seal)
+
+    def rewrite(self, seq: int, link: int, mac: bytes) -> None:
+        if not self._triggers_off:
+            # Migration only, by the table's owner, inside this transaction.
+            self._conn.execute(self._q.triggers)
+            self._triggers_off = True
+        self._conn.execute(self._q.rewrite, (link, mac, seq))
 
     def scan(self) -> Iterator[Record]:
         self._flush()
@@ -218,6 +341,8 @@ class _Writer(_Reader):
         if record.id_tag in self._pending:
             raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
         self._pending[record.id_tag] = record
+        self._macs[record.seq] = record.mac
+        self._tail, self._tail_row = record, None
         self.touched.add(record.subject_tag)
 
     def scrub(self, seqs: Sequence[int]) -> None:
@@ -246,6 +371,14 @@ class _Writer(_Reader):
             self._flush()
             for name, value in self._changed.items():
                 self._conn.execute(self._q.set_meta, (name, value))
+            if self._heads:
+                with self._conn.cursor() as cursor:
+                    cursor.executemany(
+                        self._q.set_head,
+                        [(tag, seq, seal) for tag, (seq, seal) in self._heads.items()],
+                    )
+            if self._triggers_off:
+                self._conn.execute(self._q.enable_triggers)
             if self.touched:
                 # Delivered at commit to every process that listens (a pseudonym each).
                 self._conn.execute(
@@ -255,7 +388,7 @@ class _Writer(_Reader):
             self._conn.execute("COMMIT")
 
 
-def _migrate(conn: Conn, schema: str, where: str) -> None:
+def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
     ident = sql.Identifier(schema)
     # Serialises concurrent first opens (CREATE ... IF NOT EXISTS races on the catalogs).
     digest = hashlib.sha256(b"lawful-migrate " + schema.encode("utf-8")).digest()
@@ -278,6 +411,11 @@ def _migrate(conn: Conn, schema: str, where: str) -> None:
                 f"{where}: schema version {version} is newer than this lawful knows "
                 f"({len(MIGRATIONS)}); upgrade lawful"
             )
+        if version == 1 and not migrate:
+            raise LedgerError(
+                f"{where}: a format 1 ledger; migrate it with PostgresLedger(..., "
+                "migrate=True), which verifies it and seals it again in format 2"
+            )
         for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in statements:
                 conn.execute(sql.SQL(statement).format(schema=ident))
@@ -293,7 +431,17 @@ def _migrate(conn: Conn, schema: str, where: str) -> None:
 class PostgresStore:
     """The records of one schema, over a small pool of connections (a ``RecordStore``)."""
 
-    def __init__(self, dsn: str, *, schema: str, connect_timeout: float, vacuum_full: bool) -> None:
+    read_only = False
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str,
+        connect_timeout: float,
+        vacuum_full: bool,
+        migrate: bool = False,
+    ) -> None:
         if not schema or len(schema.encode("utf-8")) > 63:
             raise LedgerError(f"postgres: a schema name is 1 to 63 bytes, got {schema!r}")
         self.dsn = dsn
@@ -309,7 +457,7 @@ class PostgresStore:
         self._fresh_process()
         conn = self.acquire()
         try:
-            _migrate(conn, schema, self.where)
+            _migrate(conn, schema, self.where, migrate=migrate)
             pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
         except psycopg.Error as exc:
             self.close()
@@ -373,9 +521,12 @@ class PostgresStore:
                 return
         conn.close()
 
-    def expect(self, id_tags: Iterable[bytes]) -> None:
-        """Id tags the next write of this thread will look up: fetched in one query."""
+    def expect(self, id_tags: Iterable[bytes], subject_tags: Iterable[bytes] = ()) -> None:
+        """Id tags and subject heads the next write of this thread will look up: fetched
+        with the lock, in one exchange.
+        """
         self._local.expected = list(id_tags)
+        self._local.subjects = list(subject_tags)
 
     @contextmanager
     def reading(self) -> Iterator[_Reader]:
@@ -394,11 +545,13 @@ class PostgresStore:
     def writing(self) -> Iterator[_Writer]:
         """A write transaction holding the chain's lock, committed all or nothing."""
         expected: list[bytes] = getattr(self._local, "expected", [])
+        subjects: list[bytes] = getattr(self._local, "subjects", [])
         self._local.expected = []
+        self._local.subjects = []
         conn = self.acquire()
         try:
             try:
-                writer = _Writer(conn, self.queries, expected)
+                writer = _Writer(conn, self.queries, expected, subjects)
                 self._local.writer = writer
                 yield writer
             except psycopg.Error as exc:
@@ -432,19 +585,29 @@ class PostgresStore:
             raise LedgerError(f"{self.where}: the server's clock returned {row!r}")
         return row[0].astimezone(UTC)
 
-    def subject_records(self, subject_tag: bytes, after: int) -> list[Record]:
-        """The subject's records after position ``after``: one statement, one snapshot."""
+    def subject_records(
+        self, subject_tag: bytes, after: int
+    ) -> tuple[list[Record], tuple[int, bytes, bytes | None] | None]:
+        """The subject's records after position ``after`` and its head, from one snapshot
+        (one exchange with the server).
+        """
         conn = self.acquire()
         try:
-            if after:
-                rows = conn.execute(self.queries.after, (subject_tag, after)).fetchall()
-            else:
-                rows = conn.execute(self.queries.by_subject, (subject_tag,)).fetchall()
+            with conn.pipeline():
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                if after:
+                    rows = conn.execute(self.queries.after, (subject_tag, after))
+                else:
+                    rows = conn.execute(self.queries.by_subject, (subject_tag,))
+                tip = conn.execute(self.queries.tip, (subject_tag,))
+                conn.execute("COMMIT")
+            found = tip.fetchone()
+            records = [_record(row) for row in rows.fetchall()]
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {exc}") from exc
         finally:
             self.release(conn)
-        return [_record(row) for row in rows]
+        return records, None if found is None else _tip(found[1:])
 
     def purge(self) -> None:
         """After an erasure: ``VACUUM`` so that no old row version keeps the erased bytes."""

@@ -15,7 +15,41 @@ from lawful.events import Erasure, Event
 from lawful.ledger._chain import Head
 from lawful.subject import Subject
 
-__all__ = ["ConsentLedger", "Proof", "ProofRecord"]
+__all__ = ["BackupEntry", "ConsentLedger", "Proof", "ProofRecord", "Restored"]
+
+
+@attrs.frozen
+class BackupEntry:
+    """One entry of a backup (:meth:`ConsentLedger.dump`), in chain order.
+
+    Attributes:
+        subject: The subject id of an event; ``None`` for an erasure, which the ledger
+            keeps under the subject's keyed pseudonym only (Art. 17: no id survives it).
+        event: The event as stored, with its id and ``recorded_at``.
+        pseudonym: For an erasure, the subject's keyed pseudonym in hex.
+        key_check: For an erasure, the ledger key's check value in hex: a restore under
+            another key refuses it rather than lose it.
+    """
+
+    subject: str | None
+    event: Event
+    pseudonym: str | None = None
+    key_check: str | None = None
+
+
+@attrs.frozen
+class Restored:
+    """What :meth:`ConsentLedger.restore` did.
+
+    Attributes:
+        added: Records added.
+        present: Entries already stored (appends are idempotent by id).
+        skipped: Events this ledger erased, never brought back.
+    """
+
+    added: int
+    present: int
+    skipped: int
 
 
 @attrs.frozen
@@ -98,11 +132,18 @@ class ConsentLedger(Protocol):
         ...
 
     def subject(self, subject_id: str, *, categories: Iterable[str] | None = None) -> Subject:
-        """The subject with every event the ledger holds for it (none: an empty history)."""
+        """The subject with every event the ledger holds for it (none: an empty history).
+
+        Raises:
+            LedgerIntegrityError: A record of the subject does not verify, or one is
+                missing; the message names it. Decisions never rest on unverified bytes.
+        """
         ...
 
     def events(self, subject_id: str) -> Iterator[Event]:
-        """The subject's events in the order they were recorded."""
+        """The subject's events in the order they were recorded, verified as by
+        :meth:`subject`.
+        """
         ...
 
     def erase(
@@ -130,9 +171,23 @@ class ConsentLedger(Protocol):
         """The subject's records as JSON Lines (Art. 15 access, Art. 20 portability)."""
         ...
 
-    def dump(self) -> Iterator[tuple[str, Event]]:
-        """Every subject's events in chain order (erasure records, which name no subject,
-        are left out): a backup that ``append_batch`` reads back.
+    def dump(self) -> Iterator[BackupEntry]:
+        """A complete backup, in chain order: every event, and every erasure under its
+        subject's pseudonym; :meth:`restore` reads it back. The chain is verified first.
+
+        Raises:
+            LedgerIntegrityError: The chain does not verify.
+        """
+        ...
+
+    def restore(self, entries: Iterable[BackupEntry]) -> Restored:
+        """Load a backup in one transaction: into an empty ledger it gives the same
+        decisions; into one that erased a subject since, erased events stay erased.
+
+        Raises:
+            EventError: An entry is malformed.
+            LedgerKeyError: An erasure entry comes from a ledger with another key.
+            LedgerIntegrityError: This ledger's head does not verify.
         """
         ...
 

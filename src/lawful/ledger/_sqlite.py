@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
-from lawful.ledger._chain import LedgerKey, Record, RecordKind
+from lawful.ledger._chain import LedgerKey, Record, record_from_row
 from lawful.ledger._core import Clock, LedgerCore, utc_now
 
 __all__ = ["MIGRATIONS", "SQLiteLedger"]
@@ -49,22 +49,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ),
         "CREATE INDEX ledger_records_subject ON ledger_records (subject_tag, seq)",
     ),
+    # Version 2 (chain format 2): each record links to its subject's previous record, and
+    # each subject's newest record is named by a sealed head. Taking a format 1 file here
+    # needs its chain sealed again: `lawful ledger migrate` (``migrate=True``).
+    (
+        "ALTER TABLE ledger_records ADD COLUMN link INTEGER NOT NULL DEFAULT 0",
+        (
+            "CREATE TABLE ledger_subjects (subject_tag BLOB PRIMARY KEY NOT NULL,"
+            " seq INTEGER NOT NULL, seal BLOB NOT NULL) WITHOUT ROWID"
+        ),
+    ),
 )
 """Schema migrations: entry ``n`` takes a file from version ``n`` to ``n + 1``."""
 
 PURGE_PENDING = "purge_pending"
-_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac"
-_Row = tuple[int, int, bytes, bytes, bytes | None, bytes | None, bytes, bytes]
+_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
+# Each record with the stored MAC of the one before it, so that it can be verified alone.
+_LINKED = (
+    "SELECT r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest, r.mac,"
+    " r.link, p.mac FROM ledger_records AS r LEFT JOIN ledger_records AS p ON p.seq = r.seq - 1"
+)
 
 
-def _record(row: _Row) -> Record:
-    try:
-        kind = RecordKind(row[1])
-    except ValueError:
-        raise LedgerIntegrityError(
-            f"record {row[0]}: unknown kind {row[1]!r}", record=row[0]
-        ) from None
-    return Record(row[0], kind, row[2], row[3], row[4], row[5], row[6], row[7])
+def _record(row: tuple[object, ...]) -> Record:
+    return record_from_row(row[:9], row[9] if len(row) > 9 else None)
 
 
 class _View:
@@ -81,18 +89,47 @@ class _View:
         return None if row is None else bytes(row[0])
 
     def by_id(self, id_tag: bytes) -> Record | None:
-        row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM ledger_records WHERE id_tag = ?",  # noqa: S608 - constant
-            (id_tag,),
-        ).fetchone()
+        row = self._conn.execute(_LINKED + " WHERE r.id_tag = ?", (id_tag,)).fetchone()
         return None if row is None else _record(row)
 
-    def by_subject(self, subject_tag: bytes) -> list[Record]:
+    def tail(self) -> Record | None:
+        row = self._conn.execute(_LINKED + " ORDER BY r.seq DESC LIMIT 1").fetchone()
+        return None if row is None else _record(row)
+
+    def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM ledger_records WHERE subject_tag = ? ORDER BY seq",  # noqa: S608
-            (subject_tag,),
+            _LINKED + " WHERE r.subject_tag = ? AND r.seq > ? ORDER BY r.seq",
+            (subject_tag, after),
         )
         return [_record(row) for row in rows]
+
+    def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
+        row = self._conn.execute(
+            "SELECT s.seq, s.seal, r.mac FROM ledger_subjects AS s LEFT JOIN ledger_records AS r"
+            " ON r.seq = s.seq AND r.subject_tag = s.subject_tag WHERE s.subject_tag = ?",
+            (subject_tag,),
+        ).fetchone()
+        return None if row is None else _tip(row)
+
+    def subject_heads(self) -> Iterator[tuple[bytes, int, bytes]]:
+        rows = self._conn.execute("SELECT subject_tag, seq, seal FROM ledger_subjects")
+        for tag, seq, seal in rows:
+            checked = _tip((seq, seal, None))
+            if not isinstance(tag, bytes):
+                raise LedgerIntegrityError("a subject head: its tag is not bytes")
+            yield tag, checked[0], checked[1]
+
+    def set_subject_head(self, subject_tag: bytes, seq: int, seal: bytes) -> None:
+        self._conn.execute(
+            "INSERT INTO ledger_subjects (subject_tag, seq, seal) VALUES (?, ?, ?)"
+            " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal",
+            (subject_tag, seq, seal),
+        )
+
+    def rewrite(self, seq: int, link: int, mac: bytes) -> None:
+        self._conn.execute(
+            "UPDATE ledger_records SET link = ?, mac = ? WHERE seq = ?", (link, mac, seq)
+        )
 
     def scan(self) -> Iterator[Record]:
         rows = self._conn.execute(f"SELECT {_COLUMNS} FROM ledger_records ORDER BY seq")  # noqa: S608
@@ -100,7 +137,7 @@ class _View:
 
     def insert(self, record: Record) -> None:
         self._conn.execute(
-            f"INSERT INTO ledger_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO ledger_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
                 record.seq,
                 int(record.kind),
@@ -110,6 +147,7 @@ class _View:
                 record.payload,
                 record.digest,
                 record.mac,
+                record.link,
             ),
         )
 
@@ -137,23 +175,53 @@ def schema_version(conn: sqlite3.Connection) -> int:
     ).fetchone()
     if exists is None:
         return 0
-    row = conn.execute("SELECT value FROM ledger_meta WHERE name = 'schema'").fetchone()
-    return 0 if row is None else int(bytes(row[0]).decode("ascii"))
+    row = conn.execute(
+        "SELECT CAST(value AS BLOB) FROM ledger_meta WHERE name = 'schema'"
+    ).fetchone()
+    if row is None:
+        return 0
+    try:
+        return int(bytes(row[0]).decode("ascii"))
+    except (TypeError, ValueError):
+        raise LedgerIntegrityError(f"the schema version is malformed: {row[0]!r}") from None
 
 
-def _check_known(version: int, where: str) -> None:
+def _tip(row: tuple[object, ...]) -> tuple[int, bytes, bytes | None]:
+    seq, seal, mac = row
+    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(seal, bytes):
+        raise LedgerIntegrityError(f"a subject head is malformed (seq {seq!r})")
+    return seq, seal, mac if isinstance(mac, bytes) else None
+
+
+def _check_known(version: int, where: str, *, migrate: bool) -> None:
     if version > len(MIGRATIONS):
         raise LedgerError(
             f"{where}: schema version {version} is newer than this lawful knows "
             f"({len(MIGRATIONS)}); upgrade lawful"
         )
+    if version == 1 and not migrate:
+        raise LedgerError(
+            f"{where}: a format 1 ledger; migrate it with `lawful ledger migrate {where}` "
+            "(or open it with migrate=True), which verifies it and seals it again in format 2"
+        )
 
 
-def _migrate(conn: sqlite3.Connection, where: str) -> None:
+def _migrate(conn: sqlite3.Connection, where: str, *, create: bool, migrate: bool) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = schema_version(conn)
-        _check_known(version, where)
+        if version == 0:
+            others = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            ).fetchone()[0]
+            if not create or others:
+                raise LedgerError(  # noqa: TRY301 - rolled back or closed below
+                    f"{where}: not a lawful ledger"
+                    + (" (a database of something else)" if others else "")
+                    + "; a ledger is created by `lawful ledger append` or `import`, or "
+                    "SQLiteLedger(..., create=True), in a new file"
+                )
+        _check_known(version, where, migrate=migrate)
         for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in statements:
                 conn.execute(statement)
@@ -169,7 +237,17 @@ def _migrate(conn: sqlite3.Connection, where: str) -> None:
 
 
 class _SQLiteStore:
-    def __init__(self, path: Path, *, timeout: float, vacuum: bool, create: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout: float,
+        vacuum: bool,
+        create: bool,
+        read_only: bool,
+        migrate: bool,
+    ) -> None:
+        self.read_only = read_only
         self._path = path
         self._where = os.fspath(path)
         self._timeout = timeout
@@ -179,11 +257,21 @@ class _SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         self._orphans: list[sqlite3.Connection] = []
         self._fresh_process()
-        if not create and not path.exists():
+        if (read_only or not create) and not path.exists():
             raise LedgerError(f"{self._where}: no such ledger")
+        if read_only and path.stat().st_size == 0:
+            raise LedgerError(f"{self._where}: an empty file, not a lawful ledger")
         conn = self._connection()
         try:
-            _migrate(conn, self._where)
+            if read_only:
+                version = schema_version(conn)
+                if version == 0:
+                    raise LedgerError(f"{self._where}: not a lawful ledger")  # noqa: TRY301 - rolled back or closed below
+                _check_known(version, self._where, migrate=False)
+                if version < len(MIGRATIONS):
+                    raise LedgerError(f"{self._where}: an older schema; open it for writing")  # noqa: TRY301 - rolled back or closed below
+                return
+            _migrate(conn, self._where, create=create, migrate=migrate)
             pending = _View(conn).meta(PURGE_PENDING)
         except sqlite3.Error as exc:
             self.close()
@@ -207,6 +295,18 @@ class _SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         try:
+            if self.read_only:
+                # Never writes, never creates: not the file, not its tables.
+                uri = self._path.absolute().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(
+                    uri,
+                    uri=True,
+                    timeout=self._timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute("PRAGMA query_only = ON")
+                return conn
             conn = sqlite3.connect(
                 self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
             )
@@ -256,6 +356,8 @@ class _SQLiteStore:
 
     @contextmanager
     def writing(self) -> Iterator[_View]:
+        if self.read_only:
+            raise LedgerError(f"{self._where}: opened read-only")
         conn = self._connection()
         # Threads of one process queue here, without SQLite's sleeping busy handler.
         with self._write_lock:
@@ -307,11 +409,16 @@ class SQLiteLedger(LedgerCore):
     file system: SQLite's locks do not work over most network file systems).
 
     Args:
-        path: The database file; created with its schema unless ``create=False``.
+        path: The database file. A missing or empty file becomes a new ledger unless
+            ``create=False``; a database that is not a lawful ledger is refused.
         key: The ledger key, kept outside the file (:meth:`LedgerKey.from_file`).
         clock: Returns the current aware instant; stamps ``recorded_at``.
         keep_proof: Whether erasure keeps consent records by default (Art. 17(3)(e)).
-        create: Create the file if missing; ``False`` raises instead.
+        create: Create the ledger if the file is missing or empty; ``False`` raises instead.
+        read_only: Open the file read-only (an SQLite ``mode=ro`` URI): nothing is
+            written, not even the schema; appends and erasures raise.
+        migrate: Migrate a format 1 ledger (verify it, then seal it again in format 2);
+            without it such a ledger is refused with a message saying so.
         timeout: Seconds a writer waits for the file's lock before giving up.
         vacuum: Rewrite the file after an erasure (``VACUUM``); turn off only for very
             large files whose free pages ``secure_delete`` already zeroes.
@@ -331,9 +438,25 @@ class SQLiteLedger(LedgerCore):
         create: bool = True,
         timeout: float = 30.0,
         vacuum: bool = True,
+        read_only: bool = False,
+        migrate: bool = False,
     ) -> None:
-        self._sqlite = _SQLiteStore(Path(path), timeout=timeout, vacuum=vacuum, create=create)
-        super().__init__(self._sqlite, key=key, clock=clock, keep_proof=keep_proof)
+        self._sqlite = _SQLiteStore(
+            Path(path),
+            timeout=timeout,
+            vacuum=vacuum,
+            create=create and not read_only,
+            read_only=read_only,
+            migrate=migrate,
+        )
+        super().__init__(
+            self._sqlite,
+            key=key,
+            clock=clock,
+            keep_proof=keep_proof,
+            migrate=migrate,
+            where=os.fspath(path),
+        )
 
     def purge(self) -> None:
         """Purge erased bytes from the WAL and free pages again (after a busy purge failed).

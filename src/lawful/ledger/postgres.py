@@ -40,9 +40,10 @@ from psycopg.rows import TupleRow
 
 from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
-from lawful.ledger._chain import LedgerKey, RecordKind, decode
+from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind
 from lawful.ledger._core import Clock, LedgerCore
 from lawful.ledger._pgstore import MIGRATIONS, PostgresStore
+from lawful.ledger._verify import check_history
 from lawful.subject import Subject
 
 __all__ = ["MIGRATIONS", "PostgresLedger"]
@@ -61,6 +62,7 @@ class _Entry:
     Attributes:
         subject: The subject as compiled.
         version: The position of its last record read (0: none).
+        mac: That record's MAC (verified): where an incremental read continues.
         checked: ``time.monotonic()`` just before the query that read it: every append
             committed before then is in ``subject``.
     """
@@ -68,6 +70,7 @@ class _Entry:
     subject: Subject
     version: int
     checked: float
+    mac: bytes = GENESIS
 
 
 class _SubjectCache:
@@ -223,6 +226,8 @@ class PostgresLedger(LedgerCore):
         connect_timeout: Seconds to wait for a connection.
         vacuum_full: After an erasure, rewrite the table (``VACUUM FULL``, which locks it)
             instead of a plain ``VACUUM``.
+        migrate: Migrate a format 1 schema (verify it, then seal it again in format 2;
+            stop other writers meanwhile); without it such a schema is refused.
 
     Raises:
         LedgerKeyError: The key is too short or is not this ledger's key.
@@ -243,6 +248,7 @@ class PostgresLedger(LedgerCore):
         listen: bool = True,
         connect_timeout: float = 10.0,
         vacuum_full: bool = False,
+        migrate: bool = False,
     ) -> None:
         if not max_staleness >= 0 or cache_size < 0:
             raise LedgerError(
@@ -250,10 +256,21 @@ class PostgresLedger(LedgerCore):
                 f"{max_staleness!r} and {cache_size!r}"
             )
         self._pg = PostgresStore(
-            dsn, schema=schema, connect_timeout=connect_timeout, vacuum_full=vacuum_full
+            dsn,
+            schema=schema,
+            connect_timeout=connect_timeout,
+            vacuum_full=vacuum_full,
+            migrate=migrate,
         )
         try:
-            super().__init__(self._pg, key=key, clock=clock or self._pg.now, keep_proof=keep_proof)
+            super().__init__(
+                self._pg,
+                key=key,
+                clock=clock or self._pg.now,
+                keep_proof=keep_proof,
+                migrate=migrate,
+                where=self._pg.where,
+            )
         except BaseException:
             self._pg.close()  # the core closes it too, except for a key refused at once
             raise
@@ -293,34 +310,40 @@ class PostgresLedger(LedgerCore):
             return entry.subject
         self._cache.begin(tag)
         try:
-            subject, version = self._load(subject_id, tag, key[1], entry)
+            subject, version, mac = self._load(subject_id, tag, key[1], entry)
         except BaseException:
             self._cache.abort(tag)
             raise
-        self._cache.put(key, _Entry(subject, version, started))
+        self._cache.put(key, _Entry(subject, version, started, mac))
         return subject
 
     def _load(
         self, subject_id: str, tag: bytes, categories: frozenset[str] | None, entry: _Entry | None
-    ) -> tuple[Subject, int]:
+    ) -> tuple[Subject, int, bytes]:
+        # Every record read is verified (check_history) before a decision can use it.
         if entry is not None:
-            newer = self._pg.subject_records(tag, entry.version)
+            newer, tip = self._pg.subject_records(tag, entry.version)
+            head = None if tip is None else tip[:2]
+            after = (entry.version, entry.mac)
             if not newer:
-                return entry.subject, entry.version
+                check_history(self._key, newer, head, after=after)
+                return entry.subject, entry.version, entry.mac
             if all(r.kind is RecordKind.EVENT for r in newer):
-                added = [decode(record).event for record in newer]
+                added = [d.event for d in check_history(self._key, newer, head, after=after)]
                 subject = entry.subject
                 if len(added) > _REBUILD:
                     subject = subject.extend(added)
                 else:
                     for event in added:
                         subject = subject.add(event)
-                return subject, newer[-1].seq
+                return subject, newer[-1].seq, newer[-1].mac
             # An erasure emptied records read before: compile the subject again.
-        records = self._pg.subject_records(tag, 0)
-        events: list[Event] = [decode(r).event for r in records if r.payload is not None]
-        subject = Subject(subject_id, events, categories=categories)
-        return subject, records[-1].seq if records else 0
+        records, tip = self._pg.subject_records(tag, 0)
+        decoded = check_history(self._key, records, None if tip is None else tip[:2])
+        subject = Subject(subject_id, [d.event for d in decoded], categories=categories)
+        if not records:
+            return subject, 0, GENESIS
+        return subject, records[-1].seq, records[-1].mac
 
     def _forget(self, subject_ids: Iterable[object]) -> None:
         tags = [self._key.subject_tag(s) for s in subject_ids if isinstance(s, str) and s]
@@ -332,12 +355,15 @@ class PostgresLedger(LedgerCore):
         if pending:
             # The ids go with the lock in one exchange, not one query per event.
             tags = []
+            subjects = []
             for subject_id, event in pending:
                 try:
-                    tags.append(self._prepare(subject_id, event)[2])
+                    prepared = self._prepare(subject_id, event)
                 except EventError:
                     break  # the core reports it, with its own message
-            self._pg.expect(tags)
+                tags.append(prepared[2])
+                subjects.append(prepared[1])
+            self._pg.expect(tags, subjects)
         try:
             return super().append_batch(pending)
         finally:
