@@ -700,3 +700,76 @@ def test_loading_a_policy_does_not_import_the_signal_decoders() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+# -- lawful check ------------------------------------------------------------------------
+
+
+def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from lawful.cli import main  # noqa: PLC0415 - the CLI is only this section's concern
+
+    code = main(["check", *argv])
+    return code, capsys.readouterr().out
+
+
+def test_check_warns_where_a_missing_safeguard_denies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``lawful check`` names each purpose and vendor a missing safeguard will deny, then sums
+    them up; the bundled policy has warnings and no errors (exit 0, 1 under --strict)."""
+    code, out = _check(["piwik-pro"], capsys)
+    assert code == 0
+    assert (
+        "warning: purposes.recruitment.vendors[2]: vendor piwik_pro_llc (Piwik PRO LLC) "
+        "receives the data outside the EEA with no safeguard stated: decisions involving it "
+        "deny transfer_safeguard_missing (Art. 44, 46(1)); state its mechanism under "
+        "vendors.piwik_pro_llc"
+    ) in out
+    note = " ".join(out.split("note: ", 1)[1].split("\npiwik-pro:", 1)[0].split())
+    assert note.startswith("10 purpose(s) deny transfer_safeguard_missing")
+    assert note.endswith("purchases, recruitment")
+    assert _check(["piwik-pro", "--strict"], capsys)[0] == 1
+
+
+def test_check_reports_free_text_consent_methods(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 5: events written before methods were closed still load; ``check
+    --events`` says what each free text was read as, and flags undeclared purposes."""
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {"subject": "v", "type": "consent_given", "at": "2025-03-03T10:00:00+01:00",
+         "purpose": "analytics", "method": "click_to_play"},
+        {"subject": "v", "type": "consent_given", "at": "2025-03-03T10:00:00+01:00",
+         "purpose": "analytics", "method": "Pre-ticked box"},
+        {},
+        {"subject": "v", "type": "consent_given", "at": "2025-03-03T10:00:00+01:00",
+         "purpose": "newsletter", "method": "banner"},
+    ]  # fmt: skip
+    events.write_text("\n".join(json.dumps(x) if x else "" for x in lines), encoding="utf-8")
+    code, out = _check(["piwik-pro", "--events", str(events)], capsys)
+    assert code == 0
+    assert (
+        f"warning: {events}:1: consent_given.method: free text 'click_to_play' read as "
+        "'unspecified', an affirmative act whose form was not recorded"
+    ) in out
+    assert (
+        f"warning: {events}:2: consent_given.method: free text 'Pre-ticked box' read as "
+        "'pre_ticked_box', never consent (Art. 4(11), recital 32): it grants nothing"
+    ) in out
+    assert (
+        f"warning: {events}:4: consent_given.purpose: the policy declares no purpose "
+        "'newsletter': decisions for it deny unknown_purpose"
+    ) in out
+
+
+def test_check_refuses_a_bad_events_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line that is no event stops ``check --events`` with its line number (exit 2)."""
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"subject": "v", "type": "nope", "at": "2025-01-01T00:00:00Z"}\n')
+    from lawful.cli import main  # noqa: PLC0415 - the CLI is only this section's concern
+
+    assert main(["check", "piwik-pro", "--events", str(events)]) == 2
+    assert f"{events}:1" in capsys.readouterr().err
