@@ -438,7 +438,7 @@ def _effective_problems(old: Policy, new: Policy) -> list[str]:
     """Version dates that would place consents recorded without a version wrongly."""
     problems: list[str] = []
     was, now = old.effective_from, new.effective_from
-    if was is not None and now is not None and now <= was:
+    if old.version != new.version and was is not None and now is not None and now <= was:
         problems.append(
             f"the new version takes effect at {now.isoformat()}, not after the old one "
             f"({was.isoformat()}): consents recorded without a version would be judged under "
