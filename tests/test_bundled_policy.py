@@ -6,8 +6,12 @@ Where the text is vague, the row pins the protective reading the policy file doc
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 
+import attrs
 import pytest
 
 import lawful
@@ -38,6 +42,7 @@ from lawful import (
     UnknownAge,
     VendorRole,
 )
+from lawful.render import render_ropa, render_settings
 
 POLICY = lawful.bundled_policy("piwik-pro")
 CONSENT = LegalBasis.CONSENT
@@ -49,6 +54,11 @@ T0 = datetime(2025, 3, 3, 10, tzinfo=UTC)
 
 def _months(n: int) -> Duration:
     return Duration(months=n)
+
+
+def _md(text: str) -> str:
+    """How the markdown renderer writes plain text (markdown specials escaped)."""
+    return "".join("\\" + c if c in "\\`*_[]<>|#" else c for c in " ".join(text.split()))
 
 
 # -- purposes: basis and section --------------------------------------------------------
@@ -93,9 +103,9 @@ PURPOSES = [
     ),
     (
         "session_statistics",
-        LI,
+        CONSENT,
         MARKETING,
-        "tied to a temporary identifier (basis not stated: read as Art. 6(1)(f))",
+        "We'll only collect and use data for purposes you've consented to. (no basis stated)",
     ),
     (
         "aggregated_usage_metrics",
@@ -322,8 +332,8 @@ PURPOSE_VENDORS = [
     ),
     (
         "recruitment",
-        {"google_workspace", "traffit"},
-        "we use software from external partners such as Google Suite and Traffit",
+        {"google_workspace", "traffit", "piwik_pro_llc"},
+        "Google Suite and Traffit; shared within the Piwik PRO group ... Piwik PRO LLC",
     ),
 ]
 
@@ -350,8 +360,16 @@ VENDORS = [
         "We host our solution on Orange Cloud infrastructure in France",
     ),
     (
+        "piwik_pro_llc",
+        VendorRole.FIRST_PARTY,
+        "New York, United States",
+        True,
+        NOT,
+        "Piwik PRO LLC (222 Broadway, 19th Floor, New York, NY 10038, United States)",
+    ),
+    (
         "omniconvert",
-        THIRD,
+        PROC,
         "European servers of Amazon AWS",
         False,
         NA,
@@ -359,7 +377,7 @@ VENDORS = [
     ),
     (
         "hubspot",
-        THIRD,
+        PROC,
         "U.S.-based data centers",
         True,
         NOT,
@@ -367,7 +385,7 @@ VENDORS = [
     ),
     (
         "goto",
-        THIRD,
+        PROC,
         "not stated",
         True,
         NOT,
@@ -382,8 +400,8 @@ VENDORS = [
         NA,
         "The data collected is processed within the European Union",
     ),
-    ("stonly", THIRD, "EEA", False, NA, "Stonly (data hosted in EEA)"),
-    ("intercom", THIRD, "United States", True, NOT, "Intercom (data hosted in the USA)"),
+    ("stonly", PROC, "EEA", False, NA, "Stonly (data hosted in EEA)"),
+    ("intercom", PROC, "United States", True, NOT, "Intercom (data hosted in the USA)"),
     (
         "paddle",
         THIRD,
@@ -418,8 +436,8 @@ VENDORS = [
         "Microsoft Azure Netherlands ..., Germany ..., United States (US East), Hong Kong",
     ),
     ("leaseweb", PROC, "United States and Germany", True, NOT, "Leaseweb in the US and Germany"),
-    ("google_workspace", THIRD, "not stated", True, NOT, "Google Suite (hosting not stated)"),
-    ("traffit", THIRD, "not stated", True, NOT, "Traffit (hosting not stated)"),
+    ("google_workspace", PROC, "not stated", True, NOT, "Google Suite (hosting not stated)"),
+    ("traffit", PROC, "not stated", True, NOT, "Traffit (hosting not stated)"),
 ]
 
 
@@ -601,7 +619,7 @@ def test_contact_dpo_authority_and_rights() -> None:
 
 
 def test_age_rules() -> None:
-    """'18 and below' needs parental consent, 'under 13' is never collected, for any purpose."""
+    """'18 and below' needs parental consent, 'under 13' is never collected, on the website."""
     age = POLICY.age
     # "We forbid the use of the website to individuals age 18 and below, without the
     # consent of a parent or guardian over the age of 18."
@@ -609,6 +627,7 @@ def test_age_rules() -> None:
     # "We do not knowingly collect personal data from children under the age of 13."
     assert age.minimum_age == 13
     assert age.scope is AgeScope.ALL_PURPOSES
+    assert age.sections == (MARKETING,)
     assert age.unknown_age is UnknownAge.ASSUME_ADULT
 
 
@@ -646,7 +665,7 @@ def test_consent_manager_bindings() -> None:
     """Piwik PRO Consent Manager types map onto the declared purposes; no TCF ids are invented."""
     bindings = {b.signal: b.purposes for b in POLICY.signals.piwik_pro}
     assert bindings == {
-        "analytics": ("analytics", "session_statistics", "aggregated_usage_metrics"),
+        "analytics": ("analytics",),
         "conversion_tracking": ("conversion_tracking",),
         "ab_testing_and_personalization": ("ab_testing_personalization",),
         "marketing_automation": ("marketing_automation",),
@@ -658,6 +677,274 @@ def test_round_trips_through_the_file_format() -> None:
     """Writing the bundled policy and reading it back gives the same policy."""
     again = lawful.loads_policy(lawful.dumps_policy(POLICY))
     assert again == POLICY
+
+
+# -- the legal review (issue 15, items 15-20) --------------------------------------------
+
+# (purpose, index in its vendors, vendor): a recipient outside the EEA whose safeguard the
+# text leaves unstated (Art. 44, 46(1)); `lawful check` warns for each pair.
+UNSAFE_TRANSFERS = [
+    ("marketing_automation", 0, "hubspot"),
+    ("webinars", 0, "goto"),
+    ("webinars", 1, "hubspot"),
+    ("youtube_videos", 0, "youtube"),
+    ("data_subject_requests", 1, "hubspot"),
+    ("data_subject_requests", 3, "goto"),
+    ("product_onboarding", 1, "hubspot"),
+    ("product_onboarding", 2, "intercom"),
+    ("product_onboarding_users", 1, "hubspot"),
+    ("product_onboarding_users", 2, "intercom"),
+    ("support", 0, "intercom"),
+    ("support_users", 0, "intercom"),
+    ("purchases", 0, "paddle"),
+    ("recruitment", 0, "google_workspace"),
+    ("recruitment", 1, "traffit"),
+    ("recruitment", 2, "piwik_pro_llc"),
+]
+
+RECRUITMENT_CO_CONTROLLER = [
+    (
+        lambda: POLICY.controllers["recruitment"],
+        ("piwik_pro_sa", "piwik_pro_gmbh", "piwik_pro_llc"),
+        "The data controller for (3) Recruitment is: ... and Piwik PRO LLC",
+        "Art. 26, 13(1)(a)",
+    ),
+    (
+        lambda: POLICY.entities["piwik_pro_llc"].country,
+        "US",
+        "Piwik PRO LLC (222 Broadway, 19th Floor, New York, NY 10038, United States)",
+        "Art. 13(1)(a)",
+    ),
+    (
+        lambda: "piwik_pro_llc" in POLICY.purpose("recruitment").vendors,
+        True,
+        "The recruitment process is shared within the Piwik PRO group ... Piwik PRO LLC",
+        "Art. 13(1)(e)",
+    ),
+    (
+        lambda: (
+            POLICY.vendor("piwik_pro_llc").outside_eea,
+            POLICY.vendor("piwik_pro_llc").transfer,
+        ),
+        (True, NOT),
+        "no safeguard stated for the group's recruitment in New York",
+        "Art. 44-46, 13(1)(f)",
+    ),
+    (
+        lambda: POLICY.vendor("piwik_pro_llc").role,
+        VendorRole.FIRST_PARTY,
+        "Piwik PRO group ... Piwik PRO LLC: a controller of recruitment, not a processor",
+        "Art. 26",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("read", "expected", "quote", "article"),
+    RECRUITMENT_CO_CONTROLLER,
+    ids=["controllers", "entity", "recipient", "transfer", "role"],
+)
+def test_item_15_recruitment_co_controller(
+    read: Callable[[], object], expected: object, quote: str, article: str
+) -> None:
+    """Item 15: Piwik PRO LLC is a controller of recruitment and a recipient in New York
+    whose transfer has no stated safeguard."""
+    assert read() == expected, f"{article}: {quote}"
+
+
+PROCESSORS = [
+    ("hubspot", "HubSpot is an inbound marketing and sales platform that we use for ..."),
+    ("omniconvert", "Omniconvert is a testing and optimization platform we use to create ..."),
+    ("goto", "Third parties involved: GoToWebinar / GoTo Technologies (a tool we use)"),
+    ("stonly", "we use third-party tools to deliver in-app communication ...: Stonly"),
+    ("intercom", "we use third-party tools to deliver in-app communication ...: Intercom"),
+    ("google_workspace", "we use software from external partners such as Google Suite"),
+    ("traffit", "we use software from external partners such as ... Traffit"),
+]
+
+
+@pytest.mark.parametrize(("vendor", "quote"), PROCESSORS, ids=[r[0] for r in PROCESSORS])
+def test_item_16_tools_are_processors(vendor: str, quote: str) -> None:
+    """Item 16: the tools Piwik PRO uses act for it under Art. 28: processors, and the
+    settings text lists them as processors, not as third parties."""
+    declared = POLICY.vendor(vendor)
+    assert declared.role is VendorRole.PROCESSOR, f"Art. 28: {quote}"
+    entries = {e.split("\n", 1)[0]: e for e in render_settings(POLICY).split("\n### ")[1:]}
+    for purpose in POLICY.purposes:
+        if vendor in purpose.vendors:
+            entry = entries[purpose.title]
+            third = entry.split("**Which third parties:** ", 1)[1].split("\n", 1)[0]
+            assert _md(declared.name) not in third, purpose.id
+            processors = entry.split("**Processors acting for us (Art. 28):** ", 1)[1]
+            assert processors.startswith(_md(declared.name)) or (
+                f"; {_md(declared.name)}" in processors.split("\n", 1)[0]
+            ), purpose.id
+
+
+def test_item_16_paddle_stays_a_third_party() -> None:
+    """Item 16: 'Paddle, our Merchant of Record' sells in its own name (Art. 4(10))."""
+    assert POLICY.vendor("paddle").role is VendorRole.THIRD_PARTY
+    assert POLICY.vendor("youtube").role is VendorRole.THIRD_PARTY
+
+
+@pytest.mark.parametrize(
+    ("purpose", "covered"),
+    [(p.id, p.section == MARKETING) for p in POLICY.purposes],
+    ids=[p.id for p in POLICY.purposes],
+)
+def test_item_17_age_rule_covers_the_website_only(purpose: str, covered: bool) -> None:
+    """Item 17: 'We forbid the use of the website to individuals age 18 and below' reaches
+    the website's purposes, not job applications or client contracts (the clause, not Art. 8)."""
+    sections = POLICY.age.sections
+    assert (POLICY.purpose(purpose).section in sections) is covered
+
+
+def test_item_17_settings_cite_the_clause_not_art_8_alone() -> None:
+    """Item 17: an age rule wider than Art. 8 (18, every basis) is shown as the policy's own."""
+    children = render_settings(POLICY).split("**Children:** ", 1)[1].split("\n", 1)[0]
+    assert "a rule of this policy (age), wider than Art. 8 GDPR" in children
+    assert "Marketing and sales" in children
+
+
+_ANALYTICS_ONLY = {
+    "consents": {"analytics": {"status": 1, "updatedAt": "2025-03-03T10:00:00+00:00"}}
+}
+CONSENT_MANAGER = [
+    ("analytics", ReasonCode.CONSENT_GIVEN),
+    # "We'll only collect and use data for purposes you've consented to": the Analytics text
+    # does not announce session statistics (Art. 4(11); EDPB 05/2020, 3.1.3).
+    ("session_statistics", ReasonCode.NO_CONSENT),
+    # Legitimate interests, but reading the device needs a consent the settings never ask.
+    ("aggregated_usage_metrics", ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED),
+]
+
+
+@pytest.mark.parametrize(("purpose", "code"), CONSENT_MANAGER, ids=[r[0] for r in CONSENT_MANAGER])
+def test_item_18_analytics_choice_grants_only_analytics(purpose: str, code: ReasonCode) -> None:
+    """Item 18: the Consent Manager's Analytics choice grants the purpose whose text it shows,
+    and nothing else (Art. 4(11): specific and informed)."""
+    from lawful.signals.piwik_pro import from_piwik_pro  # noqa: PLC0415 - an optional import
+
+    subject = _subject()
+    result = from_piwik_pro(POLICY, _ANALYTICS_ONLY, subject=subject, received_at=T0)
+    grants = {e.purpose for e in result.events if isinstance(e, ConsentGiven)}
+    assert grants == {"analytics"}
+    later = Subject("s", result.events)
+    assert _decide(POLICY, later, purpose, T0.replace(hour=12)) is code
+
+
+@pytest.mark.parametrize(
+    ("purpose", "basis", "device_needs_consent"),
+    [
+        ("session_statistics", CONSENT, True),
+        ("aggregated_usage_metrics", LI, True),
+        ("fraud_prevention", LI, True),
+    ],
+)
+def test_item_18_texts_match_their_consent(
+    purpose: str, basis: LegalBasis, device_needs_consent: bool
+) -> None:
+    """Item 18: no withdrawal text sends people to Privacy settings that do not ask for the
+    consent the purpose needs; each says the consent is one of its own."""
+    declared = POLICY.purpose(purpose)
+    assert declared.basis is basis
+    assert (declared.device_access and not declared.strictly_necessary) is device_needs_consent
+    assert "a consent of its own, which the Privacy settings do not ask for" in (
+        declared.withdrawal or ""
+    )
+    bound = {p for b in POLICY.signals.piwik_pro for p in b.purposes}
+    assert purpose not in bound
+
+
+READINGS = [
+    # (where, words the notes must contain, what the seed leaves open)
+    ("purposes.session_statistics", "30 minutes", "the end of each browsing session"),
+    ("purposes.session_statistics", "read as consent", "no basis stated"),
+    ("purposes.aggregated_usage_metrics", "read as legitimate interests", "necessary processing"),
+    ("purposes.information_by_email", "Read as consent", "no basis stated"),
+    ("purposes.data_subject_requests", "legal obligation", "no basis stated"),
+    ("purposes.product_onboarding_users", "legitimate interests", "no basis stated"),
+    ("purposes.support_users", "legitimate interests", "no basis stated"),
+    ("purposes.fraud_prevention", "ePrivacy Art. 5(3)", "does not require user consent"),
+    ("purposes.recruitment", "not consent (Art. 4(11), 7(2))", "you acknowledge our policy"),
+    ("purposes.marketing_automation", "6-month rule", "we didn't hear back from you since"),
+    ("vendors.hubspot", "no safeguard", "hosted in U.S.-based data centers"),
+    ("vendors.goto", "Where it hosts is not stated", "GoToWebinar / GoTo Technologies"),
+    ("vendors.youtube", "no safeguard stated", "YouTube is a U.S.-based service."),
+    ("vendors.intercom", "no safeguard stated", "Intercom (data hosted in the USA)"),
+    ("vendors.paddle", "merchant of record", "Paddle, our Merchant of Record"),
+    ("vendors.google_workspace", "not stated", "Google Suite"),
+    ("vendors.traffit", "not stated", "Traffit"),
+    ("vendors.piwik_pro_llc", "Art. 26(2)", "shared within the Piwik PRO group"),
+    ("vendors.microsoft_azure", "no safeguard", "Microsoft Azure United States (US East)"),
+    ("vendors.leaseweb", "no safeguard", "Leaseweb in the US and Germany"),
+]
+
+
+def _notes(where: str) -> str:
+    kind, ident = where.split(".")
+    return POLICY.purpose(ident).notes if kind == "purposes" else POLICY.vendor(ident).notes
+
+
+@pytest.mark.parametrize(("where", "words", "quote"), READINGS, ids=[r[0] for r in READINGS])
+def test_item_19_readings_are_data(where: str, words: str, quote: str) -> None:
+    """Item 19: each reading of a vague sentence is a note, shown by render and the Art. 30
+    record (Art. 5(2): the controller can show how it reads its own text)."""
+    notes = _notes(where)
+    assert words in notes, quote
+    purposes = (
+        [POLICY.purpose(where.split(".")[1])]
+        if where.startswith("purposes.")
+        else [p for p in POLICY.purposes if where.split(".")[1] in p.vendors]
+    )
+    rows = {r["Purpose"]: r["Notes"] for r in csv.DictReader(io.StringIO(render_ropa(POLICY)))}
+    for purpose in purposes:
+        assert notes in rows[f"{purpose.title} ({purpose.id})"]
+    assert _md(notes) in render_settings(POLICY)
+
+
+PROFILING = [
+    ("webinars", "real person", "to increase the probability that (a) you're a real human"),
+    ("webinars", "target market audience", "(b) you're affiliated with a company close to ..."),
+    ("marketing_automation", "personalise the website", "website personalization"),
+    ("marketing_automation", "combines it with what our CRM", "integrating CRM data about leads"),
+    ("analytics", "builds a profile of your browsing", "we create user profiles"),
+    ("conversion_tracking", "fingerprinting", "based on cookies, IP and fingerprinting"),
+]
+
+
+@pytest.mark.parametrize(("purpose", "words", "quote"), PROFILING)
+def test_item_19_profiling_is_in_the_statement(purpose: str, words: str, quote: str) -> None:
+    """Item 19: the profiling the text discloses is part of what people consent to
+    (Art. 13(1)(c), 4(4)), so it is in the purpose statement, not only in a note."""
+    assert words in POLICY.purpose(purpose).statement, quote
+
+
+@pytest.mark.parametrize(("purpose", "index", "vendor"), UNSAFE_TRANSFERS)
+def test_item_20_check_warns_per_purpose_and_vendor(purpose: str, index: int, vendor: str) -> None:
+    """Item 20: `lawful check` says which purposes a missing safeguard denies (Art. 44, 46(1))."""
+    assert POLICY.purpose(purpose).vendors[index] == vendor
+    found = {w.path: w.message for w in POLICY.warnings}
+    message = found[f"purposes.{purpose}.vendors[{index}]"]
+    assert "transfer_safeguard_missing" in message
+    assert f"vendors.{vendor}" in message
+
+
+def test_item_20_every_unstated_transfer_is_listed() -> None:
+    """Item 20: the table covers every purpose/vendor pair with an unstated safeguard."""
+    pairs = {
+        (p.id, i, v)
+        for p in POLICY.purposes
+        if not p.processor_only
+        for i, v in enumerate(p.vendors)
+        if POLICY.vendor(v).outside_eea and POLICY.vendor(v).transfer is NOT
+    }
+    assert pairs == set(UNSAFE_TRANSFERS)
+
+
+def test_effective_from_is_the_update_day_in_wroclaw() -> None:
+    """'Privacy policy last updated on: 30.08.2024': in force from that day, Polish time."""
+    assert POLICY.effective_from == datetime(2024, 8, 30, tzinfo=timezone(timedelta(hours=2)))
 
 
 # -- what `lawful check` reports -------------------------------------------------------------
@@ -676,12 +963,11 @@ EXPECTED_WARNINGS = {
     "vendors.leaseweb.transfer": _TRANSFER,
     "vendors.google_workspace.transfer": _TRANSFER,
     "vendors.traffit.transfer": _TRANSFER,
+    "vendors.piwik_pro_llc.transfer": _TRANSFER,
     "purposes.youtube_videos.retention": _RETENTION,
     "purposes.fraud_prevention.assessment": _LIA,
     "purposes.fraud_prevention.retention": _RETENTION,
     "purposes.fraud_prevention.device_access": _DEVICE,
-    "purposes.session_statistics.assessment": _LIA,
-    "purposes.session_statistics.device_access": _DEVICE,
     "purposes.aggregated_usage_metrics.assessment": _LIA,
     "purposes.aggregated_usage_metrics.device_access": _DEVICE,
     "purposes.information_by_email.retention": _RETENTION,
@@ -694,6 +980,7 @@ EXPECTED_WARNINGS = {
     "purposes.support_users.retention": _RETENTION,
     "purposes.database_export.retention": _RETENTION,
     "purposes.purchases.retention": _RETENTION,
+    **{f"purposes.{p}.vendors[{i}]": f"vendor {v} (" for p, i, v in UNSAFE_TRANSFERS},
 }
 
 
@@ -708,6 +995,25 @@ def test_check_reports_only_what_the_text_leaves_unstated() -> None:
 
 # -- decisions -----------------------------------------------------------------------------
 
+ENGINE = pytest.mark.xfail(strict=True, reason="engine: DESIGN step 3 lands with the engine branch")
+"""Decisions that follow the documented decision order but need the engine that implements
+it (transfers, age sections, effective_from); remove the mark when that engine lands."""
+
+
+def _with_safeguards(policy: Policy) -> Policy:
+    """The bundled policy as a controller would complete it: every unstated safeguard stated
+    (SCCs), so that the rules after the transfer check can be seen at work."""
+    vendors = [
+        attrs.evolve(v, transfer=TransferMechanism.STANDARD_CONTRACTUAL_CLAUSES)
+        if v.transfer is NOT
+        else v
+        for v in policy.vendors
+    ]
+    return attrs.evolve(policy, vendors=vendors)
+
+
+STATED = _with_safeguards(POLICY)
+
 
 def _subject(*events: Event, categories: tuple[str, ...] | None = None) -> Subject:
     return Subject("s", events, categories=categories)
@@ -720,8 +1026,9 @@ def _decide(
     at: datetime,
     *,
     collected_at: datetime | None = None,
+    vendor: str | None = None,
 ) -> ReasonCode:
-    return policy.may_process(subject, purpose, at, collected_at=collected_at).code
+    return policy.may_process(subject, purpose, at, collected_at=collected_at, vendor=vendor).code
 
 
 def test_analytics_needs_consent() -> None:
@@ -751,6 +1058,65 @@ def test_processor_only_purpose_is_denied_processor_only() -> None:
     assert code is ReasonCode.PROCESSOR_ONLY
 
 
+_CONSENTED = ConsentGiven(at=T0, purpose="x")
+_CONTRACT = ContractStarted(at=T0, contract="c-1")
+# (purpose, what would allow it but for the transfer, the subject's categories)
+TRANSFERS_DENIED = [
+    ("marketing_automation", "consent", ("visitor",)),
+    ("webinars", "consent", ("visitor",)),
+    ("youtube_videos", "consent", ("visitor",)),
+    ("data_subject_requests", None, None),
+    ("product_onboarding", "contract", ("client",)),
+    ("product_onboarding_users", None, ("client_user",)),
+    ("support", "contract", ("client",)),
+    ("support_users", None, ("client_user",)),
+    ("purchases", "contract", ("client",)),
+    ("recruitment", "consent", ("job_applicant",)),
+]
+
+
+def _history(purpose: str, needs: str | None) -> tuple[Event, ...]:
+    if needs == "consent":
+        return (ConsentGiven(at=T0, purpose=purpose, policy_version="2024-08-30"),)
+    if needs == "contract":
+        return (_CONTRACT,)
+    return ()
+
+
+@pytest.mark.parametrize(
+    ("purpose", "needs", "categories"), TRANSFERS_DENIED, ids=[r[0] for r in TRANSFERS_DENIED]
+)
+def test_stating_the_safeguards_allows(
+    purpose: str, needs: str | None, categories: tuple[str, ...] | None
+) -> None:
+    """With every safeguard stated, each of these purposes is allowed on its basis: the only
+    thing between them and an allow in the bundled policy is the unstated transfer."""
+    subject = _subject(*_history(purpose, needs), categories=categories)
+    assert STATED.may_process(subject, purpose, T0.replace(hour=12)).allowed
+
+
+@ENGINE
+@pytest.mark.parametrize(
+    ("purpose", "needs", "categories"), TRANSFERS_DENIED, ids=[r[0] for r in TRANSFERS_DENIED]
+)
+def test_unstated_safeguard_denies(
+    purpose: str, needs: str | None, categories: tuple[str, ...] | None
+) -> None:
+    """Item 20: a purpose involving a vendor outside the EEA whose safeguard the text leaves
+    unstated cannot be shown lawful (Art. 44, 46(1)): TRANSFER_SAFEGUARD_MISSING."""
+    subject = _subject(*_history(purpose, needs), categories=categories)
+    code = _decide(POLICY, subject, purpose, T0.replace(hour=12))
+    assert code is ReasonCode.TRANSFER_SAFEGUARD_MISSING
+
+
+def test_a_rights_request_can_be_answered_with_the_eea_tools() -> None:
+    """Naming an EEA vendor answers a request without the transfers the text leaves unstated."""
+    code = _decide(
+        POLICY, _subject(), "data_subject_requests", T0, vendor="piwik_pro_analytics_suite"
+    )
+    assert code is ReasonCode.LEGAL_OBLIGATION
+
+
 AGES = [
     (12, False, ReasonCode.BELOW_MINIMUM_AGE),
     (13, True, ReasonCode.CONSENT_GIVEN),
@@ -772,31 +1138,69 @@ def test_children(age: int, parental: bool, code: ReasonCode) -> None:
     assert _decide(POLICY, _subject(*events), "analytics", T0.replace(month=4)) is code
 
 
-def test_a_fifteen_year_old_is_denied_on_every_purpose() -> None:
-    """The age rule covers every purpose, so legitimate interests are stopped too."""
-    subject = _subject(AgeDeclared(at=T0, at_least=15), ContractStarted(at=T0, contract="c"))
-    assert _decide(POLICY, subject, "support", T0) is ReasonCode.PARENTAL_CONSENT_REQUIRED
+def test_a_fifteen_year_old_is_stopped_on_legitimate_interests_on_the_website() -> None:
+    """'the use of the website' covers every basis: fraud prevention stops for a child too."""
+    subject = _subject(
+        AgeDeclared(at=T0, at_least=15), ConsentGiven(at=T0, purpose="fraud_prevention")
+    )
+    code = _decide(POLICY, subject, "fraud_prevention", T0)
+    assert code is ReasonCode.PARENTAL_CONSENT_REQUIRED
+
+
+@ENGINE
+@pytest.mark.parametrize(
+    ("purpose", "events", "code"),
+    [
+        ("database_export", (_CONTRACT,), ReasonCode.CONTRACT),
+        (
+            "recruitment",
+            (ConsentGiven(at=T0, purpose="recruitment", policy_version="2024-08-30"),),
+            ReasonCode.CONSENT_GIVEN,
+        ),
+    ],
+)
+def test_item_17_age_rule_does_not_reach_contracts_or_applications(
+    purpose: str, events: tuple[Event, ...], code: ReasonCode
+) -> None:
+    """Item 17: the website's age rule (AgeRules.sections) does not stop a 15-year-old's
+    client contract or job application."""
+    subject = _subject(AgeDeclared(at=T0, at_least=15), *events)
+    assert _decide(STATED, subject, purpose, T0.replace(hour=12)) is code
+
+
+@ENGINE
+def test_item_17_age_denial_cites_the_clause() -> None:
+    """Item 17: a rule wider than Art. 8 (18, every basis) cites the policy clause, not
+    Art. 8 alone."""
+    subject = _subject(AgeDeclared(at=T0, at_least=15), ConsentGiven(at=T0, purpose="analytics"))
+    reason = POLICY.may_process(subject, "analytics", T0).reason
+    assert reason.code is ReasonCode.PARENTAL_CONSENT_REQUIRED
+    assert reason.clause is not None
+    assert reason.article != "Art. 8(1)"
 
 
 def test_a_child_can_still_exercise_their_rights() -> None:
     """Age rules never stop a legal obligation: a 15-year-old's rights request is answered
     (Art. 6(1)(c), Art. 12)."""
     subject = _subject(AgeDeclared(at=T0, at_least=15))
-    assert _decide(POLICY, subject, "data_subject_requests", T0) is ReasonCode.LEGAL_OBLIGATION
+    assert _decide(STATED, subject, "data_subject_requests", T0) is ReasonCode.LEGAL_OBLIGATION
+
+
+_APPLIED = datetime(2024, 9, 2, 9, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("collected", "code"),
+    ("at", "code"),
     [
-        (datetime(2022, 3, 4, tzinfo=UTC), ReasonCode.CONSENT_GIVEN),
-        (datetime(2022, 3, 3, 10, tzinfo=UTC), ReasonCode.RETENTION_EXCEEDED),
-        (datetime(2021, 1, 1, tzinfo=UTC), ReasonCode.RETENTION_EXCEEDED),
+        (datetime(2027, 9, 2, 8, 59, tzinfo=UTC), ReasonCode.CONSENT_GIVEN),
+        (datetime(2027, 9, 2, 9, tzinfo=UTC), ReasonCode.RETENTION_EXCEEDED),
+        (datetime(2028, 1, 1, tzinfo=UTC), ReasonCode.RETENTION_EXCEEDED),
     ],
 )
-def test_recruitment_data_is_kept_at_most_36_months(collected: datetime, code: ReasonCode) -> None:
+def test_recruitment_data_is_kept_at_most_36_months(at: datetime, code: ReasonCode) -> None:
     """Application data collected 36 months ago or more is denied, consent or not."""
-    subject = _subject(ConsentGiven(at=datetime(2020, 1, 1, tzinfo=UTC), purpose="recruitment"))
-    assert _decide(POLICY, subject, "recruitment", T0, collected_at=collected) is code
+    subject = _subject(ConsentGiven(at=_APPLIED, purpose="recruitment"))
+    assert _decide(STATED, subject, "recruitment", at, collected_at=_APPLIED) is code
 
 
 @pytest.mark.parametrize(
@@ -828,13 +1232,13 @@ def test_hubspot_retention(
     """HubSpot keeps data 24 months after the last exchange, else 6 months after collection."""
     history: list[Event] = [ConsentGiven(at=T0, purpose="marketing_automation")]
     history += [Interaction(at=T0.replace(month=4), kind=kind) for kind in events]
-    got = _decide(POLICY, _subject(*history), "marketing_automation", at, collected_at=collected)
+    got = _decide(STATED, _subject(*history), "marketing_automation", at, collected_at=collected)
     assert got is code
 
 
 @pytest.mark.parametrize(
     ("minutes", "code"),
-    [(29, ReasonCode.LEGITIMATE_INTEREST), (30, ReasonCode.RETENTION_EXCEEDED)],
+    [(29, ReasonCode.CONSENT_GIVEN), (30, ReasonCode.RETENTION_EXCEEDED)],
 )
 def test_session_identifier_ends_after_30_minutes(minutes: int, code: ReasonCode) -> None:
     """The temporary identifier's data goes when the session ends: 30 minutes without activity."""
@@ -859,7 +1263,7 @@ def test_website_opt_out(purpose: str, code: ReasonCode) -> None:
         ConsentGiven(at=T0, purpose=purpose),
         OptOut(at=T0.replace(hour=11), scope="all_data_collection"),
     )
-    assert _decide(POLICY, subject, purpose, T0.replace(hour=12)) is code
+    assert _decide(STATED, subject, purpose, T0.replace(hour=12)) is code
 
 
 def test_marketing_automation_withdrawal() -> None:
@@ -868,10 +1272,10 @@ def test_marketing_automation_withdrawal() -> None:
         ConsentGiven(at=T0, purpose="marketing_automation"),
         ConsentWithdrawn(at=T0.replace(month=5), purpose="marketing_automation"),
     )
-    assert _decide(POLICY, subject, "marketing_automation", T0.replace(month=4)) is (
+    assert _decide(STATED, subject, "marketing_automation", T0.replace(month=4)) is (
         ReasonCode.CONSENT_GIVEN
     )
-    assert _decide(POLICY, subject, "marketing_automation", T0.replace(month=5)) is (
+    assert _decide(STATED, subject, "marketing_automation", T0.replace(month=5)) is (
         ReasonCode.CONSENT_WITHDRAWN
     )
 
@@ -879,7 +1283,7 @@ def test_marketing_automation_withdrawal() -> None:
 @pytest.mark.parametrize(
     ("purpose", "categories", "events", "code"),
     [
-        ("support", ("client",), (ContractStarted(at=T0, contract="c-1"),), ReasonCode.CONTRACT),
+        ("support", ("client",), (_CONTRACT,), ReasonCode.CONTRACT),
         ("support", ("client",), (), ReasonCode.NO_CONTRACT),
         ("support_users", ("client_user",), (), ReasonCode.LEGITIMATE_INTEREST),
         ("support_users", ("visitor",), (), ReasonCode.SUBJECT_NOT_COVERED),
@@ -891,4 +1295,4 @@ def test_product_basis_per_party(
 ) -> None:
     """The client is served under its contract, its users on legitimate interests."""
     subject = _subject(*events, categories=categories)
-    assert _decide(POLICY, subject, purpose, T0.replace(hour=12)) is code
+    assert _decide(STATED, subject, purpose, T0.replace(hour=12)) is code

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,19 @@ import tomli_w
 
 import lawful
 from lawful import (
+    AgeRules,
     DataCategory,
     Duration,
     LegalBasis,
     Policy,
     PolicyError,
+    PolicyVersion,
     Purpose,
+    PurposeTerms,
+    RestrictionException,
     Retention,
+    TransferDerogation,
+    TransferMechanism,
     Vendor,
 )
 
@@ -196,6 +203,12 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         'unknown vendor "omniconvert"',
     ),
     (
+        "a list written as one string",
+        _set("purposes.analytics.vendors", "self"),
+        "purposes.analytics.vendors",
+        "expected a list, got a string",
+    ),
+    (
         "dangling data category",
         _set("purposes.analytics.data", ["ip_address", "cookie"]),
         "purposes.analytics.data[1]",
@@ -278,6 +291,63 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         _set("version", "2.0"),
         "version",
         "unsupported policy format version '2.0'",
+    ),
+    (
+        "unknown derogation ground",
+        _set("vendors.mailer.derogation", "consent"),
+        "vendors.mailer.derogation",
+        "expected one of 'explicit_consent'",
+    ),
+    (
+        "vendor notes that are not text",
+        _set("vendors.mailer.notes", ["read as"]),
+        "vendors.mailer.notes",
+        "expected a string",
+    ),
+    (
+        "unknown Art. 18(2) exception",
+        _set("purposes.fraud.restriction_exceptions", ["legal_claims", "audit"]),
+        "purposes.fraud.restriction_exceptions[1]",
+        "expected one of 'legal_claims'",
+    ),
+    (
+        "recurring written as text",
+        _set("purposes.fraud.recurring", "yes"),
+        "purposes.fraud.recurring",
+        "expected true or false",
+    ),
+    (
+        "age sections not a list",
+        _set("age", {"minimum_age": 13, "sections": "website"}),
+        "age.sections",
+        "expected a list, got a string",
+    ),
+    (
+        "effective_from without an offset (TOML local date-time)",
+        _set("effective_from", datetime(2025, 1, 15, 9, 0)),
+        "effective_from",
+        "naive date and time '2025-01-15T09:00:00': add an offset",
+    ),
+    (
+        "effective_from as a date alone",
+        _set("effective_from", date(2025, 1, 15)),
+        "effective_from",
+        "expected a date and time with an offset",
+    ),
+    (
+        "previous version's effective_from without an offset",
+        _set(
+            "previous_versions",
+            [{"version": "2024-06", "effective_from": "2024-06-01T00:00:00"}],
+        ),
+        "previous_versions[0].effective_from",
+        "naive date and time '2024-06-01T00:00:00'",
+    ),
+    (
+        "previous version's effective_from that is no date",
+        _set("previous_versions", [{"version": "2024-06", "effective_from": "June"}]),
+        "previous_versions[0].effective_from",
+        "expected a date and time with an offset",
     ),
 ]
 
@@ -381,6 +451,45 @@ def test_structural_mistakes_are_all_reported_at_once() -> None:
     }
 
 
+def test_a_policy_with_several_problems_reports_every_kind() -> None:
+    """Issue 14 item 10: an unknown key does not hide an undeclared vendor; structural and
+    cross-reference problems come in one PolicyError, each with its path."""
+
+    def both(data: dict[str, Any]) -> None:
+        data["purposes"]["analytics"]["colour"] = "blue"
+        data["purposes"]["newsletter"]["vendors"] = ["mailer", "omniconvert"]
+
+    problems = _problems(_mutated(both))
+    assert [str(p) for p in problems] == [
+        "purposes.analytics.colour: unknown key",
+        'purposes.newsletter.vendors[1]: unknown vendor "omniconvert"',
+    ]
+
+
+def test_an_entry_that_fails_to_load_is_not_reported_as_undeclared() -> None:
+    """A vendor with a bad field is reported once, at its field: the purposes naming it do
+    not also get "unknown vendor", while a vendor that is really missing still does."""
+
+    def broken(data: dict[str, Any]) -> None:
+        data["vendors"]["mailer"]["role"] = "owner"
+        data["purposes"]["fraud"]["vendors"] = ["self", "nobody"]
+        data["opt_out_scopes"]["all_collection"]["title"] = 3
+        data["purposes"]["analytics"]["data"] = ["ip_address", "health"]
+
+    assert [str(p) for p in _problems(_mutated(broken))] == [
+        "opt_out_scopes.all_collection.title: expected a string, got an integer",
+        (
+            "vendors.mailer.role: expected one of 'first_party', 'processor', 'third_party', "
+            "got 'owner'"
+        ),
+        (
+            "purposes.analytics.special_category_condition: uses special-category data "
+            "(health) but names no Art. 9(2) condition"
+        ),
+        'purposes.fraud.vendors[1]: unknown vendor "nobody"',
+    ]
+
+
 def test_duplicate_keys_in_json_are_refused() -> None:
     """JSON keeps the last of two equal keys silently; lawful reports the duplicate instead."""
     text = json.dumps(BASE).replace('"purposes": {', '"purposes": {"fraud": {"title": "x"}, ', 1)
@@ -454,6 +563,99 @@ def test_round_trip_keeps_the_policy_equal(tmp_path: Path) -> None:
     assert Policy.from_dict(policy.to_dict()) == policy
 
 
+_CEST = timezone(timedelta(hours=2))
+
+
+def _with_new_fields(data: dict[str, Any]) -> None:
+    data["effective_from"] = datetime(2025, 1, 15, 0, 0, tzinfo=_CEST)
+    data["age"] = {"minimum_age": 13, "scope": "all", "sections": ["website"]}
+    data["vendors"]["mailer"].update(
+        hosting="United States",
+        outside_eea=True,
+        transfer="derogation",
+        derogation="explicit_consent",
+        notes="The policy states no safeguard; the person is asked for the transfer.",
+    )
+    data["purposes"]["fraud"].update(
+        restriction_exceptions=["legal_claims", "protection_of_others"],
+        recurring=False,
+        notes="Basis read from 'we protect the shop'.",
+    )
+    data["previous_versions"] = [
+        {
+            "version": "2024-06",
+            "published": "2024-06-01",
+            "effective_from": "2024-06-01T00:00:00+02:00",
+            "purposes": {
+                "analytics": {"statement": "Improve the shop", "basis": "consent"},
+            },
+        }
+    ]
+
+
+def test_new_fields_load_from_toml_and_json() -> None:
+    """Derogations, vendor and purpose notes, Art. 18(2) exceptions, recurrence, age
+    sections and effective_from (offset date-times in TOML, ISO text in JSON) all load."""
+    data = _mutated(_with_new_fields)
+    policy = lawful.loads_policy(_toml(data))
+    mailer = policy.vendor("mailer")
+    assert (mailer.transfer, mailer.derogation) == (
+        TransferMechanism.DEROGATION,
+        TransferDerogation.EXPLICIT_CONSENT,
+    )
+    assert mailer.notes.startswith("The policy states no safeguard")
+    fraud = policy.purpose("fraud")
+    assert fraud.restriction_exceptions == (
+        RestrictionException.LEGAL_CLAIMS,
+        RestrictionException.PROTECTION_OF_OTHERS,
+    )
+    assert (fraud.recurring, fraud.notes) == (False, "Basis read from 'we protect the shop'.")
+    assert policy.age == AgeRules(
+        minimum_age=13, scope=lawful.AgeScope.ALL_PURPOSES, sections=("website",)
+    )
+    assert policy.effective_from == datetime(2025, 1, 14, 22, tzinfo=UTC)
+    assert policy.previous_versions == (
+        PolicyVersion(
+            "2024-06",
+            {"analytics": PurposeTerms("Improve the shop", LegalBasis.CONSENT)},
+            published=date(2024, 6, 1),
+            effective_from=datetime(2024, 6, 1, tzinfo=_CEST),
+        ),
+    )
+    data["effective_from"] = data["effective_from"].isoformat()
+    assert lawful.loads_policy(json.dumps(data), format="json") == policy
+
+
+def test_new_fields_round_trip(tmp_path: Path) -> None:
+    """Every new field survives a write and a read, as TOML, as JSON and as a dict, and the
+    written effective_from keeps its offset."""
+    policy = lawful.loads_policy(_toml(_mutated(_with_new_fields)))
+    written = policy.to_dict()
+    assert written["effective_from"] == "2025-01-15T00:00:00+02:00"
+    assert Policy.from_dict(written) == policy
+    for fmt in ("toml", "json"):
+        file = tmp_path / f"policy.{fmt}"
+        file.write_text(lawful.dumps_policy(policy, format=fmt), encoding="utf-8")
+        again = lawful.load_policy(file)
+        assert again == policy
+        assert again.effective_from is not None
+        assert again.effective_from.utcoffset() == timedelta(hours=2)
+
+
+def test_fields_left_at_their_default_are_not_written() -> None:
+    """A policy that uses none of the new fields writes none of them: files stay short."""
+    written = json.dumps(lawful.loads_policy(_toml(BASE)).to_dict())
+    for key in (
+        "effective_from",
+        "derogation",
+        "notes",
+        "restriction_exceptions",
+        "recurring",
+        "sections",
+    ):
+        assert f'"{key}"' not in written, key
+
+
 def test_durations_read_both_forms() -> None:
     """Retention and lifetimes accept human durations and ISO 8601 alike."""
     policy = lawful.loads_policy(_toml(BASE))
@@ -498,3 +700,76 @@ def test_loading_a_policy_does_not_import_the_signal_decoders() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+# -- lawful check ------------------------------------------------------------------------
+
+
+def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from lawful.cli import main  # noqa: PLC0415 - the CLI is only this section's concern
+
+    code = main(["check", *argv])
+    return code, capsys.readouterr().out
+
+
+def test_check_warns_where_a_missing_safeguard_denies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``lawful check`` names each purpose and vendor a missing safeguard will deny, then sums
+    them up; the bundled policy has warnings and no errors (exit 0, 1 under --strict)."""
+    code, out = _check(["piwik-pro"], capsys)
+    assert code == 0
+    assert (
+        "warning: purposes.recruitment.vendors[2]: vendor piwik_pro_llc (Piwik PRO LLC) "
+        "receives the data outside the EEA with no safeguard stated: decisions involving it "
+        "deny transfer_safeguard_missing (Art. 44, 46(1)); state its mechanism under "
+        "vendors.piwik_pro_llc"
+    ) in out
+    note = " ".join(out.split("note: ", 1)[1].split("\npiwik-pro:", 1)[0].split())
+    assert note.startswith("10 purpose(s) deny transfer_safeguard_missing")
+    assert note.endswith("purchases, recruitment")
+    assert _check(["piwik-pro", "--strict"], capsys)[0] == 1
+
+
+def test_check_reports_free_text_consent_methods(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 5: events written before methods were closed still load; ``check
+    --events`` says what each free text was read as, and flags undeclared purposes."""
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {"subject": "v", "type": "consent_given", "at": "2025-03-03T10:00:00+01:00",
+         "purpose": "analytics", "method": "click_to_play"},
+        {"subject": "v", "type": "consent_given", "at": "2025-03-03T10:00:00+01:00",
+         "purpose": "analytics", "method": "Pre-ticked box"},
+        {},
+        {"subject": "v", "type": "consent_given", "at": "2025-03-03T10:00:00+01:00",
+         "purpose": "newsletter", "method": "banner"},
+    ]  # fmt: skip
+    events.write_text("\n".join(json.dumps(x) if x else "" for x in lines), encoding="utf-8")
+    code, out = _check(["piwik-pro", "--events", str(events)], capsys)
+    assert code == 0
+    assert (
+        f"warning: {events}:1: consent_given.method: free text 'click_to_play' read as "
+        "'unspecified', an affirmative act whose form was not recorded"
+    ) in out
+    assert (
+        f"warning: {events}:2: consent_given.method: free text 'Pre-ticked box' read as "
+        "'pre_ticked_box', never consent (Art. 4(11), recital 32): it grants nothing"
+    ) in out
+    assert (
+        f"warning: {events}:4: consent_given.purpose: the policy declares no purpose "
+        "'newsletter': decisions for it deny unknown_purpose"
+    ) in out
+
+
+def test_check_refuses_a_bad_events_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line that is no event stops ``check --events`` with its line number (exit 2)."""
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"subject": "v", "type": "nope", "at": "2025-01-01T00:00:00Z"}\n')
+    from lawful.cli import main  # noqa: PLC0415 - the CLI is only this section's concern
+
+    assert main(["check", "piwik-pro", "--events", str(events)]) == 2
+    assert f"{events}:1" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,7 +26,9 @@ from lawful import (
     NoPeriodStated,
     Policy,
     Purpose,
+    RestrictionException,
     Retention,
+    TransferDerogation,
     TransferMechanism,
     Vendor,
     VendorRole,
@@ -263,6 +265,64 @@ def _policy(basis: LegalBasis = LegalBasis.CONSENT, **purpose_options: Any) -> P
     )
 
 
+def _derogation(ground: TransferDerogation | None) -> Policy:
+    policy = _policy(notes="The basis is read from the sign-up form.")
+    mailer = attrs.evolve(
+        policy.vendors[0],
+        transfer=TransferMechanism.DEROGATION,
+        derogation=ground,
+        notes="No adequacy decision or SCCs; the person is asked.",
+    )
+    return attrs.evolve(policy, vendors=[mailer])
+
+
+def test_derogations_notes_and_exceptions_reach_both_texts() -> None:
+    """A derogation is shown with its Art. 49 ground, and the purpose's and its vendors'
+    notes and Art. 18(2) exceptions reach the settings text and the Art. 30 record."""
+    policy = attrs.evolve(
+        _derogation(TransferDerogation.EXPLICIT_CONSENT),
+        purposes=[
+            attrs.evolve(
+                _derogation(None).purposes[0],
+                restriction_exceptions=(RestrictionException.DATA_SUBJECT_REQUEST,),
+            )
+        ],
+    )
+    settings = render_settings(policy)
+    ground = (
+        "derogation for a specific situation (Art. 49): your explicit consent to the "
+        "transfer (Art. 49(1)(a))"
+    )
+    assert f"US (outside the EEA; {ground})" in settings
+    assert "Mailer \\<Inc\\>: No adequacy decision or SCCs; the person is asked." in settings
+    row = next(csv.DictReader(io.StringIO(render_ropa(policy))))
+    assert row["Transfers and safeguards"] == f"Mailer <Inc> (US): {ground}"
+    assert row["Notes"] == (
+        "The basis is read from the sign-up form. Mailer <Inc>: No adequacy decision or SCCs; "
+        "the person is asked.; While processing is restricted: besides storing the data, we "
+        "may still process it to answer your own request (Art. 18(2))."
+    )
+
+
+def test_a_derogation_without_its_ground_says_not_stated() -> None:
+    """A derogation that names no ground is shown as such, never given one."""
+    assert "(Art. 49): ground not stated" in render_settings(_derogation(None))
+
+
+def test_bundled_ropa_shows_transfers_notes_and_exceptions() -> None:
+    """The bundled record shows the recruitment transfer to Piwik PRO LLC, the notes, and the
+    Art. 18(2) exception that lets a rights request be answered while restricted."""
+    rows = {r["Purpose"]: r for r in csv.DictReader(io.StringIO(render_ropa(PIWIK)))}
+    recruitment = rows["Recruitment (recruitment)"]
+    assert (
+        "Piwik PRO LLC (New York, United States): safeguard not stated"
+        in (recruitment["Transfers and safeguards"])
+    )
+    assert "Art. 26(2)" in recruitment["Notes"]
+    requests = rows["Data subject requests (data_subject_requests)"]["Notes"]
+    assert "to answer your own request (Art. 18(2))" in requests
+
+
 def test_html_escapes_every_text() -> None:
     """Policy text never reaches HTML unescaped."""
     page = render_settings(_policy(), format="html")
@@ -291,6 +351,13 @@ def test_markdown_escapes_specials() -> None:
         ({"device_access": True}, "only with your consent (ePrivacy Art. 5(3))"),
         ({"per_vendor_consent": True}, "asked for each third party separately"),
         ({"subjects": ("visitor",)}, "**Who it concerns:** Visitor"),
+        ({}, "**Processors acting for us (Art. 28):** Mailer \\<Inc\\>"),
+        ({}, "**Which third parties:** none"),
+        (
+            {"restriction_exceptions": (RestrictionException.LEGAL_CLAIMS,)},
+            "we may still process it for legal claims (Art. 18(2))",
+        ),
+        ({"notes": "Read as consent."}, "**How we read the policy here:** Read as consent."),
     ],
 )
 def test_settings_phrases(options: dict[str, Any], expected: str) -> None:
@@ -482,6 +549,48 @@ def test_diff_reports_a_vendor_that_moves() -> None:
     newsletter = next(c for c in report.purposes if c.purpose == "newsletter")
     assert "vendor mailer hosting: United States → Ireland" in newsletter.changes
     assert newsletter.consents_remain_valid is True
+
+
+_CEST = timezone(timedelta(hours=2))
+
+
+def test_diff_says_when_the_new_version_takes_effect() -> None:
+    """With effective_from, the report says from when which consents are stale."""
+    old, data = _versions()
+    data["policy_version"] = "2025-06"
+    data["effective_from"] = "2025-06-01T00:00:00+02:00"
+    _add_and_remove(data["purposes"])
+    report = diff(old, Policy.from_dict(_with_previous(data, old)))
+    assert report.new_effective_from == datetime(2025, 6, 1, tzinfo=_CEST)
+    assert report.stale_from.startswith(
+        "Takes effect: 2025-06-01T00:00:00+02:00. From then, consents given under 2025-01 are "
+        "stale for: analytics;"
+    )
+    assert report.stale_from in report.to_markdown().replace("\\", "")
+    assert report.to_dict()["new_effective_from"] == "2025-06-01T00:00:00+02:00"
+
+
+def test_diff_without_effective_from_says_not_stated() -> None:
+    """Without effective_from, the report says so, and how unversioned consents are judged."""
+    report = _next(_add_and_remove)
+    assert report.new_effective_from is None
+    assert report.stale_from.startswith("Takes effect: not stated.")
+    assert report.to_dict()["new_effective_from"] is None
+
+
+def test_diff_new_version_taking_effect_before_the_old_is_a_problem() -> None:
+    """A new version in force before the old one would misplace unversioned consents."""
+    old, data = _versions()
+    old = attrs.evolve(old, effective_from=datetime(2025, 1, 15, tzinfo=_CEST))
+    data["policy_version"] = "2025-06"
+    data["effective_from"] = "2025-01-01T00:00:00+02:00"
+    _with_previous(data, old)
+    data["previous_versions"][0]["effective_from"] = "2025-01-15T00:00:00+02:00"
+    report = diff(old, Policy.from_dict(data))
+    assert any("not after the old one" in p for p in report.problems)
+    data["previous_versions"][0]["effective_from"] = "2025-01-16T00:00:00+02:00"
+    report = diff(old, Policy.from_dict(data))
+    assert any("records effective_from 2025-01-16T00:00:00+02:00" in p for p in report.problems)
 
 
 def test_diff_markdown_and_dict() -> None:

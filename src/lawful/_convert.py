@@ -14,9 +14,9 @@ import json
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import cattrs
 import tomli_w
@@ -37,6 +37,7 @@ from lawful.model import (
     Contact,
     DataCategory,
     Entity,
+    LegalBasis,
     NoPeriodStated,
     OptOutScope,
     Purpose,
@@ -101,7 +102,7 @@ def _structure_duration(value: object, _: object) -> Duration:
 
 
 def _structure_date(value: object, _: object) -> date:
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
         try:
@@ -109,6 +110,31 @@ def _structure_date(value: object, _: object) -> date:
         except ValueError:
             pass
     raise ValueError(f"expected a date like 2024-08-30, got {value!r}")
+
+
+def _structure_instant(value: object, _: object) -> datetime:
+    # TOML gives an offset date-time as an aware datetime and a local one as a naive
+    # datetime; JSON gives text. A date alone, or a time without an offset, is refused:
+    # lawful never guesses a zone.
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise ValueError(
+            f"expected a date and time with an offset, such as 2024-08-30T00:00:00+02:00, "
+            f"got {value!r}"
+        )
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"naive date and time {moment.isoformat()!r}: add an offset such as +02:00 or Z "
+            "(lawful never guesses a time zone)"
+        )
+    return moment
 
 
 def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
@@ -135,12 +161,33 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(Duration, str)
     converter.register_structure_hook(date, _structure_date)
     converter.register_unstructure_hook(date, lambda d: d.isoformat())
+    # Registered after date: a datetime is a date, and the later hook wins.
+    converter.register_structure_hook(datetime, _structure_instant)
+    converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
     converter.register_structure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _structure_enum
     )
     converter.register_unstructure_hook_func(
         lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset, sorted
     )
+
+    def is_list_field(t: Any) -> bool:
+        args = get_args(t)
+        return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+    def list_field(t: Any) -> Callable[[object, object], tuple[Any, ...]]:
+        # cattrs would read "website" as the list of its letters; a list field wants a list.
+        element: Any = get_args(t)[0]
+        items = converter.get_structure_hook(list[element])
+
+        def structure(value: object, _: object) -> tuple[Any, ...]:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"expected a list, got {_kind(value)}")
+            return tuple(items(value, list))
+
+        return structure
+
+    converter.register_structure_hook_factory(is_list_field, list_field)
 
     def structure_rule(value: object, _: object) -> RetentionRule:
         if not isinstance(value, Mapping):
@@ -249,26 +296,45 @@ def _keyed(
     cls: type[Any],
     path: str,
     out: list[Problem],
-    *,
-    with_id: bool,
+    stand_in: Callable[[str], Any],
 ) -> list[Any]:
-    """A table keyed by id -> a list of values (the key becomes ``id``)."""
+    """A table keyed by id -> a list of values (the key becomes ``id``).
+
+    An entry that does not structure is reported, and a ``stand_in(id)`` takes its place,
+    so that the cross-reference checks that follow neither miss the rest of the file nor
+    report a reference to it as undeclared.
+    """
     if not isinstance(table, Mapping):
         out.append(Problem(path, f"expected a table keyed by id, got {_kind(table)}"))
         return []
     items = []
     for key, body in table.items():
         where = f"{path}.{key}"
+        value = None
         if not isinstance(body, Mapping):
             out.append(Problem(where, f"expected a table, got {_kind(body)}"))
-            continue
-        if with_id and "id" in body:
+        elif "id" in body:
             out.append(Problem(f"{where}.id", "unknown key (the table's key is the id)"))
-            continue
-        value = _structure(converter, {**body, "id": key} if with_id else body, cls, where, out)
-        if value is not None:
-            items.append(value)
+        else:
+            value = _structure(converter, {**body, "id": key}, cls, where, out)
+        items.append(stand_in(str(key)) if value is None else value)
     return items
+
+
+# What stands in for an entry that failed to structure: declared, and raising no problem
+# of its own in the semantic checks (its own problems are already reported).
+_STAND_INS: dict[str, Callable[[str], Any]] = {
+    "purposes": lambda key: Purpose(
+        key, key, key, LegalBasis.LEGAL_OBLIGATION, retention=Retention((NoPeriodStated(),))
+    ),
+    "data_categories": lambda key: DataCategory(key, key),
+    "vendors": lambda key: Vendor(key, key),
+}
+_STAND_IN_TABLES: dict[str, Callable[[str], Any]] = {
+    "entities": Entity,
+    "opt_out_scopes": OptOutScope,
+    "subject_categories": lambda key: key,
+}
 
 
 _TOP_KEYS = {
@@ -290,6 +356,7 @@ _TOP_KEYS = {
     "signals",
     "security_measures",
     "previous_versions",
+    "effective_from",
 }
 
 
@@ -331,6 +398,7 @@ def policy_from_dict(
     simple: dict[str, Any] = {
         "title": str,
         "updated": date,
+        "effective_from": datetime,
         "entities": dict[str, Entity],
         "controllers": dict[str, tuple[str, ...]],
         "subject_categories": dict[str, str],
@@ -344,13 +412,11 @@ def policy_from_dict(
     for key, cls in simple.items():
         if key in data:
             kwargs[key] = _structure(conv, data[key], cls, key, out)
-    kwargs["purposes"] = _keyed(
-        conv, data.get("purposes", {}), Purpose, "purposes", out, with_id=True
-    )
-    kwargs["data_categories"] = _keyed(
-        conv, data.get("data_categories", {}), DataCategory, "data_categories", out, with_id=True
-    )
-    kwargs["vendors"] = _keyed(conv, data.get("vendors", {}), Vendor, "vendors", out, with_id=True)
+            table = data[key]
+            if kwargs[key] is None and key in _STAND_IN_TABLES and isinstance(table, Mapping):
+                kwargs[key] = {str(k): _STAND_IN_TABLES[key](str(k)) for k in table}
+    for key, cls in (("purposes", Purpose), ("data_categories", DataCategory), ("vendors", Vendor)):
+        kwargs[key] = _keyed(conv, data.get(key, {}), cls, key, out, _STAND_INS[key])
     previous = data.get("previous_versions", [])
     if not isinstance(previous, list):
         out.append(Problem("previous_versions", f"expected a list, got {_kind(previous)}"))
@@ -361,12 +427,30 @@ def policy_from_dict(
             if (v := _structure(conv, item, PolicyVersion, f"previous_versions[{i}]", out))
             is not None
         ]
-    if out:
-        raise PolicyError(out, source)
+    if not out:
+        try:
+            return Policy(**{k: v for k, v in kwargs.items() if v is not None})
+        except PolicyError as exc:
+            raise PolicyError(exc.problems, source) from None
+    # Structural problems found: the cross-reference checks still run on what could be
+    # read (stand-ins in place of the rest), so that one PolicyError lists everything an
+    # author must fix, not the first kind of mistake only.
+    out.extend(p for p in _semantic_problems(kwargs) if p not in out)
+    raise PolicyError(out, source)
+
+
+def _semantic_problems(kwargs: Mapping[str, Any]) -> list[Problem]:
+    built = {k: v for k, v in kwargs.items() if v is not None}
+    # A missing id or version is already reported; a stand-in keeps it from being twice.
+    built.setdefault("id", "policy")
+    built.setdefault("version", "unknown")
     try:
-        return Policy(**{k: v for k, v in kwargs.items() if v is not None})
+        Policy(**built)
     except PolicyError as exc:
-        raise PolicyError(exc.problems, source) from None
+        return list(exc.problems)
+    except Exception:  # noqa: BLE001 - a shape too broken to check further: its problems are out
+        return []
+    return []
 
 
 def policy_to_dict(policy: Policy, converter: cattrs.Converter | None = None) -> dict[str, object]:
@@ -401,6 +485,7 @@ def policy_to_dict(policy: Policy, converter: cattrs.Converter | None = None) ->
         ("opt_out_scopes", dict[str, OptOutScope]),
         ("signals", Signals),
         ("security_measures", tuple[str, ...]),
+        ("effective_from", datetime),
     ):
         value = getattr(policy, key)
         if value != getattr(defaults, key):

@@ -20,10 +20,12 @@ from lawful.model import (
     LegalBasis,
     NoPeriodStated,
     Purpose,
+    RestrictionException,
     Retention,
     RetentionCombine,
     RetentionRule,
     SessionEnd,
+    TransferDerogation,
     TransferMechanism,
     Vendor,
     VendorRole,
@@ -32,7 +34,9 @@ from lawful.policy import Policy
 
 __all__ = [
     "BASIS_WORDS",
+    "DEROGATION_WORDS",
     "NOT_STATED",
+    "RESTRICTION_WORDS",
     "ROLE_WORDS",
     "TRANSFER_WORDS",
     "Block",
@@ -43,10 +47,13 @@ __all__ = [
     "humanize",
     "join",
     "md",
+    "notes_words",
+    "restriction_words",
     "retention_words",
     "subjects",
     "to_html",
     "to_markdown",
+    "transfer_words",
     "vendors_of",
     "where",
     "withdraw_words",
@@ -75,6 +82,27 @@ TRANSFER_WORDS = {
     TransferMechanism.BINDING_CORPORATE_RULES: "binding corporate rules (Art. 47)",
     TransferMechanism.DEROGATION: "derogation for a specific situation (Art. 49)",
     TransferMechanism.NOT_STATED: f"safeguard {NOT_STATED}",
+}
+DEROGATION_WORDS = {
+    TransferDerogation.EXPLICIT_CONSENT: "your explicit consent to the transfer (Art. 49(1)(a))",
+    TransferDerogation.CONTRACT: "necessary for a contract with you (Art. 49(1)(b))",
+    TransferDerogation.CONTRACT_IN_INTEREST: (
+        "necessary for a contract concluded in your interest (Art. 49(1)(c))"
+    ),
+    TransferDerogation.PUBLIC_INTEREST: "important reasons of public interest (Art. 49(1)(d))",
+    TransferDerogation.LEGAL_CLAIMS: "legal claims (Art. 49(1)(e))",
+    TransferDerogation.VITAL_INTERESTS: "vital interests (Art. 49(1)(f))",
+    TransferDerogation.PUBLIC_REGISTER: "a public register (Art. 49(1)(g))",
+    TransferDerogation.COMPELLING_LEGITIMATE_INTERESTS: (
+        "compelling legitimate interests, for a transfer that is not repetitive "
+        "(Art. 49(1), second subparagraph)"
+    ),
+}
+RESTRICTION_WORDS = {
+    RestrictionException.LEGAL_CLAIMS: "for legal claims",
+    RestrictionException.DATA_SUBJECT_REQUEST: "to answer your own request",
+    RestrictionException.PROTECTION_OF_OTHERS: "to protect the rights of another person",
+    RestrictionException.IMPORTANT_PUBLIC_INTEREST: "for important reasons of public interest",
 }
 
 
@@ -115,10 +143,38 @@ def retention_words(retention: Retention) -> str:
     return "whichever comes first: " + "; ".join(phrases)
 
 
+def transfer_words(vendor: Vendor) -> str:
+    """The safeguard of a vendor's transfer, with its Art. 49 ground for a derogation."""
+    words = TRANSFER_WORDS[vendor.transfer]
+    if vendor.transfer is TransferMechanism.DEROGATION:
+        ground = vendor.derogation
+        words += ": " + (DEROGATION_WORDS[ground] if ground is not None else f"ground {NOT_STATED}")
+    return words
+
+
 def where(vendor: Vendor) -> str:
     if not vendor.outside_eea:
         return f"{vendor.name}: {vendor.hosting}"
-    return f"{vendor.name}: {vendor.hosting} (outside the EEA; {TRANSFER_WORDS[vendor.transfer]})"
+    return f"{vendor.name}: {vendor.hosting} (outside the EEA; {transfer_words(vendor)})"
+
+
+def restriction_words(purpose: Purpose) -> str | None:
+    """What continues while processing is restricted, where the purpose declares an
+    Art. 18(2) exception; ``None`` where it declares none (storage only).
+    """
+    if not purpose.restriction_exceptions:
+        return None
+    reasons = ", ".join(RESTRICTION_WORDS[e] for e in purpose.restriction_exceptions)
+    return f"besides storing the data, we may still process it {reasons} (Art. 18(2))"
+
+
+def notes_words(policy: Policy, purpose: Purpose) -> str:
+    """How the policy was read for a purpose and the vendors it involves (its ``notes``)."""
+    parts = [purpose.notes.strip()] if purpose.notes.strip() else []
+    parts += [
+        f"{v.name}: {v.notes.strip()}" for v in vendors_of(policy, purpose) if v.notes.strip()
+    ]
+    return " ".join(parts)
 
 
 def basis_words(purpose: Purpose) -> str:
@@ -212,6 +268,10 @@ def subjects(policy: Policy, purpose: Purpose) -> str:
     return join((policy.subject_categories.get(s) or humanize(s)).rstrip(".") for s in ids)
 
 
+# Art. 8(1): a child's own consent counts from 16 (a Member State may lower it to 13).
+_ART_8_AGE = 16
+
+
 def age_words(policy: Policy) -> str | None:
     age = policy.age
     parts = []
@@ -225,7 +285,14 @@ def age_words(policy: Policy) -> str | None:
     if not parts:
         return None
     scope = "consent-based purposes" if age.scope is AgeScope.CONSENT_PURPOSES else "all purposes"
-    return "; ".join(parts) + f" ({scope}; Art. 8)"
+    if age.sections:
+        scope += " of " + ", ".join(humanize(s) for s in age.sections)
+    # An age rule wider than Art. 8 (more than consent, or above 16) is the policy's own.
+    beyond = age.scope is not AgeScope.CONSENT_PURPOSES or (
+        age.parental_consent_age is not None and age.parental_consent_age >= _ART_8_AGE
+    )
+    cite = "a rule of this policy (age), wider than Art. 8 GDPR" if beyond else "Art. 8"
+    return "; ".join(parts) + f" ({scope}; {cite})"
 
 
 # -- a tiny document model, written as markdown or HTML ---------------------------------------

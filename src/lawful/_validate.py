@@ -44,6 +44,7 @@ def validate(policy: Policy) -> list[Problem]:
     for purpose in policy.purposes:
         problems.extend(_purpose(policy, purpose, categories))
     problems.extend(_unused(policy))
+    problems.extend(_unsafe_transfers(policy))
     problems.extend(_signals(policy))
     problems.extend(_versions(policy))
     return problems
@@ -262,6 +263,26 @@ def _unused(policy: Policy) -> Iterator[Problem]:
     for category in policy.data_categories:
         if category.id not in used_data:
             yield _warn(f"data_categories.{category.id}", "declared but used by no purpose")
+
+
+def _unsafe_transfers(policy: Policy) -> Iterator[Problem]:
+    # Art. 44, 46(1): what a vendor's missing safeguard costs, purpose by purpose. A
+    # processor-only purpose is the client's to decide, and is denied before transfers.
+    vendors = {v.id: v for v in policy.vendors}
+    for purpose in policy.purposes:
+        if purpose.processor_only:
+            continue
+        for i, vendor_id in enumerate(purpose.vendors):
+            vendor = vendors.get(vendor_id)
+            if vendor is None or not vendor.outside_eea:
+                continue
+            if vendor.transfer is TransferMechanism.NOT_STATED:
+                yield _warn(
+                    f"purposes.{purpose.id}.vendors[{i}]",
+                    f"vendor {vendor_id} ({vendor.name}) receives the data outside the EEA with no "
+                    "safeguard stated: decisions involving it deny transfer_safeguard_missing "
+                    f"(Art. 44, 46(1)); state its mechanism under vendors.{vendor_id}",
+                )
 
 
 def _signals(policy: Policy) -> Iterator[Problem]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import os
 import sys
@@ -31,9 +32,9 @@ import attrs
 
 from lawful._bundled import bundled_policy, bundled_policy_names
 from lawful._convert import load_policy
-from lawful._json import read_events
+from lawful._json import event_from_dict, read_events
 from lawful.decision import Decision, Operation
-from lawful.events import BY_TYPE, Event
+from lawful.events import BY_TYPE, ConsentMethod, Event
 from lawful.exceptions import LawfulError, PolicyError, Problem
 from lawful.model import (
     AfterCollection,
@@ -44,6 +45,7 @@ from lawful.model import (
     RetentionCombine,
     RetentionRule,
     SessionEnd,
+    TransferMechanism,
 )
 from lawful.subject import Subject
 
@@ -209,16 +211,92 @@ def _wrap(text: str, width: int = _WIDTH, indent: str = "") -> str:
 # -- check ---------------------------------------------------------------------------------
 
 
+def _event_warnings(path: str, policy: Policy | None) -> list[Problem]:
+    """What ``check --events`` reports: free-text consent methods read as a closed value
+    (files from before methods were a closed set still load), and purposes the policy does
+    not declare. Every line is read first as ``decide`` reads it: a bad line is an error.
+    """
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise CommandError(f"{path}: not UTF-8 text") from None
+    for _ in read_events(io.StringIO(text), source=path):
+        pass
+    known = {m.value for m in ConsentMethod}
+    found: list[Problem] = []
+    for number, line in enumerate(io.StringIO(text), start=1):
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        kind = data.get("type")
+        where = f"{path}:{number}: {kind}"
+        method = data.get("method")
+        if isinstance(method, str) and method not in known:
+            read = getattr(event_from_dict(data), "method", ConsentMethod.UNSPECIFIED)
+            meaning = (
+                "an affirmative act whose form was not recorded"
+                if read.affirmative
+                else "never consent (Art. 4(11), recital 32): it grants nothing"
+            )
+            found.append(
+                Problem(
+                    f"{where}.method",
+                    f"free text {method!r} read as '{read.value}', {meaning}; "
+                    f"write one of: {', '.join(sorted(known))}",
+                    "warning",
+                )
+            )
+        purpose = data.get("purpose")
+        if policy is not None and isinstance(purpose, str) and purpose not in policy.purpose_ids:
+            found.append(
+                Problem(
+                    f"{where}.purpose",
+                    f"the policy declares no purpose {purpose!r}: decisions for it deny "
+                    "unknown_purpose",
+                    "warning",
+                )
+            )
+    return found
+
+
+def _unsafe_transfer_summary(policy: Policy) -> str | None:
+    # DESIGN step 3 in one line: which purposes deny until a safeguard is stated.
+    denied = [
+        p.id
+        for p in policy.purposes
+        if not p.processor_only
+        and any(
+            policy.vendor(v).outside_eea
+            and policy.vendor(v).transfer is TransferMechanism.NOT_STATED
+            for v in p.vendors
+        )
+    ]
+    if not denied:
+        return None
+    return (
+        f"{len(denied)} purpose(s) deny transfer_safeguard_missing while a vendor they involve "
+        f"has no safeguard stated (Art. 44, 46(1)): {', '.join(denied)}"
+    )
+
+
 def _check(args: argparse.Namespace) -> int:
     problems: tuple[Problem, ...]
+    policy: Policy | None = None
     try:
         policy = resolve_policy(args.policy)
     except PolicyError as exc:
         problems = exc.problems
     else:
         problems = policy.warnings
+    if args.events is not None:
+        problems += tuple(_event_warnings(args.events, policy))
     for problem in problems:
         say(f"{problem.severity}: {problem.path or 'policy'}: {problem.message}")
+    if policy is not None and (summary := _unsafe_transfer_summary(policy)) is not None:
+        say(_wrap(f"note: {summary}"))
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     say(f"{args.policy}: {errors} error(s), {warnings} warning(s)")
@@ -234,12 +312,19 @@ def _add_check(subparsers: Subparsers) -> None:
         description=(
             "Validate and lint a policy: print every problem as 'SEVERITY: PATH: MESSAGE', "
             "then a count. Errors make the policy unusable; warnings mark what it does not "
-            "state (a retention period, a transfer safeguard, ...). Exit status: 0 clean, "
-            "1 problems found (errors, or warnings under --strict), 2 bad usage."
+            "state (a retention period, a transfer safeguard, ...), and which purposes a "
+            "missing transfer safeguard denies. With --events, also read an events file: "
+            "free-text consent methods and undeclared purposes are warnings. Exit status: "
+            "0 clean, 1 problems found (errors, or warnings under --strict), 2 bad usage."
         ),
     )
     add_policy_argument(parser)
     parser.add_argument("--strict", action="store_true", help="treat warnings as problems")
+    parser.add_argument(
+        "--events",
+        metavar="EVENTS.jsonl",
+        help="also check an events file (JSON Lines, as for decide); '-' reads standard input",
+    )
     parser.set_defaults(handler=_check)
 
 

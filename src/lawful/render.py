@@ -40,6 +40,7 @@ import csv
 import enum
 import io
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 import attrs
@@ -48,7 +49,6 @@ from lawful import _render_text
 from lawful._engine import compare_terms
 from lawful._render_text import (
     ROLE_WORDS,
-    TRANSFER_WORDS,
     Block,
     age_words,
     basis_words,
@@ -57,10 +57,13 @@ from lawful._render_text import (
     humanize,
     join,
     md,
+    notes_words,
+    restriction_words,
     retention_words,
     subjects,
     to_html,
     to_markdown,
+    transfer_words,
     vendors_of,
     where,
     withdraw_words,
@@ -95,8 +98,9 @@ RopaFormat: TypeAlias = Literal["csv", "markdown"]
 def _purpose_fields(policy: Policy, purpose: Purpose) -> tuple[tuple[str, str], ...]:
     vendors = vendors_of(policy, purpose)
     first = [v.name for v in vendors if v.role is VendorRole.FIRST_PARTY]
+    processors = [v.name for v in vendors if v.role is VendorRole.PROCESSOR]
     others = [
-        f"{v.name} ({ROLE_WORDS[v.role]})" for v in vendors if v.role is not VendorRole.FIRST_PARTY
+        f"{v.name} ({ROLE_WORDS[v.role]})" for v in vendors if v.role is VendorRole.THIRD_PARTY
     ]
     data = [policy.data_category(d) for d in purpose.data]
     fields = [
@@ -105,6 +109,10 @@ def _purpose_fields(policy: Policy, purpose: Purpose) -> tuple[tuple[str, str], 
     ]
     if first:
         fields.append(("First party", join(first)))
+    # Art. 28: a processor acts for the controller; only a third party receives the data
+    # for its own ends (Art. 4(10)), so the two are never listed as one.
+    if processors:
+        fields.append(("Processors acting for us (Art. 28)", join(processors)))
     fields += [
         ("Which third parties", join(others, empty="none")),
         ("Where", join(where(v) for v in vendors)),
@@ -114,17 +122,27 @@ def _purpose_fields(policy: Policy, purpose: Purpose) -> tuple[tuple[str, str], 
     ]
     if (device := device_words(purpose)) is not None:
         fields.append(("Reads or writes your device", device))
+    if (restricted := restriction_words(purpose)) is not None:
+        fields.append(("While processing is restricted", restricted))
     if purpose.subjects:
         fields.append(("Who it concerns", subjects(policy, purpose)))
+    if notes := notes_words(policy, purpose):
+        fields.append(("How we read the policy here", notes))
     return tuple(fields)
+
+
+def _version_line(policy: Policy) -> str:
+    updated = f", last updated {policy.updated.isoformat()}" if policy.updated else ""
+    since = policy.effective_from
+    effective = f", in force from {since.isoformat()}" if since is not None else ""
+    return f"Policy version {policy.version}{updated}{effective}."
 
 
 def _settings_blocks(policy: Policy) -> list[Block]:
     title = policy.title or policy.id
-    updated = f", last updated {policy.updated.isoformat()}" if policy.updated else ""
     blocks = [
         Block("h1", f"Privacy and consent settings: {title}"),
-        Block("p", f"Policy version {policy.version}{updated}."),
+        Block("p", _version_line(policy)),
         Block("h2", "Who is responsible"),
     ]
     who = [(humanize(s), controllers(policy, s)) for s in policy.controllers]
@@ -193,9 +211,10 @@ _ROPA_COLUMNS = (
 
 def _ropa_row(policy: Policy, purpose: Purpose) -> tuple[str, ...]:
     vendors = vendors_of(policy, purpose)
-    transfers = [
-        f"{v.name} ({v.hosting}): {TRANSFER_WORDS[v.transfer]}" for v in vendors if v.outside_eea
-    ]
+    transfers = [f"{v.name} ({v.hosting}): {transfer_words(v)}" for v in vendors if v.outside_eea]
+    notes = notes_words(policy, purpose)
+    if (restricted := restriction_words(purpose)) is not None:
+        notes = join((notes, f"While processing is restricted: {restricted}."), empty="")
     data = [policy.data_category(d) for d in purpose.data]
     return (
         f"{purpose.title} ({purpose.id})",
@@ -210,7 +229,7 @@ def _ropa_row(policy: Policy, purpose: Purpose) -> tuple[str, ...]:
         retention_words(purpose.retention),
         # Art. 30(1)(g): the measures the policy describes, or "not stated".
         join(policy.security_measures),
-        purpose.notes or "",
+        notes,
     )
 
 
@@ -243,7 +262,7 @@ def render_ropa(policy: Policy, *, format: RopaFormat = "csv") -> str:
     if format == "markdown":
         title = policy.title or policy.id
         out = [f"# Record of processing activities: {md(title)}"]
-        out.append(f"Art. 30(1) GDPR. Policy version {md(policy.version)}.")
+        out.append(f"Art. 30(1) GDPR. {md(_version_line(policy))}")
         for row in rows:
             table = ["| Field | Record |", "| --- | --- |"]
             table += [
@@ -312,13 +331,46 @@ class PolicyDiff:
         new_version: The new version string.
         purposes: One entry per purpose of either version, new order first.
         problems: Version bookkeeping that would change decisions unexpectedly
-            (the new version does not list the old one, or keeps its version string).
+            (the new version does not list the old one, or keeps its version string, or
+            takes effect before the old one).
+        new_effective_from: When the new version takes effect (its ``effective_from``):
+            from then on, the consents :attr:`must_ask_again` names are stale, and a
+            consent recorded without a version counts as given under the new version.
+            ``None`` when the new version does not say.
+        old_effective_from: When the old version took effect, if it says.
     """
 
     old_version: str
     new_version: str
     purposes: tuple[PurposeChange, ...]
     problems: tuple[str, ...] = ()
+    new_effective_from: datetime | None = None
+    old_effective_from: datetime | None = None
+
+    @property
+    def stale_from(self) -> str:
+        """One sentence: from when the new version stales which consents."""
+        stale = [
+            c.purpose for c in self.purposes if c.consent_based and c.consents_remain_valid is False
+        ]
+        which = ", ".join(stale) if stale else "no purpose"
+        if self.new_effective_from is None:
+            return (
+                f"Takes effect: not stated. Consents given under {self.old_version} are stale "
+                f"under {self.new_version} for: {which}; a consent recorded without a version "
+                "is judged under the oldest version the policy knows."
+            )
+        since = self.new_effective_from.isoformat()
+        if self.old_version == self.new_version:
+            return (
+                f"Takes effect: {since}. Consents stamped {self.new_version} are stale "
+                f"for: {which}."
+            )
+        return (
+            f"Takes effect: {since}. From then, consents given under {self.old_version} are "
+            f"stale for: {which}; a consent recorded without a version before then counts "
+            f"as given under {self.old_version}, from then under {self.new_version}."
+        )
 
     @property
     def must_ask_again(self) -> tuple[str, ...]:
@@ -334,6 +386,7 @@ class PolicyDiff:
         """A readable report: per purpose, what changed and whether consents stay valid."""
         out = [f"# Policy diff: {md(self.old_version)} → {md(self.new_version)}"]
         out.extend(f"**Problem:** {md(p)}" for p in self.problems)
+        out.append(md(self.stale_from))
         ask = ", ".join(self.must_ask_again) or "nobody"
         out.append(f"Ask for consent again for: {md(ask)}.")
         for change in self.purposes:
@@ -358,6 +411,8 @@ class PolicyDiff:
         return {
             "old_version": self.old_version,
             "new_version": self.new_version,
+            "old_effective_from": _instant(self.old_effective_from),
+            "new_effective_from": _instant(self.new_effective_from),
             "problems": list(self.problems),
             "must_ask_again": list(self.must_ask_again),
             "purposes": [
@@ -373,6 +428,30 @@ class PolicyDiff:
                 for c in self.purposes
             ],
         }
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _effective_problems(old: Policy, new: Policy) -> list[str]:
+    """Version dates that would place consents recorded without a version wrongly."""
+    problems: list[str] = []
+    was, now = old.effective_from, new.effective_from
+    if old.version != new.version and was is not None and now is not None and now <= was:
+        problems.append(
+            f"the new version takes effect at {now.isoformat()}, not after the old one "
+            f"({was.isoformat()}): consents recorded without a version would be judged under "
+            "the wrong one"
+        )
+    record = next((v for v in new.previous_versions if v.version == old.version), None)
+    if record is not None and was is not None and record.effective_from != was:
+        stated = "none" if record.effective_from is None else record.effective_from.isoformat()
+        problems.append(
+            f"previous_versions '{old.version}' records effective_from {stated}, but the old "
+            f"policy took effect at {was.isoformat()}"
+        )
+    return problems
 
 
 def _vendor_name(policy: Policy, vendor_id: str) -> str:
@@ -404,6 +483,8 @@ def _value(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, enum.Enum):
         return str(value.value)
+    if isinstance(value, tuple):
+        return ", ".join(_value(v) for v in value) or "none"
     return str(value)
 
 
@@ -423,6 +504,8 @@ _COMPARED = (
     "device_access",
     "strictly_necessary",
     "processor_only",
+    "restriction_exceptions",
+    "recurring",
 )
 
 
@@ -447,6 +530,8 @@ def _purpose_changes(old: Policy, new: Policy, before: Purpose, after: Purpose) 
     )
     lines += _set_changes("data-subject category", before.subjects, after.subjects, str)
     lines += _set_changes("opt-out scope", before.opt_out_scopes, after.opt_out_scopes, str)
+    if before.notes != after.notes:
+        lines.append("notes (how the policy is read) changed")
     if before.retention != after.retention:
         lines.append(
             f"retention: {retention_words(before.retention)} → {retention_words(after.retention)}"
@@ -456,7 +541,7 @@ def _purpose_changes(old: Policy, new: Policy, before: Purpose, after: Purpose) 
     for vendor_id in after.vendors:
         if vendor_id in before.vendors:
             was, now = old.vendor(vendor_id), new.vendor(vendor_id)
-            for field in ("name", "role", "hosting", "outside_eea", "transfer"):
+            for field in ("name", "role", "hosting", "outside_eea", "transfer", "derogation"):
                 if getattr(was, field) != getattr(now, field):
                     lines.append(
                         f"vendor {vendor_id} {field.replace('_', ' ')}: "
@@ -553,5 +638,13 @@ def diff(old: Policy, new: Policy) -> PolicyDiff:
         for p in old.purposes
         if p.id not in new_ids
     )
+    problems.extend(_effective_problems(old, new))
     unique = tuple(dict.fromkeys(problems))
-    return PolicyDiff(old.version, new.version, tuple(changes), unique)
+    return PolicyDiff(
+        old.version,
+        new.version,
+        tuple(changes),
+        unique,
+        new_effective_from=new.effective_from,
+        old_effective_from=old.effective_from,
+    )
