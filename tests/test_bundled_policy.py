@@ -103,9 +103,9 @@ PURPOSES = [
     ),
     (
         "session_statistics",
-        CONSENT,
+        LI,
         MARKETING,
-        "We'll only collect and use data for purposes you've consented to. (no basis stated)",
+        "This non-personal data is tied to a temporary identifier (no basis stated)",
     ),
     (
         "aggregated_usage_metrics",
@@ -811,9 +811,9 @@ _ANALYTICS_ONLY = {
 }
 CONSENT_MANAGER = [
     ("analytics", ReasonCode.CONSENT_GIVEN),
-    # "We'll only collect and use data for purposes you've consented to": the Analytics text
-    # does not announce session statistics (Art. 4(11); EDPB 05/2020, 3.1.3).
-    ("session_statistics", ReasonCode.NO_CONSENT),
+    # Legitimate interests; the Analytics text does not announce session statistics, so it
+    # is no consent to reading the device for them (Art. 4(11); EDPB 05/2020, 3.1.3).
+    ("session_statistics", ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED),
     # Legitimate interests, but reading the device needs a consent the settings never ask.
     ("aggregated_usage_metrics", ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED),
 ]
@@ -836,7 +836,7 @@ def test_item_18_analytics_choice_grants_only_analytics(purpose: str, code: Reas
 @pytest.mark.parametrize(
     ("purpose", "basis", "device_needs_consent"),
     [
-        ("session_statistics", CONSENT, True),
+        ("session_statistics", LI, True),
         ("aggregated_usage_metrics", LI, True),
         ("fraud_prevention", LI, True),
     ],
@@ -859,7 +859,7 @@ def test_item_18_texts_match_their_consent(
 READINGS = [
     # (where, words the notes must contain, what the seed leaves open)
     ("purposes.session_statistics", "30 minutes", "the end of each browsing session"),
-    ("purposes.session_statistics", "read as consent", "no basis stated"),
+    ("purposes.session_statistics", "read as legitimate interests", "no basis stated"),
     ("purposes.aggregated_usage_metrics", "read as legitimate interests", "necessary processing"),
     ("purposes.information_by_email", "Read as consent", "no basis stated"),
     ("purposes.data_subject_requests", "legal obligation", "no basis stated"),
@@ -970,6 +970,8 @@ EXPECTED_WARNINGS = {
     "purposes.fraud_prevention.device_access": _DEVICE,
     "purposes.aggregated_usage_metrics.assessment": _LIA,
     "purposes.aggregated_usage_metrics.device_access": _DEVICE,
+    "purposes.session_statistics.assessment": _LIA,
+    "purposes.session_statistics.device_access": _DEVICE,
     "purposes.information_by_email.retention": _RETENTION,
     "purposes.data_subject_requests.retention": _RETENTION,
     "purposes.product_onboarding.retention": _RETENTION,
@@ -1238,7 +1240,7 @@ def test_hubspot_retention(
 
 @pytest.mark.parametrize(
     ("minutes", "code"),
-    [(29, ReasonCode.CONSENT_GIVEN), (30, ReasonCode.RETENTION_EXCEEDED)],
+    [(29, ReasonCode.LEGITIMATE_INTEREST), (30, ReasonCode.RETENTION_EXCEEDED)],
 )
 def test_session_identifier_ends_after_30_minutes(minutes: int, code: ReasonCode) -> None:
     """The temporary identifier's data goes when the session ends: 30 minutes without activity."""

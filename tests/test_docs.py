@@ -126,6 +126,8 @@ def _check_page(page: Path, text: str | None = None) -> list[str]:
         name = block.options.get("caption")
         if block.info.startswith("{code-block}") and name:
             Path(name).write_text(block.body, encoding="utf-8")
+            if name.endswith(".key"):
+                Path(name).chmod(0o600)  # as docs/ledger.md asks: a key file is private
         elif block.info.startswith("{literalinclude}") and name:
             source = page.parent / block.info.split(maxsplit=1)[1]
             if source.is_file():
