@@ -314,7 +314,8 @@ ROWS: dict[str, Row] = {
         deciding=1,
     ),
     "consent expired after its lifetime": Row(
-        "Art. 7(1)",
+        # The lifetime is the policy's clause (the GDPR sets none): the basis's article.
+        "Art. 6(1)(a)",
         "analytics",
         (ConsentGiven(at=datetime(2024, 1, 1, tzinfo=UTC), purpose="analytics"),),
         ReasonCode.CONSENT_EXPIRED,
