@@ -8,10 +8,11 @@ or inactivity grants nothing; an expiry cites the policy's clause.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 import pytest
+from tests._rules import DAY, T0, US, consent, decide, events, policy, utc
 
 from lawful import (
     ConsentGiven,
@@ -26,7 +27,6 @@ from lawful import (
     ReasonCode,
     Subject,
 )
-from tests._rules import DAY, T0, US, consent, decide, events, policy, utc
 
 pytestmark = pytest.mark.usefixtures("no_clock")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from tests._rules import DAY, T0, decide, on, policy
 
 from lawful import (
     ConsentMethod,
@@ -27,7 +28,6 @@ from lawful import (
     TransferMechanism,
     Vendor,
 )
-from tests._rules import DAY, T0, decide, on, policy
 
 pytestmark = pytest.mark.usefixtures("no_clock")
 
