@@ -92,7 +92,7 @@ STORED: dict[str, tuple[tuple[Event, ...], datetime, ReasonCode]] = {
 def test_stored_data_needs_its_consent_at_collection(
     history: tuple[Event, ...], collected: datetime, expected: ReasonCode
 ) -> None:
-    """Art. 6(1)(a), 7(3): collection needs its basis, and a withdrawal reaches the data before it."""
+    """Art. 6(1)(a), 7(3): collection needs its basis; a withdrawal reaches the data before it."""
     decision = decide(POLICY, history, AT, collected_at=collected)
     assert decision.code is expected
     assert decision.allowed is (expected is ReasonCode.CONSENT_GIVEN)
