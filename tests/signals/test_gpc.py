@@ -140,7 +140,7 @@ def test_gpc_on_a_subject_already_opted_out_adds_nothing(policy: lawful.Policy) 
 
 
 def test_gpc_objection_to_a_consented_direct_marketing_purpose(policy: lawful.Policy) -> None:
-    """Art. 21(3): an objection to consent-based direct marketing gives OBJECTED, not a withdrawal."""
+    """Art. 21(3): an objection to consent-based direct marketing is OBJECTED, not a withdrawal."""
     dm = attrs.evolve(policy.purpose("personalisation"), direct_marketing=True)
     purposes = tuple(dm if p.id == "personalisation" else p for p in policy.purposes)
     marketing = attrs.evolve(policy, purposes=purposes)
