@@ -29,6 +29,7 @@ from lawful.events import (
     AgeDeclared,
     BirthDateDeclared,
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     ContractEnded,
     ContractStarted,
@@ -113,7 +114,7 @@ def _keys_for(event: Event) -> tuple[LineKey, ...]:
     """The timelines an event belongs to; none for a "consent" that is no affirmative act."""
     match event:
         case ConsentGiven():
-            if not event.method.affirmative:
+            if not _affirmative(event.method):
                 return ()  # Art. 4(11), recital 32: it grants nothing and changes nothing
             return ((Kind.CONSENT_GRANTS, event.purpose, event.vendor), _ALL)
         case ConsentWithdrawn():
@@ -150,12 +151,24 @@ def _keys_for(event: Event) -> tuple[LineKey, ...]:
         case Interaction():
             return ((Kind.INTERACTION, event.kind, event.purpose), (Kind.ANY_INTERACTION,), _ALL)
         case TransferConsentGiven():
-            if not event.method.affirmative:
+            if not _affirmative(event.method):
                 return ()  # Art. 4(11), 49(1)(a): explicit consent is an affirmative act
             return ((Kind.TRANSFER, event.vendor, event.purpose), _ALL)
         case TransferConsentWithdrawn():
             return ((Kind.TRANSFER, event.vendor, event.purpose), _ALL)
     raise TypeError(f"not a lawful event: {event!r}")  # pragma: no cover - typed away
+
+
+def _affirmative(method: object) -> bool:
+    """Whether a consent's method is an affirmative act (free text of older records, not
+    yet read as a :class:`ConsentMethod`, counts as an unspecified affirmative act).
+    """
+    if isinstance(method, ConsentMethod):
+        return method.affirmative
+    try:
+        return ConsentMethod(method).affirmative
+    except ValueError:
+        return True
 
 
 def _sort_key(event: Event) -> int:
