@@ -271,8 +271,12 @@ POLICY = Policy(
                     frozenset({"ip", "cookie"}),
                 )
             },
+            effective_from=utc(2000, 1, 1),
         ),
     ),
+    # Art. 7(1): unversioned consents are judged under the version in force at their
+    # instant, so the versions say when they took effect.
+    effective_from=utc(2010, 1, 1),
 )
 
 T0 = utc(2025, 3, 1, 9)
@@ -624,9 +628,15 @@ def test_a_childs_consent_without_parental_consent_never_becomes_valid() -> None
     assert decision.code is ReasonCode.PARENTAL_CONSENT_REQUIRED
     assert decision.reason.event == grant
     assert decision.valid_until is None
-    # A parent's consent later does not cure it either; a fresh consent as an adult does.
+    # Art. 8(1) "given or authorised": a parent's consent while the child is in the band
+    # authorises it, even after the child's own (tests/test_rules_age.py has the table);
+    # one after the child left the band does not. A fresh consent as an adult counts.
     late_parent = ParentalConsentGiven(at=utc(2025, 3, 1))
     assert code([born, grant, late_parent], "ads", adult, vendor="adnet") is (
+        ReasonCode.CONSENT_GIVEN
+    )
+    too_late = ParentalConsentGiven(at=utc(2027, 1, 1))
+    assert code([born, grant, too_late], "ads", adult, vendor="adnet") is (
         ReasonCode.PARENTAL_CONSENT_REQUIRED
     )
     again = ConsentGiven(at=utc(2029, 6, 1), purpose="ads")
@@ -664,12 +674,14 @@ def test_age_rules_cover_consent_purposes_only_by_default() -> None:
     assert code([born], "analytics", T0) is ReasonCode.BELOW_MINIMUM_AGE
 
 
-def test_the_latest_age_declaration_counts() -> None:
-    """A corrected birth date replaces the earlier one from its instant on."""
+def test_a_later_age_declaration_never_raises_the_age() -> None:
+    """Art. 8(2): an unverified later claim to be older never raises the lowest age on record."""
     grant = ConsentGiven(at=utc(2025, 2, 1), purpose="analytics")
-    wrong = BirthDateDeclared(at=utc(2025, 1, 1), birth_date=date(2015, 1, 1))
-    fixed = BirthDateDeclared(at=utc(2025, 1, 2), birth_date=date(1990, 1, 1))
-    assert decide([wrong, fixed, grant], "analytics", utc(2025, 2, 2)).allowed
+    young = BirthDateDeclared(at=utc(2025, 1, 1), birth_date=date(2015, 1, 1))
+    older = BirthDateDeclared(at=utc(2025, 1, 2), birth_date=date(1990, 1, 1))
+    assert code([young, older, grant], "analytics", utc(2025, 2, 2)) is (
+        ReasonCode.BELOW_MINIMUM_AGE
+    )
 
 
 def test_at_least_declared_is_read_conservatively() -> None:
@@ -819,13 +831,12 @@ def test_staleness(fields: dict[str, object], stale: bool) -> None:
         assert decision.allowed
 
 
-def test_a_hand_built_purpose_judges_versions_as_unknown() -> None:
-    """A Purpose not from a policy knows no version: a stamped consent is stale (fail closed)."""
+def test_a_hand_built_purpose_is_refused() -> None:
+    """A Purpose no policy compiled is refused, never decided without the policy's rules."""
     bare = Purpose("a", "A", "s", LegalBasis.CONSENT, withdrawal="x")
     subject = Subject("s", [ConsentGiven(at=T0, purpose="a", policy_version="v2")])
-    assert lawful.may_process(subject, bare, T0).code is ReasonCode.CONSENT_STALE
-    plain = Subject("s", [ConsentGiven(at=T0, purpose="a")])
-    assert lawful.may_process(plain, bare, T0).allowed
+    with pytest.raises(lawful.UncompiledPurposeError):
+        lawful.may_process(subject, bare, T0)  # type: ignore[arg-type]
 
 
 # -- explicit consent -----------------------------------------------------------------------
@@ -964,12 +975,15 @@ def test_an_objection_withdrawn_lifts_it() -> None:
 
 
 def test_an_objection_keeps_storage_pending_verification() -> None:
-    """Art. 18(1)(d): under an objection the data is restricted, so storage alone continues."""
-    events = [Objection(at=T0, purpose="profiling")]
-    stored = decide(events, "profiling", T0, operation=Operation.STORE)
+    """Art. 18(1)(d): where an override is admissible, storage alone continues meanwhile."""
+    events = [Objection(at=T0, purpose="fraud")]
+    stored = decide(events, "fraud", T0, operation=Operation.STORE)
     assert stored.allowed
     assert stored.reasons[-1].code is ReasonCode.OBJECTED
     assert stored.reasons[-1].event == events[0]
+    # Where the policy admits no override there is nothing to verify: storage stops too.
+    none = [Objection(at=T0, purpose="profiling")]
+    assert code(none, "profiling", T0, operation=Operation.STORE) is ReasonCode.OBJECTED
 
 
 def test_an_objection_to_every_purpose() -> None:
@@ -1080,10 +1094,10 @@ def test_hubspot_24_months_after_the_last_exchange() -> None:
     assert decide(events, "hubspot", utc(2025, 8, 1), collected_at=C).valid_until == utc(2027, 2, 1)
 
 
-def test_an_exchange_before_collection_counts_from_collection() -> None:
-    """The last-interaction rule counts from the later of the interaction and the collection."""
+def test_an_exchange_before_collection_is_no_reply_to_the_data() -> None:
+    """Art. 5(1)(e): an exchange before the data existed leaves it under the 6-month rule."""
     events = [Interaction(at=utc(2024, 1, 1), kind="reply"), ConsentGiven(at=C, purpose="hubspot")]
-    assert decide(events, "hubspot", C + US, collected_at=C).valid_until == utc(2027, 1, 10, 12)
+    assert decide(events, "hubspot", C + US, collected_at=C).valid_until == utc(2025, 7, 10, 12)
 
 
 def test_an_exchange_for_another_purpose_does_not_count() -> None:
@@ -1317,7 +1331,9 @@ def test_age_rules_can_cover_every_purpose() -> None:
 def test_valid_until_is_the_earliest_deadline() -> None:
     """With a consent expiry and a retention limit ahead, valid_until is the earlier one."""
     grant = ConsentGiven(at=utc(2025, 3, 1), purpose="analytics")  # expires 1 April
-    early = decide([grant], "analytics", utc(2025, 3, 2), collected_at=utc(2024, 9, 15))
+    # The data was collected under an earlier consent, renewed since without a withdrawal.
+    first = ConsentGiven(at=utc(2024, 9, 15), purpose="analytics")
+    early = decide([first, grant], "analytics", utc(2025, 3, 2), collected_at=utc(2024, 9, 15))
     assert early.valid_until == utc(2025, 3, 15)  # 6 months after collection
     late = decide([grant], "analytics", utc(2025, 3, 2), collected_at=utc(2025, 3, 1))
     assert late.valid_until == utc(2025, 4, 1)

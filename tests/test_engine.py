@@ -86,6 +86,12 @@ hosting = "Netherlands"
 name = "Social"
 role = "third_party"
 hosting = "Ireland"
+[vendors.chatco]
+name = "ChatCo"
+role = "processor"
+hosting = "United States"
+outside_eea = true
+transfer = "not_stated"
 
 [purposes.analytics]
 title = "Analytics"
@@ -144,6 +150,16 @@ data = ["ip_address"]
 vendors = ["self"]
 opt_out_scopes = ["tracking"]
 retention = { rules = [{ kind = "after_collection", period = "90 days" }] }
+
+[purposes.support_chat]
+title = "Support chat"
+statement = "Answer your questions in a chat"
+basis = "legitimate_interests"
+legitimate_interest = "answering customers"
+assessment = "LIA-6"
+data = ["email"]
+vendors = ["chatco"]
+retention = { rules = [{ kind = "after_collection", period = "1 year" }] }
 
 [purposes.security_cookie]
 title = "Bot detection cookie"
@@ -232,7 +248,17 @@ vendors = ["self"]
 data = ["ip_address", "cookie"]
 """
 
-POLICY = lawful.loads_policy(POLICY_TOML)
+# Art. 7(1): unversioned consents are judged under the version in force at their instant,
+# so the versions say when they took effect.
+_LOADED = lawful.loads_policy(POLICY_TOML)
+POLICY = attrs.evolve(
+    _LOADED,
+    effective_from=datetime(2010, 1, 1, tzinfo=UTC),
+    previous_versions=tuple(
+        attrs.evolve(v, effective_from=datetime(2000, 1, 1, tzinfo=UTC))
+        for v in _LOADED.previous_versions
+    ),
+)
 # Art. 8(2): a variant that denies until an age is on record.
 POLICY_AGE_DENY = attrs.evolve(
     POLICY, age=AgeRules(minimum_age=13, parental_consent_age=15, unknown_age=UnknownAge.DENY)
@@ -288,7 +314,8 @@ ROWS: dict[str, Row] = {
         deciding=1,
     ),
     "consent expired after its lifetime": Row(
-        "Art. 7(1)",
+        # The lifetime is the policy's clause (the GDPR sets none): the basis's article.
+        "Art. 6(1)(a)",
         "analytics",
         (ConsentGiven(at=datetime(2024, 1, 1, tzinfo=UTC), purpose="analytics"),),
         ReasonCode.CONSENT_EXPIRED,
@@ -418,7 +445,9 @@ ROWS: dict[str, Row] = {
         clause="age.parental_consent_age",
     ),
     "below the minimum age": Row(
-        "Art. 8(1)",
+        # A minimum age is the policy's own rule: the GDPR sets none (Art. 8 sets when
+        # parental consent is needed), so the reason cites the policy clause.
+        "policy clause age",
         "analytics",
         (
             BirthDateDeclared(at=T0, birth_date=date(2014, 1, 1)),
@@ -497,6 +526,14 @@ ROWS: dict[str, Row] = {
         ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED,
         allowed=False,
         clause="purposes.security_cookie.device_access",
+    ),
+    "transfer with no stated safeguard": Row(
+        "Art. 44, 46(1)",
+        "support_chat",
+        (),
+        ReasonCode.TRANSFER_SAFEGUARD_MISSING,
+        allowed=False,
+        clause="vendors.chatco.transfer",
     ),
     "processor only": Row(
         "Art. 28(3)(a)",
@@ -646,7 +683,8 @@ def test_explain_mentions_every_reason_and_valid_until() -> None:
             ConsentGiven(at=T1, purpose="ads", vendor="social"),
         ],
     )
-    decision = POLICY.may_process(subject, "ads", AT, collected_at=T0)
+    # Collected once both consents were in force (the social one came at T1).
+    decision = POLICY.may_process(subject, "ads", AT, collected_at=T1)
     assert decision.allowed
     text = decision.explain()
     assert text.count("Because (Art. 6(1)(a), consent_given)") == 1

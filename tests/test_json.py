@@ -257,14 +257,22 @@ def test_nothing_is_skipped_silently() -> None:
 
 # -- decisions ------------------------------------------------------------------------------
 
-PURPOSE = Purpose(
-    "analytics",
-    "Analytics",
-    "Measure",
-    LegalBasis.CONSENT,
-    withdrawal="settings",
-    vendors=("self",),
-)
+# lawful.may_process takes only a purpose a policy compiled (issue 14 item 9).
+PURPOSE = lawful.Policy(
+    id="json",
+    version="1",
+    vendors=(lawful.Vendor("self", "Self"),),
+    purposes=(
+        Purpose(
+            "analytics",
+            "Analytics",
+            "Measure",
+            LegalBasis.CONSENT,
+            withdrawal="settings",
+            vendors=("self",),
+        ),
+    ),
+).purpose("analytics")
 
 
 def _decision(events: list[Event]) -> Decision:

@@ -22,7 +22,7 @@ from lawful._convert import (
     load_policy,
     loads_policy,
 )
-from lawful._engine import QueryError, may_process
+from lawful._engine import may_process
 from lawful._json import dumps_events, event_from_dict, event_to_dict, read_events
 from lawful.decision import Decision, Operation, Reason, ReasonCode
 from lawful.duration import Duration
@@ -59,13 +59,17 @@ from lawful.exceptions import (
     NaiveDatetimeError,
     PolicyError,
     Problem,
+    QueryError,
     SignalError,
+    UncompiledPurposeError,
+    UnknownPurposeError,
 )
 from lawful.model import (
     AfterCollection,
     AfterLastInteraction,
     AgeRules,
     AgeScope,
+    CompiledPurpose,
     Contact,
     DataCategory,
     Entity,
@@ -89,7 +93,7 @@ from lawful.model import (
     Vendor,
     VendorRole,
 )
-from lawful.policy import Policy, PolicyVersion, UnknownPurposeError
+from lawful.policy import Policy, PolicyVersion
 from lawful.subject import Subject
 
 __all__ = [
@@ -99,6 +103,7 @@ __all__ = [
     "AgeRules",
     "AgeScope",
     "BirthDateDeclared",
+    "CompiledPurpose",
     "ConsentGiven",
     "ConsentMethod",
     "ConsentWithdrawn",
@@ -155,6 +160,7 @@ __all__ = [
     "TransferConsentWithdrawn",
     "TransferDerogation",
     "TransferMechanism",
+    "UncompiledPurposeError",
     "UnknownAge",
     "UnknownPurposeError",
     "UnknownSubjectCategory",

@@ -21,6 +21,7 @@ from lawful.model import (
     Purpose,
     SessionEnd,
     SpecialCategoryCondition,
+    TransferDerogation,
     TransferMechanism,
 )
 from lawful.policy import Policy
@@ -111,11 +112,43 @@ def _vendors(policy: Policy) -> Iterator[Problem]:
                 "a transfer outside the EEA needs a mechanism (Chapter V), or "
                 '"not_stated" where the policy is silent',
             )
+        if vendor.transfer is TransferMechanism.DEROGATION and vendor.derogation is None:
+            yield Problem(
+                f"{where}.derogation",
+                "a derogation must name its Art. 49(1) ground (explicit_consent, contract, ...)",
+            )
+        if vendor.derogation is not None and vendor.transfer is not TransferMechanism.DEROGATION:
+            yield _warn(
+                f"{where}.derogation",
+                "names a derogation ground, but the transfer mechanism is not a derogation: "
+                "the ground is not used",
+            )
         if vendor.outside_eea and vendor.transfer is TransferMechanism.NOT_STATED:
             yield _warn(
                 f"{where}.transfer",
                 f"transfer outside the EEA ({vendor.hosting}) with no mechanism stated "
                 "(Art. 13(1)(f), Art. 44)",
+            )
+
+
+def _transfer_problems(policy: Policy, purpose: Purpose, where: str) -> Iterator[Problem]:
+    """Art. 49(1), second subparagraph: compelling legitimate interests cover only a
+    transfer that is not repetitive, never a purpose that recurs.
+    """
+    if not purpose.recurring:
+        return
+    vendors = {v.id: v for v in policy.vendors}
+    for i, name in enumerate(purpose.vendors):
+        vendor = vendors.get(name)
+        if (
+            vendor is not None
+            and vendor.transfer is TransferMechanism.DEROGATION
+            and vendor.derogation is TransferDerogation.COMPELLING_LEGITIMATE_INTERESTS
+        ):
+            yield Problem(
+                f"{where}.vendors[{i}]",
+                f'vendor "{name}" transfers on compelling legitimate interests, which Art. '
+                "49(1) admits only for a transfer that is not repetitive; this purpose recurs",
             )
 
 
@@ -178,12 +211,8 @@ def _purpose(
         if scope not in policy.opt_out_scopes and scope != "all":
             yield Problem(f"{where}.opt_out_scopes[{i}]", f'unknown opt-out scope "{scope}"')
     condition = purpose.special_category_condition
-    if special and basis is LegalBasis.LEGITIMATE_INTERESTS:
-        yield Problem(
-            f"{where}.basis",
-            f"legitimate interests cannot cover special-category data ({', '.join(special)}); "
-            "Art. 9(1) prohibits it without an Art. 9(2) condition",
-        )
+    # Art. 9(1) prohibits special categories unless an Art. 9(2) condition applies as well
+    # as the Art. 6 basis; (b)-(j) pair with any basis (C-667/21), (a) needs consent.
     if special and condition is None:
         yield Problem(
             f"{where}.special_category_condition",
@@ -234,6 +263,7 @@ def _purpose(
             f"{where}.override_admissible",
             "only purposes on Art. 6(1)(e) or (f) admit an objection, and so an override",
         )
+    yield from _transfer_problems(policy, purpose, where)
     yield from _duration_problems(where, purpose)
     if not purpose.retention.stated and not purpose.processor_only:
         yield _warn(f"{where}.retention", "no retention period stated (Art. 13(2)(a))")
@@ -286,7 +316,8 @@ def _unsafe_transfers(policy: Policy) -> Iterator[Problem]:
 
 
 def _signals(policy: Policy) -> Iterator[Problem]:
-    purposes = {p.id for p in policy.purposes}
+    by_id = {p.id: p for p in policy.purposes}
+    purposes = set(by_id)
     vendors = {v.id for v in policy.vendors}
     signals = policy.signals
     for i, binding in enumerate(signals.tcf):
@@ -300,6 +331,14 @@ def _signals(policy: Policy) -> Iterator[Problem]:
                 yield Problem(
                     f"{where}.tcf_purposes", f"TCF purpose ids run from 1 to 24, got {number}"
                 )
+        bound = by_id.get(binding.purpose)
+        if bound is not None and bound.device_access and 1 not in binding.tcf_purposes:
+            yield Problem(
+                f"{where}.tcf_purposes",
+                f'"{binding.purpose}" reads or writes the device, so its binding must include '
+                'TCF purpose 1 ("store and/or access information on a device", ePrivacy '
+                "Art. 5(3))",
+            )
         for vendor, gvl_id in binding.vendors.items():
             if vendor not in vendors:
                 yield Problem(f"{where}.vendors.{vendor}", f'unknown vendor "{vendor}"')
@@ -336,6 +375,15 @@ def _signals(policy: Policy) -> Iterator[Problem]:
 
 
 def _versions(policy: Policy) -> Iterator[Problem]:
+    for path, when in (
+        ("effective_from", policy.effective_from),
+        *(
+            (f"previous_versions[{i}].effective_from", v.effective_from)
+            for i, v in enumerate(policy.previous_versions)
+        ),
+    ):
+        if when is not None and when.utcoffset() is None:
+            yield Problem(path, "naive datetime; attach a time zone (lawful never guesses one)")
     seen = {policy.version}
     for i, earlier in enumerate(policy.previous_versions):
         if earlier.version in seen:

@@ -47,7 +47,8 @@ class ReasonCode(enum.Enum):
     CONSENT_WITHDRAWN = "consent_withdrawn"
     """Art. 7(3): the latest consent event is a withdrawal (or a refusal, or an objection)."""
     CONSENT_EXPIRED = "consent_expired"
-    """Art. 7(1): the consent is older than the lifetime the policy gives it."""
+    """Art. 6(1)(a): the consent is older than the lifetime the policy's clause gives it
+    (``purposes.<id>.consent_lifetime``); the GDPR itself sets no lifetime."""
     CONSENT_STALE = "consent_stale"
     """Art. 4(11): the current terms go beyond what the person consented to."""
     LEGITIMATE_INTEREST = "legitimate_interest"
@@ -75,7 +76,8 @@ class ReasonCode(enum.Enum):
     PARENTAL_CONSENT_REQUIRED = "parental_consent_required"
     """Art. 8(1): a child's data needs the consent of a holder of parental responsibility."""
     BELOW_MINIMUM_AGE = "below_minimum_age"
-    """Art. 8(1): the person is younger than the policy's minimum age."""
+    """Art. 8(1): the person is younger than the policy's minimum age (a rule of the policy,
+    whose reason cites the clause ``age.minimum_age``: the GDPR sets no minimum)."""
     AGE_UNKNOWN = "age_unknown"
     """Art. 8(2): the policy denies until an age is on record."""
     UNKNOWN_PURPOSE = "unknown_purpose"
@@ -87,7 +89,8 @@ class ReasonCode(enum.Enum):
     SUBJECT_NOT_COVERED = "subject_not_covered"
     """Art. 5(1)(b): the purpose does not cover this kind of data subject."""
     OPTED_OUT = "opted_out"
-    """Art. 21(5): the person opted out, by a signal or a setting, of this purpose."""
+    """Art. 21(5): the person opted out, by a signal or a setting, of this purpose (on a
+    consent purpose that is not direct marketing, a withdrawal: Art. 7(3))."""
     EXPLICIT_CONSENT_REQUIRED = "explicit_consent_required"
     """Art. 9(2)(a): special categories under this condition need explicit consent."""
     DEVICE_ACCESS_CONSENT_REQUIRED = "device_access_consent_required"
@@ -113,7 +116,7 @@ ARTICLES: dict[ReasonCode, str] = {
     ReasonCode.CONSENT_GIVEN: "Art. 6(1)(a)",
     ReasonCode.NO_CONSENT: "Art. 6(1)(a)",
     ReasonCode.CONSENT_WITHDRAWN: "Art. 7(3)",
-    ReasonCode.CONSENT_EXPIRED: "Art. 7(1)",
+    ReasonCode.CONSENT_EXPIRED: "Art. 6(1)(a)",
     ReasonCode.CONSENT_STALE: "Art. 4(11)",
     ReasonCode.LEGITIMATE_INTEREST: "Art. 6(1)(f)",
     ReasonCode.OBJECTED: "Art. 21(1)",

@@ -23,7 +23,10 @@ __all__ = [
     "NaiveDatetimeError",
     "PolicyError",
     "Problem",
+    "QueryError",
     "SignalError",
+    "UncompiledPurposeError",
+    "UnknownPurposeError",
 ]
 
 
@@ -81,6 +84,24 @@ class PolicyError(LawfulError, ValueError):
         head = f"invalid policy {source}" if source else "invalid policy"
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{head} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class QueryError(LawfulError, ValueError):
+    """A decision was asked with arguments that cannot describe real processing
+    (data collected after the instant of processing).
+    """
+
+
+class UnknownPurposeError(LawfulError, KeyError):
+    """:meth:`lawful.Policy.purpose` was asked for an id the policy does not declare."""
+
+
+class UncompiledPurposeError(LawfulError, TypeError):
+    """:func:`lawful.may_process` was given a :class:`lawful.Purpose` that no policy
+    compiled: it lacks the policy's rules (age, versions, transfers, opt-out scopes), so
+    it is refused rather than decided without them. Take the purpose from the policy
+    (``policy.purpose("analytics")``), or decide with ``policy.may_process``.
+    """
 
 
 class EventError(LawfulError, ValueError):

@@ -1,10 +1,10 @@
 """The parts of a policy: legal bases, data categories, vendors, retention, age rules, purposes.
 
-Every class here is a frozen value. A :class:`Purpose` built by hand is
-complete for deciding; a :class:`Purpose` obtained from a :class:`lawful.Policy`
-also carries the policy's context (its version and earlier versions, age rules,
-opt-out scopes), so ``may_process(subject, policy.purposes[...], at)`` needs
-nothing else.
+Every class here is a frozen value. A :class:`Purpose` states what the policy
+declares about one purpose; the :class:`CompiledPurpose` a :class:`lawful.Policy`
+makes of it also carries the policy's context (its version and earlier versions,
+age rules, transfers, opt-out scopes), so ``may_process(subject,
+policy.purpose(...), at)`` needs nothing else, and takes nothing less.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "AfterLastInteraction",
     "AgeRules",
     "AgeScope",
+    "CompiledPurpose",
     "Contact",
     "DataCategory",
     "Entity",
@@ -440,6 +441,21 @@ class PolicyContext:
             other scope stops every purpose (fail closed).
         special: Whether the purpose uses a special category (Art. 9(1)).
         unknown_subject_category: What to do when a subject's categories are unknown.
+        age_covers: Whether the age rules cover the purpose's section
+            (:attr:`AgeRules.sections`), so a child's consent to it must be authorised.
+        age_applies: Whether the age check runs for the purpose: covered, and based on
+            consent (Art. 8) or under rules that cover every purpose.
+        dated_versions: The versions that state when they took effect, as
+            (instant in microseconds since the Unix epoch, version), in time order: an
+            unversioned consent is judged under the one in force at its instant.
+        undated_stale: Why an unversioned consent given before every dated version (or
+            with no version dated) is stale: judged under every version the policy knows
+            that could have been in force, the oldest included.
+        transfers: The purpose's vendors outside the EEA, by id (Chapter V).
+        reached_by_all: Whether an opt-out of "all", or of a scope the policy does not
+            declare, reaches the purpose: every purpose but those on contract, legal
+            obligation or vital interests that are not direct marketing (Art. 21), unless
+            the purpose lists "all" itself.
     """
 
     policy_id: str
@@ -449,6 +465,12 @@ class PolicyContext:
     declared_scopes: frozenset[str]
     special: bool
     unknown_subject_category: UnknownSubjectCategory
+    age_covers: bool = True
+    age_applies: bool = True
+    dated_versions: tuple[tuple[int, str], ...] = ()
+    undated_stale: tuple[str, ...] = ()
+    transfers: Mapping[str, Vendor] = attrs.field(factory=dict)
+    reached_by_all: bool = True
 
 
 @attrs.frozen
@@ -530,6 +552,19 @@ class Purpose:
     def honours_opt_out(self) -> bool:
         """Whether some opt-out scope stops this purpose."""
         return bool(self.opt_out_scopes)
+
+
+@attrs.frozen
+class CompiledPurpose(Purpose):
+    """A :class:`Purpose` as a :class:`lawful.Policy` compiled it: with the policy's rules.
+
+    Only a policy makes one (``policy.purpose("analytics")``, ``policy.purposes``), and
+    :func:`lawful.may_process` takes nothing else: a purpose built by hand lacks the
+    policy's age rules, versions, transfers and opt-out scopes, and a decision must never
+    run without them.
+    """
+
+    context: PolicyContext = attrs.field(eq=False, repr=False, hash=False, kw_only=True)
 
 
 Format: TypeAlias = Literal["toml", "json"]

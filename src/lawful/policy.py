@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
 from lawful._engine import decide, unknown_purpose
+from lawful._time import to_us
 from lawful.decision import Decision, Operation
-from lawful.exceptions import LawfulError, PolicyError, Problem
+from lawful.exceptions import PolicyError, Problem, UnknownPurposeError
 from lawful.model import (
     AgeRules,
+    AgeScope,
+    CompiledPurpose,
     Contact,
     DataCategory,
     Entity,
+    LegalBasis,
     OptOutScope,
     PolicyContext,
     Purpose,
@@ -36,12 +40,17 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT_VERSION", "Policy", "PolicyVersion", "UnknownPurposeError"]
 
+# Art. 8 concerns consent; even an age rule over every purpose never stops what the law
+# requires (Art. 6(1)(c), such as answering a child's own rights request, Art. 12) or what
+# protects someone's life (Art. 6(1)(d)).
+_AGE_EXEMPT = frozenset({LegalBasis.LEGAL_OBLIGATION, LegalBasis.VITAL_INTERESTS})
+# Art. 21 reaches bases (e) and (f), and direct marketing on any basis: never these.
+_NOT_OBJECTABLE = frozenset(
+    {LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.VITAL_INTERESTS}
+)
+
 FORMAT_VERSION = "1.0"
 """The policy file format this lawful writes; files of another major version are refused."""
-
-
-class UnknownPurposeError(LawfulError, KeyError):
-    """:meth:`Policy.purpose` was asked for an id the policy does not declare."""
 
 
 @attrs.frozen
@@ -62,8 +71,10 @@ class PolicyVersion:
     effective_from: datetime | None = None
 
 
-def _purposes(value: Iterable[Purpose]) -> tuple[Purpose, ...]:
-    return tuple(value)
+def _purposes(value: Iterable[Purpose]) -> tuple[CompiledPurpose, ...]:
+    # The policy compiles them once it is validated (__attrs_post_init__); until then the
+    # tuple holds the purposes as declared.
+    return cast("tuple[CompiledPurpose, ...]", tuple(value))
 
 
 def _categories(value: Iterable[DataCategory]) -> tuple[DataCategory, ...]:
@@ -91,7 +102,8 @@ class Policy:
         version: This version, as stamped on the consents given under it.
         title: Human title.
         updated: The date the policy states it was last updated.
-        purposes: The purposes, in the order the policy presents them.
+        purposes: The purposes, in the order the policy presents them, compiled with the
+            policy's rules (:class:`lawful.CompiledPurpose`).
         data_categories: The declared data categories.
         vendors: The declared vendors (the first party included).
         entities: Legal entities by id.
@@ -114,7 +126,7 @@ class Policy:
     version: str
     title: str = ""
     updated: date | None = None
-    purposes: tuple[Purpose, ...] = attrs.field(default=(), converter=_purposes)
+    purposes: tuple[CompiledPurpose, ...] = attrs.field(default=(), converter=_purposes)
     data_categories: tuple[DataCategory, ...] = attrs.field(default=(), converter=_categories)
     vendors: tuple[Vendor, ...] = attrs.field(default=(), converter=_vendors)
     entities: Mapping[str, Entity] = attrs.field(factory=dict)
@@ -128,7 +140,7 @@ class Policy:
     security_measures: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     previous_versions: tuple[PolicyVersion, ...] = attrs.field(default=(), converter=_versions)
     effective_from: datetime | None = None
-    _by_id: Mapping[str, Purpose] = attrs.field(
+    _by_id: Mapping[str, CompiledPurpose] = attrs.field(
         init=False, eq=False, repr=False, hash=False, alias="_by_id"
     )
     _warnings: tuple[Problem, ...] = attrs.field(
@@ -143,7 +155,14 @@ class Policy:
         if errors:
             raise PolicyError(errors)
         object.__setattr__(self, "_warnings", tuple(p for p in problems if p.severity != "error"))
-        compiled = tuple(attrs.evolve(p, context=self._context_for(p)) for p in self.purposes)
+        fields = [a.name for a in attrs.fields(Purpose) if a.name != "context"]
+        compiled = tuple(
+            CompiledPurpose(
+                **{name: getattr(p, name) for name in fields},
+                context=self._context_for(p),
+            )
+            for p in self.purposes
+        )
         object.__setattr__(self, "purposes", compiled)
         object.__setattr__(self, "_by_id", {p.id: p for p in compiled})
 
@@ -160,15 +179,73 @@ class Policy:
                 else (f"'{purpose.id}' did not exist in version '{earlier.version}'",)
             )
         special = {c.id for c in self.data_categories if c.special}
+        age = self.age
+        # AgeRules.sections: a rule about one part of the policy reaches only its purposes.
+        # A purpose that names no section is covered (fail closed).
+        covers = not age.sections or purpose.section is None or purpose.section in age.sections
+        applies = covers and (
+            purpose.basis is LegalBasis.CONSENT
+            or (age.scope is AgeScope.ALL_PURPOSES and purpose.basis not in _AGE_EXEMPT)
+        )
+        vendors = {v.id: v for v in self.vendors}
+        transfers = {
+            v: vendors[v] for v in purpose.vendors if v in vendors and vendors[v].outside_eea
+        }
+        reached_by_all = (
+            purpose.basis not in _NOT_OBJECTABLE
+            or purpose.direct_marketing
+            or "all" in purpose.opt_out_scopes
+        )
         return PolicyContext(
             policy_id=self.id,
             version=self.version,
-            age=self.age,
+            age=age,
             stale=stale,
             declared_scopes=frozenset(self.opt_out_scopes) | {"all"},
             special=any(d in special for d in purpose.data),
             unknown_subject_category=self.unknown_subject_category,
+            age_covers=covers,
+            age_applies=applies,
+            dated_versions=self._dated_versions(),
+            undated_stale=self._undated_stale(stale),
+            transfers=transfers,
+            reached_by_all=reached_by_all,
         )
+
+    def _all_versions(self) -> list[tuple[str, datetime | None]]:
+        return [
+            *((v.version, v.effective_from) for v in self.previous_versions),
+            (self.version, self.effective_from),
+        ]
+
+    def _dated_versions(self) -> tuple[tuple[int, str], ...]:
+        dated = [
+            (to_us(when, "effective_from"), version)
+            for version, when in self._all_versions()
+            if when is not None
+        ]
+        return tuple(sorted(dated))
+
+    def _undated_stale(self, stale: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """Why an unversioned consent that no dated version covers is stale.
+
+        Art. 7(1): the controller must show what was consented to. With no version dated
+        at the consent's instant it cannot show a later text was, so the consent is
+        judged under every version that may have been in force (each undated one, or
+        the earliest dated one where every version is dated), and is stale if any of
+        them falls short: the oldest among them included, whatever the listing order.
+        """
+        versions = self._all_versions()
+        undated = [version for version, when in versions if when is None]
+        if not undated:
+            undated = [min(versions, key=lambda pair: to_us(pair[1], "effective_from"))[0]]  # type: ignore[arg-type]
+        why: list[str] = []
+        for version in undated:
+            for reason in stale.get(version, ()):
+                text = f"{reason} (judged under version '{version}')"
+                if text not in why:
+                    why.append(text)
+        return tuple(why)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -182,7 +259,7 @@ class Policy:
         """What ``lawful check`` reports without refusing the policy (errors under --strict)."""
         return self._warnings
 
-    def purpose(self, purpose_id: str) -> Purpose:
+    def purpose(self, purpose_id: str) -> CompiledPurpose:
         """The compiled purpose with this id.
 
         Raises:

@@ -29,6 +29,7 @@ from lawful.events import (
     AgeDeclared,
     BirthDateDeclared,
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     ContractEnded,
     ContractStarted,
@@ -44,10 +45,12 @@ from lawful.events import (
     ParentalConsentWithdrawn,
     RestrictionLifted,
     RestrictionRequested,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
     _EventBase,
 )
 
-__all__ = ["Subject"]
+__all__ = ["Kind", "Subject"]
 
 # A timeline: sort keys (instant in microseconds * 4 + rank) and the events, in step,
 # and how many of them belong to this subject. The rank puts the more restrictive of two
@@ -65,40 +68,128 @@ _RANKS = 4
 _T = TypeVar("_T")
 
 
+class Kind:
+    """The kinds of timeline, the first element of a :data:`LineKey`.
+
+    Plain strings (an Enum's hash is slow on the hot path), named here so that the
+    engine and the index read alike.
+    """
+
+    CONSENT_GRANTS = "consent-grants"  # (kind, purpose, vendor): affirmative ConsentGiven
+    CONSENT_STOPS = "consent-stops"  # (kind, purpose, vendor): ConsentWithdrawn
+    OBJECTIONS = "objections"  # (kind, purpose): Objection only
+    OBJECTION_STATE = "objection-state"  # (kind, purpose): Objection and ObjectionWithdrawn
+    OVERRIDES = "overrides"  # (kind, purpose): ObjectionOverridden
+    RESTRICTION = "restriction"  # (kind, purpose): requested and lifted
+    ERASURE = "erasure"  # (kind,)
+    OPT_OUT_STATE = "opt-out-state"  # (kind, scope): OptOut and OptOutWithdrawn
+    OPT_OUTS = "opt-outs"  # (kind, scope): OptOut only (a withdrawal of consent, Art. 7(3))
+    ANY_OPT_OUT = "any-opt-out"  # (kind,): every opt-out event, whatever its scope
+    AGE = "age"  # (kind,): birth dates and ages declared
+    PARENTAL = "parental"  # (kind, purpose): parental consent given and withdrawn
+    CONTRACT = "contract"  # (kind,): contracts started and ended
+    INTERACTION = "interaction"  # (kind, interaction kind, purpose)
+    ANY_INTERACTION = "any-interaction"  # (kind,)
+    TRANSFER = "transfer"  # (kind, vendor, purpose): transfer consent given and withdrawn
+    ALL = "all"  # (kind,): every event that counts, by the instant it takes effect
+
+
+# A grant never takes effect before it is on record (docs/explanation/decision.md,
+# "Conventions at the edges"): these take effect at the later of `at` and `recorded_at`;
+# every other event (a withdrawal, objection, restriction, erasure, a fact) at its `at`.
+_GRANTS: tuple[type[Event], ...] = (
+    ConsentGiven,
+    TransferConsentGiven,
+    ParentalConsentGiven,
+    ContractStarted,
+    ObjectionWithdrawn,
+    ObjectionOverridden,
+    RestrictionLifted,
+    OptOutWithdrawn,
+)
+_ALL: LineKey = (Kind.ALL,)
+
+
 def _keys_for(event: Event) -> tuple[LineKey, ...]:
-    """The timelines an event belongs to."""
+    """The timelines an event belongs to; none for a "consent" that is no affirmative act."""
     match event:
-        case ConsentGiven() | ConsentWithdrawn():
-            return (("c", event.purpose, event.vendor),)
+        case ConsentGiven():
+            if not _affirmative(event.method):
+                return ()  # Art. 4(11), recital 32: it grants nothing and changes nothing
+            return ((Kind.CONSENT_GRANTS, event.purpose, event.vendor), _ALL)
+        case ConsentWithdrawn():
+            return ((Kind.CONSENT_STOPS, event.purpose, event.vendor), _ALL)
         case Objection():
-            # Art. 21 and DESIGN: an objection to a consent purpose counts as a withdrawal.
-            return (("o", event.purpose), ("c", event.purpose, None))
+            return (
+                (Kind.OBJECTIONS, event.purpose),
+                (Kind.OBJECTION_STATE, event.purpose),
+                _ALL,
+            )
         case ObjectionWithdrawn():
-            return (("o", event.purpose),)
+            return ((Kind.OBJECTION_STATE, event.purpose), _ALL)
         case ObjectionOverridden():
-            return (("v", event.purpose),)
+            return ((Kind.OVERRIDES, event.purpose), _ALL)
         case RestrictionRequested() | RestrictionLifted():
-            return (("r", event.purpose),)
+            return ((Kind.RESTRICTION, event.purpose), _ALL)
         case Erasure():
-            return (("e",),)
-        case OptOut() | OptOutWithdrawn():
-            return (("x", event.scope), ("X",))
+            return ((Kind.ERASURE,), _ALL)
+        case OptOut():
+            return (
+                (Kind.OPT_OUT_STATE, event.scope),
+                (Kind.OPT_OUTS, event.scope),
+                (Kind.ANY_OPT_OUT,),
+                _ALL,
+            )
+        case OptOutWithdrawn():
+            return ((Kind.OPT_OUT_STATE, event.scope), (Kind.ANY_OPT_OUT,), _ALL)
         case BirthDateDeclared() | AgeDeclared():
-            return (("a",),)
+            return ((Kind.AGE,), _ALL)
         case ParentalConsentGiven() | ParentalConsentWithdrawn():
-            return (("p", event.purpose),)
+            return ((Kind.PARENTAL, event.purpose), _ALL)
         case ContractStarted() | ContractEnded():
-            return (("k",),)
+            return ((Kind.CONTRACT,), _ALL)
         case Interaction():
-            return (("i", event.kind, event.purpose), ("I",))
+            return ((Kind.INTERACTION, event.kind, event.purpose), (Kind.ANY_INTERACTION,), _ALL)
+        case TransferConsentGiven():
+            if not _affirmative(event.method):
+                return ()  # Art. 4(11), 49(1)(a): explicit consent is an affirmative act
+            return ((Kind.TRANSFER, event.vendor, event.purpose), _ALL)
+        case TransferConsentWithdrawn():
+            return ((Kind.TRANSFER, event.vendor, event.purpose), _ALL)
     raise TypeError(f"not a lawful event: {event!r}")  # pragma: no cover - typed away
 
 
+def _affirmative(method: object) -> bool:
+    """Whether a consent's method is an affirmative act (free text of older records, not
+    yet read as a :class:`ConsentMethod`, counts as an unspecified affirmative act).
+    """
+    if isinstance(method, ConsentMethod):
+        return method.affirmative
+    try:
+        return ConsentMethod(method).affirmative
+    except ValueError:
+        return True
+
+
 def _sort_key(event: Event) -> int:
+    """The event's place in the log: its ``at`` (and, at one instant, its rank)."""
     try:
         return to_us(event.at, f"{event.event_type}.at") * _RANKS + event.rank
     except AttributeError:
         raise TypeError(f"not a lawful event: {event!r}") from None
+
+
+def effective_key(event: Event, key: int) -> int:
+    """The sort key of the instant ``event`` (log key ``key``) takes effect.
+
+    A grant recorded after its ``at`` takes effect when recorded: a record never
+    back-dates a permission.
+    """
+    recorded = event.recorded_at
+    if recorded is None or not isinstance(event, _GRANTS):
+        return key
+    later = to_us(recorded, f"{event.event_type}.recorded_at") * _RANKS + event.rank
+    return max(key, later)
 
 
 def _ordered(events: Iterable[Event]) -> tuple[list[int], list[Event]]:
@@ -107,7 +198,12 @@ def _ordered(events: Iterable[Event]) -> tuple[list[int], list[Event]]:
     Ties of instant and rank are broken by the event's representation, so that the
     same set of events always yields the same order (and the same decisions).
     """
-    keyed = sorted(((_sort_key(e), e) for e in events), key=lambda pair: pair[0])
+    return _ordered_pairs([(_sort_key(e), e) for e in events])
+
+
+def _ordered_pairs(pairs: list[tuple[int, Event]]) -> tuple[list[int], list[Event]]:
+    """Keyed events in key order; ties in the canonical (repr) order."""
+    keyed = sorted(pairs, key=lambda pair: pair[0])
     keys = [k for k, _ in keyed]
     ordered = [e for _, e in keyed]
     start = 0
@@ -133,7 +229,10 @@ class _Index:
     @classmethod
     def build(cls, keys: list[int], events: list[Event]) -> _Index:
         grown: dict[LineKey, tuple[list[int], list[Event]]] = {}
-        for key, event in zip(keys, events, strict=True):
+        effective = [effective_key(e, k) for k, e in zip(keys, events, strict=True)]
+        if effective != keys:  # a grant recorded late moves to the instant it takes effect
+            effective, events = _ordered_pairs(list(zip(effective, events, strict=True)))
+        for key, event in zip(effective, events, strict=True):
             for line_key in _keys_for(event):
                 line = grown.get(line_key)
                 if line is None:
@@ -142,11 +241,12 @@ class _Index:
                     line[0].append(key)
                     line[1].append(event)
         lines = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
-        return cls(lines, _contracts_in_force(lines.get(("k",))))
+        return cls(lines, _contracts_in_force(lines.get((Kind.CONTRACT,))))
 
     def add(self, key: int, event: Event) -> _Index:
         """The index with one more event (sort key ``key``)."""
         lines = dict(self.lines)
+        key = effective_key(event, key)
         for line_key in _keys_for(event):
             old = lines.get(line_key)
             if old is None:
@@ -156,7 +256,7 @@ class _Index:
                 lines[line_key] = (keys, events, old[2] + 1)
         contracts = self.contracts
         if isinstance(event, ContractStarted | ContractEnded):
-            contracts = _contracts_in_force(lines[("k",)])
+            contracts = _contracts_in_force(lines[(Kind.CONTRACT,)])
         return _Index(lines, contracts, decisions=_still_kept(self.decisions, event))
 
 
@@ -165,16 +265,20 @@ def _still_kept(decisions: dict[Hashable, Any], event: Event) -> dict[Hashable, 
     more event leaves as they are, for the subject with it.
 
     A decision on fresh data reads no interaction (interactions count only for the
-    retention of stored data), and a consent event is read only by its own purpose's
-    decisions. Any other event may change any purpose's answer (an erasure, an objection
+    retention of stored data), a consent that is no affirmative act changes nothing, and
+    a consent event (or a transfer consent for one purpose) is read only by its own
+    purpose's decisions. Any other event may change any purpose's answer (an erasure, an objection
     to every purpose, an opt-out, an age on record), so after it nothing is kept. Page
     views and consent choices, most of what a visitor does, thus leave the other answers
     kept, and a host that grows its subjects with add still asks them at little cost.
     """
-    if not decisions or isinstance(event, Interaction):
-        return dict(decisions)
-    if isinstance(event, ConsentGiven | ConsentWithdrawn):
-        return {slot: kept for slot, kept in decisions.items() if slot[0] != event.purpose}  # type: ignore[index]
+    if not decisions or isinstance(event, Interaction) or not _keys_for(event):
+        return dict(decisions)  # an interaction, or a "consent" that is no affirmative act
+    purpose = getattr(event, "purpose", None)
+    if isinstance(event, ConsentGiven | ConsentWithdrawn) or (
+        isinstance(event, TransferConsentGiven | TransferConsentWithdrawn) and purpose is not None
+    ):
+        return {slot: kept for slot, kept in decisions.items() if slot[0] != purpose}  # type: ignore[index]
     return {}
 
 
@@ -223,14 +327,20 @@ def _contracts_in_force(line: Line | None) -> Line:
     active: dict[str, Event] = {}
     keys: list[int] = []
     states: list[Event] = []
+    starts: dict[str, int] = {}
     for key, event in zip(line[0][: line[2]], line[1][: line[2]], strict=True):
         if isinstance(event, ContractStarted):
             active[event.contract] = event
+            starts[event.contract] = key
         else:
             active.pop(getattr(event, "contract", ""), None)
         keys.append(key)
         # In force: the latest start still active; out of force: the event that ended it.
-        states.append(max(active.values(), key=_sort_key) if active else event)
+        states.append(
+            max(active.values(), key=lambda e: starts[getattr(e, "contract", "")])
+            if active
+            else event
+        )
     return keys, states, len(keys)
 
 

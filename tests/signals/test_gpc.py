@@ -140,11 +140,9 @@ def test_gpc_on_a_subject_already_opted_out_adds_nothing(policy: lawful.Policy) 
 
 
 def test_gpc_objection_to_a_consented_direct_marketing_purpose(policy: lawful.Policy) -> None:
-    """An objection to a consent-based direct-marketing purpose counts as a withdrawal."""
-    dm = attrs.evolve(policy.purpose("personalisation"), direct_marketing=True, context=None)
-    purposes = tuple(
-        dm if p.id == "personalisation" else attrs.evolve(p, context=None) for p in policy.purposes
-    )
+    """Art. 21(3): an objection to consent-based direct marketing is OBJECTED, not a withdrawal."""
+    dm = attrs.evolve(policy.purpose("personalisation"), direct_marketing=True)
+    purposes = tuple(dm if p.id == "personalisation" else p for p in policy.purposes)
     marketing = attrs.evolve(policy, purposes=purposes)
     consented = Subject(
         "v",
@@ -155,6 +153,4 @@ def test_gpc_objection_to_a_consented_direct_marketing_purpose(policy: lawful.Po
         ],
     )
     subject = from_gpc(marketing, "1", subject=consented, received_at=NOW).apply(consented)
-    assert (
-        marketing.may_process(subject, "personalisation", NOW).code is ReasonCode.CONSENT_WITHDRAWN
-    )
+    assert marketing.may_process(subject, "personalisation", NOW).code is ReasonCode.OBJECTED

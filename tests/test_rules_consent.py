@@ -1,0 +1,227 @@
+"""Consent as a basis (Art. 4(11), 6(1)(a), 7): stored data, records, versions, methods.
+
+Tables for issue 15 items 1, 2, 5 and 14: the consent must have been in force when the
+data was collected; a grant never takes effect before it is on record; an unversioned
+consent is judged under the version in force at its instant; a pre-ticked box, silence
+or inactivity grants nothing; an expiry cites the policy's clause.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+import pytest
+from tests._rules import DAY, T0, US, consent, decide, events, policy, utc
+
+from lawful import (
+    ConsentGiven,
+    ConsentMethod,
+    ConsentWithdrawn,
+    Duration,
+    Event,
+    Objection,
+    Policy,
+    PolicyVersion,
+    PurposeTerms,
+    ReasonCode,
+    Subject,
+)
+
+pytestmark = pytest.mark.usefixtures("no_clock")
+
+POLICY = policy(consent(consent_lifetime=Duration.parse("1 month")))
+C = T0 + DAY  # when the stored data was collected
+AT = T0 + 10 * DAY
+
+
+def grant(at: datetime, **kw: object) -> ConsentGiven:
+    """A consent to purpose ``p``."""
+    return ConsentGiven(at=at, purpose="p", **kw)  # type: ignore[arg-type]
+
+
+def withdrawal(at: datetime) -> ConsentWithdrawn:
+    """A withdrawal of consent to purpose ``p``."""
+    return ConsentWithdrawn(at=at, purpose="p")
+
+
+# (history, collected_at, expected code)
+STORED: dict[str, tuple[tuple[Event, ...], datetime, ReasonCode]] = {
+    "consent before collection, still in force": ((grant(T0),), C, ReasonCode.CONSENT_GIVEN),
+    "consent only after collection": ((grant(C + DAY),), C, ReasonCode.NO_CONSENT),
+    "consent given at the collection instant": ((grant(C),), C, ReasonCode.CONSENT_GIVEN),
+    "withdrawn and given again since collection": (
+        (grant(T0), withdrawal(C + DAY), grant(C + 2 * DAY)),
+        C,
+        ReasonCode.CONSENT_WITHDRAWN,
+    ),
+    "re-consent covers data collected after it": (
+        (grant(T0), withdrawal(T0 + 2 * DAY), grant(T0 + 3 * DAY)),
+        T0 + 4 * DAY,
+        ReasonCode.CONSENT_GIVEN,
+    ),
+    "withdrawn before collection, re-given after": (
+        (grant(T0 - DAY), withdrawal(T0), grant(C + DAY)),
+        C,
+        ReasonCode.NO_CONSENT,
+    ),
+    "expired when collected, renewed since": (
+        (grant(utc(2025, 1, 1)), grant(C + DAY)),
+        C,
+        ReasonCode.NO_CONSENT,
+    ),
+    "renewed in time, never withdrawn": (
+        (grant(T0 - 20 * DAY), grant(T0 + 5 * DAY)),
+        C,
+        ReasonCode.CONSENT_GIVEN,
+    ),
+    "an objection since collection counts as a withdrawal": (
+        (grant(T0), Objection(at=C + DAY, purpose="p"), grant(C + 2 * DAY)),
+        C,
+        ReasonCode.CONSENT_WITHDRAWN,
+    ),
+    "recorded only after collection": (
+        (grant(T0, recorded_at=C + DAY),),
+        C,
+        ReasonCode.NO_CONSENT,
+    ),
+}
+
+
+@pytest.mark.parametrize(("history", "collected", "expected"), STORED.values(), ids=list(STORED))
+def test_stored_data_needs_its_consent_at_collection(
+    history: tuple[Event, ...], collected: datetime, expected: ReasonCode
+) -> None:
+    """Art. 6(1)(a), 7(3): collection needs its basis; a withdrawal reaches the data before it."""
+    decision = decide(POLICY, history, AT, collected_at=collected)
+    assert decision.code is expected
+    assert decision.allowed is (expected is ReasonCode.CONSENT_GIVEN)
+    assert decision.reason.article.startswith("Art. ")
+
+
+def test_a_withdrawal_at_a_later_instant_does_not_reach_fresh_data_after_a_re_consent() -> None:
+    """Art. 7(3): fresh data collected after a re-consent is covered by it."""
+    history = (grant(T0), withdrawal(C), grant(C + DAY))
+    assert decide(POLICY, history, AT).allowed
+
+
+# (recorded_at offset, query instant, allowed)
+RECORDED = {
+    "before it is recorded": (DAY, T0 + DAY / 2, False),
+    "from the instant it is recorded": (DAY, T0 + DAY, True),
+    "recorded before its at: from its at": (-DAY, T0, True),
+    "recorded before its at: not before its at": (-DAY, T0 - US, False),
+}
+
+
+@pytest.mark.parametrize(("offset", "at", "allowed"), RECORDED.values(), ids=list(RECORDED))
+def test_a_grant_takes_effect_when_it_is_on_record(
+    offset: object, at: datetime, allowed: bool
+) -> None:
+    """Art. 7(1): a grant takes effect at the later of its at and its recorded_at."""
+    history = (grant(T0, recorded_at=T0 + offset),)  # type: ignore[operator]
+    assert decide(POLICY, history, at).allowed is allowed
+
+
+def test_a_withdrawal_takes_effect_at_its_at_even_recorded_late() -> None:
+    """Art. 7(3): a withdrawal recorded late still takes effect at its own at."""
+    history = (grant(T0), ConsentWithdrawn(at=C, purpose="p", recorded_at=C + 5 * DAY))
+    assert decide(POLICY, history, C + DAY).code is ReasonCode.CONSENT_WITHDRAWN
+
+
+def test_kept_decisions_see_a_grant_become_effective() -> None:
+    """The kept-decision cache ends at the instant a late-recorded grant takes effect."""
+    subject = Subject("s", [grant(T0, recorded_at=T0 + DAY)])
+    assert not POLICY.may_process(subject, "p", T0 + DAY / 2).allowed
+    assert POLICY.may_process(subject, "p", T0 + DAY).allowed
+    grown = Subject("s", []).add(grant(T0, recorded_at=T0 + DAY))
+    assert not POLICY.may_process(grown, "p", T0 + DAY / 2).allowed
+    assert POLICY.may_process(grown, "p", T0 + DAY - US).code is ReasonCode.NO_CONSENT
+    assert POLICY.may_process(grown, "p", T0 + DAY).allowed
+
+
+# -- versions (Art. 4(11), 7(1); C-61/19 Orange Romania) --------------------------------------
+
+OLD_TERMS = PurposeTerms("The p purpose", consent().basis, frozenset({"self"}), frozenset())
+V0 = PolicyVersion("v0", {"p": OLD_TERMS}, effective_from=utc(2024, 1, 1))
+DATED = attrs.evolve(POLICY, previous_versions=(V0,), effective_from=utc(2025, 1, 1))
+UNDATED = attrs.evolve(POLICY, previous_versions=(attrs.evolve(V0, effective_from=None),))
+
+# (policy, consent instant, version stamped, expected code)
+VERSIONS = {
+    "given under the old version: stale": (DATED, utc(2024, 6, 1), None, ReasonCode.CONSENT_STALE),
+    "given under the current version": (DATED, utc(2025, 2, 1), None, ReasonCode.CONSENT_GIVEN),
+    "before every dated version: the oldest": (
+        DATED,
+        utc(2023, 6, 1),
+        None,
+        ReasonCode.CONSENT_STALE,
+    ),
+    "no version dated: the oldest": (UNDATED, utc(2025, 2, 1), None, ReasonCode.CONSENT_STALE),
+    "stamped with the current version": (UNDATED, utc(2025, 2, 1), "v1", ReasonCode.CONSENT_GIVEN),
+    "no earlier version: the current one": (
+        POLICY,
+        utc(2025, 2, 1),
+        None,
+        ReasonCode.CONSENT_GIVEN,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("pol", "given", "version", "expected"), VERSIONS.values(), ids=list(VERSIONS)
+)
+def test_an_unversioned_consent_is_judged_under_the_version_in_force(
+    pol: Policy, given: datetime, version: str | None, expected: ReasonCode
+) -> None:
+    """Art. 4(11), 7(1): the controller must show what was consented to; a later text was not."""
+    history = (grant(given, policy_version=version),)
+    decision = decide(pol, history, given + DAY)
+    assert decision.code is expected
+
+
+# -- methods that are no consent (Art. 4(11), recital 32, C-673/17 Planet49) -------------------
+
+NOT_CONSENT = [ConsentMethod.PRE_TICKED_BOX, ConsentMethod.SILENCE, ConsentMethod.INACTIVITY]
+
+
+@pytest.mark.parametrize("method", NOT_CONSENT, ids=lambda m: m.value)
+def test_a_consent_that_is_no_affirmative_act_grants_nothing(method: ConsentMethod) -> None:
+    """Art. 4(11), recital 32: a pre-ticked box, silence or inactivity is never consent."""
+    assert decide(POLICY, (grant(T0, method=method),), AT).code is ReasonCode.NO_CONSENT
+
+
+@pytest.mark.parametrize("method", NOT_CONSENT, ids=lambda m: m.value)
+@pytest.mark.parametrize(
+    "history",
+    [(), (grant(T0),), (grant(T0), withdrawal(C)), (grant(T0), Objection(at=C, purpose="p"))],
+    ids=["nothing", "a grant", "a withdrawal", "an objection"],
+)
+def test_a_consent_that_is_no_affirmative_act_changes_nothing(
+    method: ConsentMethod, history: tuple[Event, ...]
+) -> None:
+    """Planet49: adding such an event never changes any decision, fresh or stored."""
+    more = (*history, grant(C + DAY, method=method))
+    for at in (C + DAY, AT, T0 + 40 * DAY):
+        assert decide(POLICY, more, at) == decide(POLICY, history, at)
+        stored = decide(POLICY, history, at, collected_at=C)
+        assert decide(POLICY, more, at, collected_at=C) == stored
+
+
+def test_a_consent_that_is_no_affirmative_act_changes_nothing_added_later() -> None:
+    """Planet49: Subject.add of such an event keeps every answer."""
+    subject = Subject("s", events([grant(T0)]))
+    before = POLICY.may_process(subject, "p", AT)
+    after = subject.add(grant(C, method=ConsentMethod.PRE_TICKED_BOX))
+    assert POLICY.may_process(after, "p", AT) == before
+
+
+# -- expiry cites the policy (the GDPR sets no lifetime) --------------------------------------
+
+
+def test_an_expired_consent_cites_the_policy_clause() -> None:
+    """Art. 6(1)(a): the lifetime is the policy's clause, not a rule of Art. 7(1)."""
+    decision = decide(POLICY, (grant(T0),), T0 + 40 * DAY)
+    assert decision.code is ReasonCode.CONSENT_EXPIRED
+    assert decision.reason.article == "Art. 6(1)(a)"
+    assert decision.reason.clause == "purposes.p.consent_lifetime"
