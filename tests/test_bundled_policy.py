@@ -997,10 +997,6 @@ def test_check_reports_only_what_the_text_leaves_unstated() -> None:
 
 # -- decisions -----------------------------------------------------------------------------
 
-ENGINE = pytest.mark.xfail(strict=True, reason="engine: DESIGN step 3 lands with the engine branch")
-"""Decisions that follow the documented decision order but need the engine that implements
-it (transfers, age sections, effective_from); remove the mark when that engine lands."""
-
 
 def _with_safeguards(policy: Policy) -> Policy:
     """The bundled policy as a controller would complete it: every unstated safeguard stated
@@ -1097,7 +1093,6 @@ def test_stating_the_safeguards_allows(
     assert STATED.may_process(subject, purpose, T0.replace(hour=12)).allowed
 
 
-@ENGINE
 @pytest.mark.parametrize(
     ("purpose", "needs", "categories"), TRANSFERS_DENIED, ids=[r[0] for r in TRANSFERS_DENIED]
 )
@@ -1149,7 +1144,6 @@ def test_a_fifteen_year_old_is_stopped_on_legitimate_interests_on_the_website() 
     assert code is ReasonCode.PARENTAL_CONSENT_REQUIRED
 
 
-@ENGINE
 @pytest.mark.parametrize(
     ("purpose", "events", "code"),
     [
@@ -1170,7 +1164,6 @@ def test_item_17_age_rule_does_not_reach_contracts_or_applications(
     assert _decide(STATED, subject, purpose, T0.replace(hour=12)) is code
 
 
-@ENGINE
 def test_item_17_age_denial_cites_the_clause() -> None:
     """Item 17: a rule wider than Art. 8 (18, every basis) cites the policy clause, not
     Art. 8 alone."""

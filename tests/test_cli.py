@@ -258,12 +258,13 @@ def test_readme_first_command() -> None:
     ("subject", "purpose", "status", "code"),
     [
         ("visitor-1", "analytics", 0, "consent_given"),
-        ("visitor-1", "marketing_automation", 1, "consent_withdrawn"),
+        # HubSpot and GoTo are in the US with no safeguard the policy states (Art. 44).
+        ("visitor-1", "marketing_automation", 1, "transfer_safeguard_missing"),
         ("visitor-1", "ab_testing_personalization", 1, "consent_withdrawn"),
         ("visitor-1", "fraud_prevention", 1, "device_access_consent_required"),
         ("visitor-1", "client_data_processing", 1, "processor_only"),
         ("visitor-2", "analytics", 1, "opted_out"),
-        ("visitor-3", "webinars", 1, "parental_consent_required"),
+        ("visitor-3", "webinars", 1, "transfer_safeguard_missing"),
     ],
 )
 def test_decide_json_on_the_example(subject: str, purpose: str, status: int, code: str) -> None:
