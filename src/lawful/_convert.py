@@ -221,6 +221,10 @@ def _problems(exc: BaseException, path: str) -> Iterator[Problem]:
     elif isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(exc.extra_fields):
             yield Problem(f"{path}.{key}" if path else key, "unknown key")
+    elif isinstance(exc, PolicyError):  # a value object's own check: ``vendor.id`` -> ``id``
+        for problem in exc.problems:
+            field = problem.path.rpartition(".")[2]
+            yield Problem(f"{path}.{field}" if path and field else path or field, problem.message)
     elif isinstance(exc, KeyError):
         yield Problem(path, "missing required key")
     elif isinstance(exc, ValueError | TypeError):
