@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import attrs
 
 __all__ = [
+    "DurationError",
     "EventError",
     "EventTypeError",
     "InputLimitError",
@@ -55,6 +56,13 @@ class InstantError(LawfulError, TypeError, ValueError):
     time zone that fails, or an aware datetime outside UTC's years 1 to 9999
     (``9999-12-31T23:59-23:59``). A ``TypeError`` and a ``ValueError`` both, as the
     builtins raise one or the other for these; the message names the argument or field.
+    """
+
+
+class DurationError(LawfulError, ValueError):
+    """A duration is malformed: text that is neither ``"60 months"`` nor ISO ``"P60M"``, a
+    part over a million, or a :class:`lawful.Duration` built with a negative or non-integer
+    part.
     """
 
 
