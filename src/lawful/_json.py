@@ -302,9 +302,7 @@ def read_events(
         except json.JSONDecodeError as exc:
             raise _fail(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         except DuplicateKeyError as exc:
-            raise _fail(
-                where, f"{exc} (JSON keeps the last one silently; lawful refuses)"
-            ) from None
+            raise _fail(where, f"{exc}; JSON would keep the last one, lawful refuses") from None
         if not isinstance(data, dict):
             raise _fail(where, "expected a JSON object")
         subject = data.get("subject")

@@ -11,6 +11,7 @@ naming ``source:line``. The limits are module constants, documented in
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,8 +201,9 @@ def loads_toml(
         raise InputLimitError(f"{where}: too large to read") from None
     except tomllib.TOMLDecodeError:
         raise
-    except ValueError as exc:  # int() past sys.get_int_max_str_digits(), inside tomllib
-        raise InputLimitError(f"{where}: {exc}") from None
+    except ValueError:  # int() past sys.get_int_max_str_digits(), inside tomllib
+        limit = sys.get_int_max_str_digits()
+        raise InputLimitError(f"{where}: an integer of more than {limit:,} digits") from None
     if depth(data) > max_depth:
         raise InputLimitError(f"{where}: nested deeper than {max_depth} levels")
     return data

@@ -183,7 +183,7 @@ def _day(instance: object, attribute: attrs.Attribute[Any], value: object) -> No
 def _age(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not int:  # not True, not 17.5
         _wrong(instance, attribute, "a whole number of years", value)
-    elif not 0 <= value <= _MAX_AGE:  # type: ignore[operator]
+    elif not 0 <= value <= _MAX_AGE:
         raise EventError(
             f"{_where(instance, attribute)}: expected an age from 0 to {_MAX_AGE}, got {value}"
         )

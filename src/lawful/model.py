@@ -238,6 +238,11 @@ def _ids(instance: object, attribute: attrs.Attribute[Any], value: object) -> No
         _wrong(instance, attribute, "a tuple of non-empty strings", value)
 
 
+def _texts(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not tuple or any(type(v) is not str for v in value):
+        _wrong(instance, attribute, "a tuple of strings", value)
+
+
 def _id_set(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not frozenset or any(type(v) is not str or not v for v in value):
         _wrong(instance, attribute, "a frozenset of non-empty strings", value)
@@ -261,7 +266,7 @@ def _age_or_none(instance: object, attribute: attrs.Attribute[Any], value: objec
         return
     if type(value) is not int:
         _wrong(instance, attribute, "a whole number of years or None", value)
-    elif not 0 <= value <= _MAX_AGE:  # type: ignore[operator]
+    elif not 0 <= value <= _MAX_AGE:
         problem = Problem(
             _path(instance, attribute), f"expected an age from 0 to {_MAX_AGE}, got {value}"
         )
@@ -482,7 +487,7 @@ class Contact:
 
     dpo: str = attrs.field(default="not stated", validator=_text)
     supervisory_authority: str = attrs.field(default="not stated", validator=_text)
-    rights: tuple[str, ...] = attrs.field(default=(), validator=_ids)
+    rights: tuple[str, ...] = attrs.field(default=(), validator=_texts)
 
 
 @attrs.frozen
