@@ -142,7 +142,7 @@ def _fields(kind: type[Event]) -> list[str]:
 def _subject_takes(kind: type[Event]) -> bool:
     """Whether the engine places ``kind`` yet (transfer consents arrive with the engine's
     Art. 49 work; until then they are checked here, not decided)."""
-    body = {f: VALID[f] for f in _fields(kind) if f in VALID}
+    body: dict[str, Any] = {f: VALID[f] for f in _fields(kind) if f in VALID}
     try:
         Subject("s", [kind(**body)])
     except TypeError:
@@ -194,7 +194,7 @@ def test_a_consent_purpose_out_of_domain_is_always_refused(data: st.DataObject) 
 
 
 def _jsonl() -> bytes:
-    events = [
+    events: list[Event] = [
         lawful.ConsentGiven(at=T0, purpose=PURPOSE, method=ConsentMethod.BANNER, id="c1"),
         lawful.ConsentWithdrawn(at=T0 + timedelta(days=2), purpose=PURPOSE),
         lawful.AgeDeclared(at=T0, at_least=17),

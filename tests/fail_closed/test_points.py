@@ -44,30 +44,30 @@ POLICY = lawful.bundled_policy("piwik-pro")
     ("make", "message"),
     [
         (
-            lambda: ConsentGiven(at=T0, purpose=None),
+            lambda: ConsentGiven(at=T0, purpose=None),  # type: ignore[arg-type]
             r"^consent_given\.purpose: expected a non-empty string, got None$",
         ),
         (
-            lambda: ConsentGiven(at=T0, purpose="analytics", explicit="no"),
+            lambda: ConsentGiven(at=T0, purpose="analytics", explicit="no"),  # type: ignore[arg-type]
             r"^consent_given\.explicit: expected True or False, got 'no'$",
         ),
         (
-            lambda: ContractStarted(at=T0, contract=None),
+            lambda: ContractStarted(at=T0, contract=None),  # type: ignore[arg-type]
             r"^contract_started\.contract: expected a non-empty string",
         ),
         (
-            lambda: ConsentWithdrawn(at=T0, purpose=b"analytics"),
+            lambda: ConsentWithdrawn(at=T0, purpose=b"analytics"),  # type: ignore[arg-type]
             r"^consent_withdrawn\.purpose: expected a non-empty string, got bytes",
         ),
-        (lambda: Objection(at=T0, purpose=1), r"^objection\.purpose: .* got int 1$"),
+        (lambda: Objection(at=T0, purpose=1), r"^objection\.purpose: .* got int 1$"),  # type: ignore[arg-type]
         (
-            lambda: AgeDeclared(at=T0, at_least=17.5),
+            lambda: AgeDeclared(at=T0, at_least=17.5),  # type: ignore[arg-type]
             r"^age_declared\.at_least: expected a whole number of years, got float 17\.5$",
         ),
         (lambda: AgeDeclared(at=T0, at_least=True), r"^age_declared\.at_least: .* got True$"),
         (lambda: ConsentGiven(at=LATE, purpose="a"), r"^consent_given\.at: .* outside"),
         (lambda: ConsentGiven(at=T0, recorded_at=EARLY, purpose="a"), r"recorded_at: .* outside"),
-        (lambda: ConsentGiven(at=T0, purpose="a", method="banner"), r"method: expected"),
+        (lambda: ConsentGiven(at=T0, purpose="a", method="banner"), r"method: expected"),  # type: ignore[arg-type]
         (
             lambda: lawful.BirthDateDeclared(at=T0, birth_date=T0),
             r"^birth_date_declared\.birth_date: expected a datetime\.date",
@@ -91,18 +91,18 @@ def test_point_1_a_consent_without_a_purpose_grants_nothing() -> None:
 @pytest.mark.parametrize(
     ("make", "path"),
     [
-        (lambda: Vendor("v", "V", outside_eea="no"), "vendor.outside_eea"),
+        (lambda: Vendor("v", "V", outside_eea="no"), "vendor.outside_eea"),  # type: ignore[arg-type]
         (lambda: Vendor("", "V"), "vendor.id"),
-        (lambda: DataCategory("email", "Email", special=1), "data_category.special"),
+        (lambda: DataCategory("email", "Email", special=1), "data_category.special"),  # type: ignore[arg-type]
         (
-            lambda: lawful.Purpose("p", "P", "S", "consent"),
+            lambda: lawful.Purpose("p", "P", "S", "consent"),  # type: ignore[arg-type]
             "purpose.basis",
         ),
         (
-            lambda: lawful.Purpose("p", "P", "S", lawful.LegalBasis.CONSENT, vendors=["x"]),
+            lambda: lawful.Purpose("p", "P", "S", lawful.LegalBasis.CONSENT, vendors=["x"]),  # type: ignore[arg-type]
             "purpose.vendors",
         ),
-        (lambda: lawful.AgeRules(minimum_age=16.0), "age_rules.minimum_age"),
+        (lambda: lawful.AgeRules(minimum_age=16.0), "age_rules.minimum_age"),  # type: ignore[arg-type]
     ],
 )
 def test_point_1_policy_objects_are_checked(make: object, path: str) -> None:
