@@ -16,6 +16,7 @@ returns the exit code and may raise the errors above.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -607,7 +608,9 @@ def _check_inputs(argv: Sequence[str], args: argparse.Namespace) -> None:
             )
     key_file = getattr(args, "key_file", None)
     if isinstance(key_file, str):
-        read_bounded(key_file, limit=_MAX_KEY_BYTES, what="key file")
+        # A file that cannot be opened is the ledger's to report, in its own words.
+        with contextlib.suppress(OSError):
+            read_bounded(key_file, limit=_MAX_KEY_BYTES, what="key file")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
