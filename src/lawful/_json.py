@@ -26,6 +26,7 @@ from lawful._limits import (
     bounded_lines,
     loads_json,
 )
+from lawful._time import in_utc_range
 from lawful.decision import Decision, Reason, ReasonCode
 from lawful.events import BY_TYPE, ConsentGiven, ConsentMethod, Event
 from lawful.exceptions import EventError, InputLimitError, NaiveDatetimeError
@@ -374,6 +375,16 @@ def decision_to_dict(decision: Decision) -> dict[str, object]:
     }
 
 
+def _decision_head(data: Mapping[str, Any]) -> tuple[bool, str, datetime]:
+    allowed, purpose = data["allowed"], data["purpose"]
+    if type(allowed) is not bool or type(purpose) is not str:  # "no" is not false
+        raise TypeError
+    at = datetime.fromisoformat(data["at"])
+    if at.utcoffset() is None or not in_utc_range(at):
+        raise ValueError
+    return allowed, purpose, at
+
+
 def decision_from_dict(data: Mapping[str, Any]) -> Decision:
     """Read back what :func:`decision_to_dict` wrote."""
     try:
@@ -388,13 +399,16 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
             for r in data["reasons"]
         )
         valid_until = data.get("valid_until")
+        allowed, purpose, at = _decision_head(data)
         return Decision(
-            allowed=bool(data["allowed"]),
-            purpose=data["purpose"],
-            at=datetime.fromisoformat(data["at"]),
+            allowed=allowed,
+            purpose=purpose,
+            at=at,
             basis=None if data.get("basis") is None else LegalBasis(data["basis"]),
             reasons=reasons,
             valid_until=None if valid_until is None else datetime.fromisoformat(valid_until),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise EventError(f"decision: not a decision object ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # Any shape other than decision_to_dict's is an error naming the decision, never a
+        # raw KeyError from a missing key or an AttributeError from a list where an object is.
+        raise EventError(f"decision: not a decision object ({type(exc).__name__})") from None
