@@ -36,7 +36,7 @@ def require_aware(value: datetime, where: str) -> datetime:
         InstantError: Not a datetime, or an instant outside UTC's years 1 to 9999.
     """
     if not isinstance(value, datetime):
-        raise InstantError(f"{where}: expected an aware datetime, got {type(value).__name__}")
+        raise InstantError(f"{where}: expected a datetime, got {type(value).__name__}")
     try:
         offset = value.utcoffset()
     except Exception as exc:  # noqa: BLE001 - a tzinfo is user code; its failure is bad input

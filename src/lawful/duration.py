@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -132,15 +132,11 @@ class Duration:
     def after(self, start: datetime) -> datetime:
         """The instant this long after ``start`` (months clamp to the month's last day).
 
-        A limit beyond the calendar (year 9999) is the calendar's last instant, in UTC: for
-        deciding, a period that long never ends.
+        Raises:
+            OverflowError: The instant is past year 9999 (the engine reads such a limit
+                as never reached).
+            ValueError: The same, reached through months or years.
         """
-        try:
-            return self._after(start)
-        except (OverflowError, ValueError):
-            return datetime.max.replace(tzinfo=UTC)
-
-    def _after(self, start: datetime) -> datetime:
         total_months = start.month - 1 + self.months + 12 * self.years
         if total_months:
             year = start.year + total_months // 12
