@@ -181,8 +181,8 @@ ERRORS = [
     ),
     ("policy-not-toml", GOOD_LINE, (), "NOT_TOML", "not valid TOML"),
     ("events-is-a-directory", "DIR", (), "piwik-pro", "Is a directory"),
-    ("events-not-utf8", "LATIN1", (), "piwik-pro", "events.jsonl: not UTF-8 text"),
-    ("policy-not-utf8", GOOD_LINE, (), "LATIN1_POLICY", "policy.toml: not UTF-8 text"),
+    ("events-not-utf8", "LATIN1", (), "piwik-pro", "events.jsonl:1: not UTF-8 text"),
+    ("policy-not-utf8", GOOD_LINE, (), "LATIN1_POLICY", "policy: not UTF-8 text"),
 ]
 
 

@@ -63,7 +63,7 @@ def test_parse_rejects_with_both_forms_shown(text: str) -> None:
 
 def test_parts_must_not_be_negative() -> None:
     """A Duration built by hand refuses negative parts."""
-    with pytest.raises(ValueError, match="months must not be negative"):
+    with pytest.raises(ValueError, match=r"^duration\.months: must not be negative"):
         Duration(months=-1)
 
 

@@ -11,6 +11,7 @@ import pytest
 from lawful import (
     AgeDeclared,
     ConsentGiven,
+    ConsentMethod,
     Erasure,
     Event,
     LawfulError,
@@ -39,6 +40,8 @@ REQUIRED: dict[str, dict[str, object]] = {
     "contract_started": {"contract": "c-1"},
     "contract_ended": {"contract": "c-1"},
     "interaction": {"kind": "page_view"},
+    "transfer_consent_given": {"vendor": "google"},
+    "transfer_consent_withdrawn": {"vendor": "google"},
 }
 
 
@@ -111,7 +114,7 @@ def test_a_tzinfo_that_gives_no_offset_is_naive() -> None:
 
 def test_a_date_is_not_an_instant() -> None:
     """``at`` must be a datetime, not a date."""
-    with pytest.raises(TypeError, match=r"^erasure\.at: expected a datetime, got date"):
+    with pytest.raises(TypeError, match=r"^erasure\.at: expected an aware datetime, got date"):
         Erasure(at=date(2025, 1, 1))  # type: ignore[arg-type]
 
 
@@ -141,7 +144,7 @@ def test_consent_defaults() -> None:
     """A consent is purpose-wide, of the current version, not explicit, method unspecified."""
     consent = ConsentGiven(at=T0, purpose="analytics")
     assert (consent.vendor, consent.policy_version, consent.terms) == (None, None, None)
-    assert (consent.explicit, consent.method) == (False, "unspecified")
+    assert (consent.explicit, consent.method) == (False, ConsentMethod.UNSPECIFIED)
 
 
 def test_ranks_order_restrictiveness() -> None:

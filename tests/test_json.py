@@ -38,6 +38,8 @@ from lawful import (
     RestrictionLifted,
     RestrictionRequested,
     Subject,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
 )
 from lawful.events import EVENT_TYPES
 
@@ -74,6 +76,8 @@ EVERY_KIND: tuple[Event, ...] = (
     ContractStarted(at=T0, contract="c-1"),
     ContractEnded(at=T0, contract="c-1"),
     Interaction(at=T0, kind="reply", purpose="hubspot"),
+    TransferConsentGiven(at=T0, vendor="google", purpose="ads", method=ConsentMethod.BANNER),
+    TransferConsentWithdrawn(at=T0, vendor="google"),
 )
 
 

@@ -28,6 +28,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from lawful._limits import loads_json, loads_toml, read_bounded
 from lawful.duration import Duration
 from lawful.exceptions import PolicyError, Problem
 from lawful.model import (
@@ -268,6 +269,10 @@ def _problems(exc: BaseException, path: str) -> Iterator[Problem]:
     elif isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(exc.extra_fields):
             yield Problem(f"{path}.{key}" if path else key, "unknown key")
+    elif isinstance(exc, PolicyError):  # a value object's own check: ``vendor.id`` -> ``id``
+        for problem in exc.problems:
+            field = problem.path.rpartition(".")[2]
+            yield Problem(f"{path}.{field}" if path and field else path or field, problem.message)
     elif isinstance(exc, KeyError):
         yield Problem(path, "missing required key")
     elif isinstance(exc, ValueError | TypeError):
@@ -544,15 +549,18 @@ def loads_policy(
     Raises:
         PolicyError: The text does not parse, or the policy is invalid; every problem
             is listed with its path (and, for a syntax error, its line).
+        InputLimitError: Over 16 MiB, nested deeper than 32 levels, or an integer too
+            long (see docs/explanation/fail-closed.md).
     """
+    where = source or "policy"
     if format == "toml":
         try:
-            data = tomllib.loads(text)
+            data = loads_toml(text, where)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError([Problem("", f"not valid TOML: {exc}")], source) from None
     elif format == "json":
         try:
-            data = json.loads(text, object_pairs_hook=_pairs)
+            data = loads_json(text, where, object_pairs_hook=_pairs)
         except json.JSONDecodeError as exc:
             raise PolicyError([Problem("", f"not valid JSON: {exc}")], source) from None
         if duplicates := list(_duplicate_keys(data, "")):
@@ -566,11 +574,16 @@ def load_policy(path: str | Path) -> Policy:
     """Read a policy file; the format follows the suffix (``.json``, else TOML).
 
     Raises:
-        PolicyError: The file is invalid.
+        PolicyError: The file is invalid, or not UTF-8 text.
+        InputLimitError: The file is over 16 MiB (at most that much is read).
         FileNotFoundError: There is no such file.
     """
     file = Path(path)
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = read_bounded(file, what="policy file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem("", f"not UTF-8 text (byte {exc.start + 1})")
+        raise PolicyError([problem], str(file)) from None
     fmt: Literal["toml", "json"] = "json" if file.suffix.lower() == ".json" else "toml"
     return loads_policy(text, format=fmt, source=str(file))
 

@@ -9,6 +9,7 @@ error that says where.
 from __future__ import annotations
 
 import enum
+import io
 import json
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,9 +18,18 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import attrs
 
+from lawful._limits import (
+    MAX_DEPTH,
+    MAX_EVENTS_BYTES,
+    MAX_LINE_BYTES,
+    DuplicateKeyError,
+    bounded_lines,
+    loads_json,
+)
+from lawful._time import in_utc_range
 from lawful.decision import Decision, Reason, ReasonCode
 from lawful.events import BY_TYPE, ConsentGiven, ConsentMethod, Event
-from lawful.exceptions import EventError, NaiveDatetimeError
+from lawful.exceptions import EventError, InputLimitError, NaiveDatetimeError
 from lawful.model import LegalBasis, PurposeTerms
 
 __all__ = [
@@ -247,26 +257,68 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
         raise _fail(head, str(exc)) from None
 
 
-def read_events(lines: Iterable[str], *, source: str = "events") -> Iterator[tuple[str, Event]]:
+def read_events(
+    lines: Iterable[str],
+    *,
+    source: str = "events",
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_bytes: int = MAX_EVENTS_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> Iterator[tuple[str, Event]]:
     """Read JSON Lines of events, each with a ``subject``; yields ``(subject id, event)``.
 
     Blank lines are allowed; anything else that is not a valid event stops the read
-    with an error naming ``source:line``. Nothing is silently skipped.
+    with an error naming ``source:line``. Nothing is silently skipped. A key given twice
+    on one line is an error (JSON would keep the last: a withdrawal ending in
+    ``"type": "interaction"`` would be read as an interaction).
+
+    An open text file (``open(path)``, ``sys.stdin``) is read through its binary buffer,
+    so a line is never held past ``max_line_bytes`` (``/dev/zero`` fails at once).
+
+    Raises:
+        EventError: A line that is not UTF-8, not JSON, not an object, or not a valid
+            event (duplicate keys included); the message names ``source:line``.
+        NaiveDatetimeError: A timestamp without an offset.
+        InputLimitError: A line longer than ``max_line_bytes`` (1 MiB), more than
+            ``max_bytes`` in all (1 GiB), nesting deeper than ``max_depth`` (32), or an
+            integer longer than 20 digits.
     """
+    if isinstance(lines, io.TextIOWrapper) and _unread(lines):
+        lines = bounded_lines(
+            lines.buffer, source, max_line_bytes=max_line_bytes, max_bytes=max_bytes
+        )
+    total = 0
     for number, line in enumerate(lines, start=1):
+        where = f"{source}:{number}"
+        if type(line) is not str:
+            raise _fail(where, f"expected a line of text, got {type(line).__name__}")
+        total += len(line)
+        if len(line) > max_line_bytes or total > max_bytes:
+            limit = max_line_bytes if len(line) > max_line_bytes else max_bytes
+            raise InputLimitError(f"{where}: input longer than {limit:,} characters")
         if not line.strip():
             continue
-        where = f"{source}:{number}"
         try:
-            data = json.loads(line)
+            data = loads_json(line, where, max_depth=max_depth, max_bytes=max_line_bytes)
         except json.JSONDecodeError as exc:
             raise _fail(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except DuplicateKeyError as exc:
+            raise _fail(where, f"{exc}; JSON would keep the last one, lawful refuses") from None
         if not isinstance(data, dict):
             raise _fail(where, "expected a JSON object")
         subject = data.get("subject")
         if not isinstance(subject, str) or not subject:
             raise _fail(f"{where}: subject", "expected the subject id as a string")
-        yield subject, event_from_dict(data, where=f"{where}: {data.get('type', 'event')}")
+        kind = data.get("type", "event")
+        label = kind[:40] if isinstance(kind, str) and kind else "event"
+        yield subject, event_from_dict(data, where=f"{where}: {label}")
+
+
+def _unread(handle: io.TextIOWrapper) -> bool:
+    """Whether nothing was read from ``handle`` yet, so its binary buffer can be read."""
+    if not handle.seekable():
+        return True  # a pipe (standard input) handed over unread
+    return handle.tell() == 0
 
 
 def dumps_events(pairs: Iterable[tuple[str, Event]]) -> str:
@@ -323,6 +375,16 @@ def decision_to_dict(decision: Decision) -> dict[str, object]:
     }
 
 
+def _decision_head(data: Mapping[str, Any]) -> tuple[bool, str, datetime]:
+    allowed, purpose = data["allowed"], data["purpose"]
+    if type(allowed) is not bool or type(purpose) is not str:  # "no" is not false
+        raise TypeError
+    at = datetime.fromisoformat(data["at"])
+    if at.utcoffset() is None or not in_utc_range(at):
+        raise ValueError
+    return allowed, purpose, at
+
+
 def decision_from_dict(data: Mapping[str, Any]) -> Decision:
     """Read back what :func:`decision_to_dict` wrote."""
     try:
@@ -337,13 +399,16 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
             for r in data["reasons"]
         )
         valid_until = data.get("valid_until")
+        allowed, purpose, at = _decision_head(data)
         return Decision(
-            allowed=bool(data["allowed"]),
-            purpose=data["purpose"],
-            at=datetime.fromisoformat(data["at"]),
+            allowed=allowed,
+            purpose=purpose,
+            at=at,
             basis=None if data.get("basis") is None else LegalBasis(data["basis"]),
             reasons=reasons,
             valid_until=None if valid_until is None else datetime.fromisoformat(valid_until),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise EventError(f"decision: not a decision object ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # Any shape other than decision_to_dict's is an error naming the decision, never a
+        # raw KeyError from a missing key or an AttributeError from a list where an object is.
+        raise EventError(f"decision: not a decision object ({type(exc).__name__})") from None

@@ -31,6 +31,7 @@ from lawful.events import (
     AgeDeclared,
     BirthDateDeclared,
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     ContractEnded,
     ContractStarted,
@@ -299,7 +300,15 @@ def _draw_event(
             policy_version=pick(draw, palette.version),
             terms=pick(draw, palette.terms.get(pid, (None,))),
             explicit=draw(st.booleans()),
-            method=pick(draw, ("banner", "checkbox", "tcf", "api")),
+            method=pick(
+                draw,
+                (
+                    ConsentMethod.BANNER,
+                    ConsentMethod.CHECKBOX,
+                    ConsentMethod.TCF,
+                    ConsentMethod.API,
+                ),
+            ),
         )
     if cls is Objection:
         target = pick(draw, (None, *palette.objection_purpose))

@@ -4,21 +4,49 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from lawful.exceptions import NaiveDatetimeError
+from lawful.exceptions import InstantError, NaiveDatetimeError
 
-__all__ = ["EPOCH", "from_us", "require_aware", "to_us"]
+__all__ = ["EPOCH", "from_us", "in_utc_range", "require_aware", "to_us"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
+def in_utc_range(value: datetime) -> bool:
+    """Whether the aware ``value`` is also a datetime in UTC (years 1 to 9999).
+
+    ``9999-12-31T23:59-23:59`` is a valid aware datetime whose UTC instant lies in year
+    10000: converting it raises :class:`OverflowError`. Only years 1 and 9999 can fail,
+    so the common case costs one comparison.
+    """
+    if 1 < value.year < 9999:
+        return True
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def require_aware(value: datetime, where: str) -> datetime:
-    """Return ``value`` if it carries a time zone, else raise :class:`NaiveDatetimeError`."""
+    """Return ``value`` if it carries a time zone, else raise :class:`NaiveDatetimeError`.
+
+    Raises:
+        NaiveDatetimeError: No time zone.
+        InstantError: Not a datetime, or an instant outside UTC's years 1 to 9999.
+    """
     if not isinstance(value, datetime):
-        msg = f"{where}: expected a datetime, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value.tzinfo is None or value.utcoffset() is None:
+        raise InstantError(f"{where}: expected a datetime, got {type(value).__name__}")
+    try:
+        offset = value.utcoffset()
+    except Exception as exc:  # noqa: BLE001 - a tzinfo is user code; its failure is bad input
+        raise InstantError(f"{where}: the time zone failed ({type(exc).__name__})") from None
+    if offset is None:
         raise NaiveDatetimeError(where)
+    if not in_utc_range(value):
+        raise InstantError(
+            f"{where}: {value.isoformat()} is outside the years 1 to 9999 once in UTC"
+        )
     return value
 
 

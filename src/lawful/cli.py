@@ -16,6 +16,7 @@ returns the exit code and may raise the errors above.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import json
@@ -33,6 +34,8 @@ import attrs
 from lawful._bundled import bundled_policy, bundled_policy_names
 from lawful._convert import load_policy
 from lawful._json import event_from_dict, read_events
+from lawful._limits import bounded_lines, read_bounded
+from lawful._time import in_utc_range
 from lawful.decision import Decision, Operation
 from lawful.events import BY_TYPE, ConsentMethod, Event
 from lawful.exceptions import LawfulError, PolicyError, Problem
@@ -130,7 +133,8 @@ def parse_instant(text: str, option: str) -> datetime:
     """An aware datetime from ISO 8601 text with an offset; ``option`` names it in errors.
 
     Raises:
-        CommandError: The text is not ISO 8601, or has no offset (lawful never guesses one).
+        CommandError: The text is not ISO 8601, has no offset (lawful never guesses one),
+            or names an instant outside UTC's years 1 to 9999 (``9999-12-31T23:59-23:59``).
     """
     try:
         moment = datetime.fromisoformat(text)
@@ -143,6 +147,11 @@ def parse_instant(text: str, option: str) -> datetime:
         raise CommandError(
             f"{option}: the timestamp {text!r} has no offset; add one such as +02:00 or Z "
             "(lawful never guesses a time zone)"
+        )
+    if not in_utc_range(moment):
+        raise CommandError(
+            f"{option}: {text!r} is outside the years 1 to 9999 once in UTC; lawful cannot "
+            "compare it with other instants"
         )
     return moment
 
@@ -217,12 +226,10 @@ def _event_warnings(path: str, policy: Policy | None) -> list[Problem]:
     not declare. Every line is read first as ``decide`` reads it: a bad line is an error.
     """
     if path == "-":
-        text = sys.stdin.read()
+        text = "".join(bounded_lines(sys.stdin.buffer, "<stdin>"))
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise CommandError(f"{path}: not UTF-8 text") from None
+        with Path(path).open("rb") as handle:
+            text = "".join(bounded_lines(handle, path))
     for _ in read_events(io.StringIO(text), source=path):
         pass
     known = {m.value for m in ConsentMethod}
@@ -609,11 +616,109 @@ def _one_line(text: str) -> str:
 
 
 def _error(message: str) -> None:
-    say(f"lawful: error: {_one_line(message)}", err=True)
+    # backslashreplace: a message quoting undecodable input still prints, on one line.
+    text = _one_line(message).encode("utf-8", "backslashreplace").decode("utf-8")
+    say(f"lawful: error: {text[:_MAX_ERROR]}", err=True)
+
+
+_KEY_ENV = "LAWFUL_LEDGER_KEY"
+_MAX_KEY_BYTES = 64 * 1024
+"""The largest key file read (a key is 32 bytes or more; a hex line is 65)."""
+
+
+class _QuietStdout:
+    """Standard output that a closed pipe cannot turn into a failure.
+
+    ``lawful ledger append ... | head -1`` commits, then writes; if the reader has gone,
+    the write fails with :class:`BrokenPipeError`. The command did what it was asked, so
+    the rest of its output is dropped and its own exit status stands.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        # Keep Python from complaining again when it flushes stdout at exit.
+        self._closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # pragma: no cover - no file descriptor to replace
+            pass
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _not_utf8(text: str) -> bool:
+    """Whether text from argv or the environment held bytes that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_inputs(argv: Sequence[str], args: argparse.Namespace) -> None:
+    """Checks every command needs before its handler runs: arguments and the ledger key
+    are UTF-8 text, and a key file is a small file (``/dev/zero`` is refused at once).
+    """
+    for index, argument in enumerate(argv, start=1):
+        if _not_utf8(argument):
+            raise CommandError(f"argument {index} is not UTF-8 text")
+    if getattr(args, "command", None) == "ledger":
+        value = os.environ.get(_KEY_ENV)
+        if value is not None and _not_utf8(value):
+            raise CommandError(
+                f"{_KEY_ENV}: not UTF-8 text; put a binary key in a file and pass --key-file"
+            )
+    key_file = getattr(args, "key_file", None)
+    if isinstance(key_file, str):
+        # A file that cannot be opened is the ledger's to report, in its own words.
+        with contextlib.suppress(OSError):
+            read_bounded(key_file, limit=_MAX_KEY_BYTES, what="key file")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 denied or problems, 2 errors)."""
+    """Run the command line; returns the exit status (0 ok, 1 denied or problems, 2 errors).
+
+    Nothing ends in a traceback: bad input is one line ``lawful: error: ...`` and status
+    2, and so is anything unexpected (deep recursion, memory, overflow, undecodable
+    text) - never 1, which ``decide`` uses for "denied" and ``ledger verify`` for
+    "broken".
+    """
+    real_stdout = sys.stdout
+    sys.stdout = _QuietStdout(real_stdout)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except Exception as exc:  # noqa: BLE001 - the last guard: one line, status 2
+        _error(f"unexpected {type(exc).__name__}: {exc}"[:_MAX_ERROR])
+        return _EXIT_USAGE
+    finally:
+        sys.stdout = real_stdout
+
+
+_MAX_ERROR = 2000
+
+
+def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -621,13 +726,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else _EXIT_USAGE
     handler: Handler = args.handler
     try:
+        _check_inputs(argv, args)
         return handler(args)
-    except BrokenPipeError:
-        # The reader went away (``lawful purposes piwik-pro | head``): stop quietly, and
-        # keep Python from complaining again when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return _EXIT_PROBLEMS
     except PolicyError as exc:
         where = f"{exc.source}: " if exc.source else ""
         for problem in exc.problems:
@@ -639,4 +739,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error(f"{exc.filename}: {exc.strerror}")
         else:
             _error(str(exc))
+    except RecursionError:
+        _error("input nested too deeply to read")
+    except MemoryError:
+        _error("input too large to hold in memory")
     return _EXIT_USAGE

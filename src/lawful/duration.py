@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from lawful.exceptions import DurationError
+
 __all__ = ["Duration"]
 
 _UNITS = {
@@ -55,10 +57,14 @@ _ISO = re.compile(
 _MAX_PART = 1_000_000
 
 
-def _non_negative(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+def _non_negative(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    # ``type(...) is int``: not True, not 1.5, not "3" - each would break ``after`` later.
+    if type(value) is not int:
+        msg = f"duration.{attribute.name}: expected a whole number, got {type(value).__name__}"
+        raise DurationError(msg)
     if value < 0:
-        msg = f"{attribute.name} must not be negative, got {value}"
-        raise ValueError(msg)
+        msg = f"duration.{attribute.name}: must not be negative, got {value}"
+        raise DurationError(msg)
 
 
 @attrs.frozen(order=False)
@@ -82,30 +88,33 @@ class Duration:
         """Read ``"60 months"``, ``"90 days"``, ``"1 year 6 months"`` or ISO ``"P60M"``.
 
         Raises:
-            ValueError: The text is neither form; the message shows both.
+            DurationError: The text is neither form (a ``ValueError``); the message shows
+                both.
         """
+        if type(text) is not str:
+            raise DurationError(_bad(text))
         stripped = text.strip()
         parts: dict[str, int] = {}
         if stripped.upper().startswith("P"):
             match = _ISO.fullmatch(stripped.upper())
             if match is None or stripped.upper() in {"P", "PT"} or stripped.upper().endswith("T"):
-                raise ValueError(_bad(text))
-            parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+                raise DurationError(_bad(text))
+            parts = {k: _number(v, text) for k, v in match.groupdict().items() if v is not None}
         else:
             pos = 0
             while pos < len(stripped):
                 match = _HUMAN_PART.match(stripped, pos)
                 if match is None or match.end() == pos:
-                    raise ValueError(_bad(text))
+                    raise DurationError(_bad(text))
                 unit = _UNITS.get(match.group(2).lower())
                 if unit is None or unit in parts:
-                    raise ValueError(_bad(text))
-                parts[unit] = int(match.group(1))
+                    raise DurationError(_bad(text))
+                parts[unit] = _number(match.group(1), text)
                 pos = match.end()
             if not parts:
-                raise ValueError(_bad(text))
+                raise DurationError(_bad(text))
         if any(v > _MAX_PART for v in parts.values()):
-            raise ValueError(_bad(text))
+            raise DurationError(_bad(text))
         return cls(
             years=parts.get("years", 0),
             months=parts.get("months", 0),
@@ -121,7 +130,13 @@ class Duration:
         return not (self.years or self.months or self.days or self.seconds)
 
     def after(self, start: datetime) -> datetime:
-        """The instant this long after ``start`` (months clamp to the month's last day)."""
+        """The instant this long after ``start`` (months clamp to the month's last day).
+
+        Raises:
+            OverflowError: The instant is past year 9999 (the engine reads such a limit
+                as never reached).
+            ValueError: The same, reached through months or years.
+        """
         total_months = start.month - 1 + self.months + 12 * self.years
         if total_months:
             year = start.year + total_months // 12
@@ -165,5 +180,17 @@ class Duration:
         return " ".join(words) or "0 seconds"
 
 
-def _bad(text: str) -> str:
-    return f'expected a duration like "60 months", "90 days" or ISO 8601 "P60M", got {text!r}'
+def _number(digits: str, text: str) -> int:
+    # More digits than any allowed part has: refused before int() (which refuses more than
+    # 4,300 digits with a bare ValueError, and is slow well before that).
+    if len(digits) > _MAX_DIGITS:
+        raise DurationError(_bad(text))
+    return int(digits)
+
+
+_MAX_DIGITS = len(str(_MAX_PART))
+
+
+def _bad(text: object) -> str:
+    shown = repr(text) if isinstance(text, str) and len(text) <= 60 else type(text).__name__
+    return f'expected a duration like "60 months", "90 days" or ISO 8601 "P60M", got {shown}'

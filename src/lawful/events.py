@@ -16,12 +16,14 @@ lawful.exceptions.NaiveDatetimeError: consent_given.at: naive datetime; attach a
 from __future__ import annotations
 
 import enum
+import reprlib
 from datetime import date, datetime
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
 from lawful._time import require_aware
+from lawful.exceptions import EventError, EventTypeError, InstantError
 from lawful.model import PurposeTerms
 
 __all__ = [
@@ -98,15 +100,96 @@ _NOT_CONSENT = frozenset(
 )
 
 
-def _aware(instance: _EventBase, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    require_aware(value, f"{type(instance).event_type}.{attribute.name}")
+# -- checked where made ----------------------------------------------------------------------
+# attrs validators, plain module functions (no closures): an event is checked once, when it
+# is made, so deciding never meets a malformed one and pays nothing for the checks.
 
 
-def _aware_or_none(
-    instance: _EventBase, attribute: attrs.Attribute[datetime | None], value: datetime | None
-) -> None:
+def _where(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    return f"{type(instance).event_type}.{attribute.name}"  # type: ignore[attr-defined]
+
+
+def _show(value: object) -> str:
+    """``None``, ``b'x'``, ``1`` (int): what was given, briefly and safely."""
+    if value is None or isinstance(value, bool | str):
+        text = repr(value)
+    else:
+        text = f"{type(value).__name__} {reprlib.repr(value)}"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+_SHOWN = 60
+
+
+def _wrong(instance: object, attribute: attrs.Attribute[Any], expected: str, value: object) -> None:
+    raise EventTypeError(f"{_where(instance, attribute)}: expected {expected}, got {_show(value)}")
+
+
+def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # ``type(...) is str``: bytes, str subclasses with their own ``==`` and other look-alikes
+    # never reach the engine, which matches ids by equality.
+    if type(value) is not str or not value:
+        if type(value) is str:
+            raise EventError(f"{_where(instance, attribute)}: expected a non-empty string, got ''")
+        _wrong(instance, attribute, "a non-empty string", value)
+
+
+def _text_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
-        require_aware(value, f"{type(instance).event_type}.{attribute.name}")
+        _text(instance, attribute, value)
+
+
+def _any_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        _wrong(instance, attribute, "a string", value)
+
+
+def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not bool:  # not 1, not "no": only True or False
+        _wrong(instance, attribute, "True or False", value)
+
+
+def _method(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not ConsentMethod:
+        _wrong(instance, attribute, "a lawful.ConsentMethod", value)
+
+
+def _terms(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and type(value) is not PurposeTerms:
+        _wrong(instance, attribute, "lawful.PurposeTerms or None", value)
+
+
+def _moment(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, datetime):
+        _wrong(instance, attribute, "an aware datetime", value)
+        return
+    try:
+        require_aware(value, _where(instance, attribute))
+    except InstantError as exc:
+        raise EventError(str(exc)) from None
+
+
+def _moment_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _moment(instance, attribute, value)
+
+
+def _day(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # A datetime is a date too, but a birth date has no time of day or zone to guess from.
+    if type(value) is not date:
+        _wrong(instance, attribute, "a datetime.date", value)
+
+
+def _age(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int:  # not True, not 17.5
+        _wrong(instance, attribute, "a whole number of years", value)
+    elif not 0 <= value <= _MAX_AGE:
+        raise EventError(
+            f"{_where(instance, attribute)}: expected an age from 0 to {_MAX_AGE}, got {value}"
+        )
+
+
+_MAX_AGE = 200
 
 
 @attrs.frozen(kw_only=True)
@@ -117,9 +200,9 @@ class _EventBase:
     rank: ClassVar[int] = 0
     """Order among events at the same instant: higher is more restrictive and wins."""
 
-    at: datetime = attrs.field(validator=_aware)
-    recorded_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
-    id: str | None = None
+    at: datetime = attrs.field(validator=_moment)
+    recorded_at: datetime | None = attrs.field(default=None, validator=_moment_or_none)
+    id: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -139,12 +222,12 @@ class ConsentGiven(_EventBase):
 
     event_type: ClassVar[str] = "consent_given"
     rank: ClassVar[int] = 0
-    purpose: str
-    vendor: str | None = None
-    policy_version: str | None = None
-    terms: PurposeTerms | None = None
-    explicit: bool = False
-    method: ConsentMethod = ConsentMethod.UNSPECIFIED
+    purpose: str = attrs.field(validator=_text)
+    vendor: str | None = attrs.field(default=None, validator=_text_or_none)
+    policy_version: str | None = attrs.field(default=None, validator=_text_or_none)
+    terms: PurposeTerms | None = attrs.field(default=None, validator=_terms)
+    explicit: bool = attrs.field(default=False, validator=_flag)
+    method: ConsentMethod = attrs.field(default=ConsentMethod.UNSPECIFIED, validator=_method)
 
 
 @attrs.frozen(kw_only=True)
@@ -153,8 +236,8 @@ class ConsentWithdrawn(_EventBase):
 
     event_type: ClassVar[str] = "consent_withdrawn"
     rank: ClassVar[int] = 1
-    purpose: str
-    vendor: str | None = None
+    purpose: str = attrs.field(validator=_text)
+    vendor: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -167,8 +250,8 @@ class Objection(_EventBase):
 
     event_type: ClassVar[str] = "objection"
     rank: ClassVar[int] = 2
-    purpose: str | None = None
-    automated: bool = False
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
+    automated: bool = attrs.field(default=False, validator=_flag)
 
 
 @attrs.frozen(kw_only=True)
@@ -177,7 +260,7 @@ class ObjectionWithdrawn(_EventBase):
 
     event_type: ClassVar[str] = "objection_withdrawn"
     rank: ClassVar[int] = 0
-    purpose: str | None = None
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -188,8 +271,8 @@ class ObjectionOverridden(_EventBase):
 
     event_type: ClassVar[str] = "objection_overridden"
     rank: ClassVar[int] = 1
-    purpose: str
-    grounds: str
+    purpose: str = attrs.field(validator=_text)
+    grounds: str = attrs.field(validator=_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -205,9 +288,9 @@ class TransferConsentGiven(_EventBase):
 
     event_type: ClassVar[str] = "transfer_consent_given"
     rank: ClassVar[int] = 0
-    vendor: str
-    purpose: str | None = None
-    method: ConsentMethod = ConsentMethod.UNSPECIFIED
+    vendor: str = attrs.field(validator=_text)
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
+    method: ConsentMethod = attrs.field(default=ConsentMethod.UNSPECIFIED, validator=_method)
 
 
 @attrs.frozen(kw_only=True)
@@ -218,8 +301,8 @@ class TransferConsentWithdrawn(_EventBase):
 
     event_type: ClassVar[str] = "transfer_consent_withdrawn"
     rank: ClassVar[int] = 1
-    vendor: str
-    purpose: str | None = None
+    vendor: str = attrs.field(validator=_text)
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -228,8 +311,8 @@ class RestrictionRequested(_EventBase):
 
     event_type: ClassVar[str] = "restriction_requested"
     rank: ClassVar[int] = 1
-    purpose: str | None = None
-    ground: str = ""
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
+    ground: str = attrs.field(default="", validator=_any_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -238,7 +321,7 @@ class RestrictionLifted(_EventBase):
 
     event_type: ClassVar[str] = "restriction_lifted"
     rank: ClassVar[int] = 0
-    purpose: str | None = None
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -260,7 +343,7 @@ class OptOut(_EventBase):
 
     event_type: ClassVar[str] = "opt_out"
     rank: ClassVar[int] = 1
-    scope: str
+    scope: str = attrs.field(validator=_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -269,7 +352,7 @@ class OptOutWithdrawn(_EventBase):
 
     event_type: ClassVar[str] = "opt_out_withdrawn"
     rank: ClassVar[int] = 0
-    scope: str
+    scope: str = attrs.field(validator=_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -278,13 +361,7 @@ class BirthDateDeclared(_EventBase):
 
     event_type: ClassVar[str] = "birth_date_declared"
     rank: ClassVar[int] = 0
-    birth_date: date
-
-
-def _non_negative_age(_instance: object, _attribute: object, value: int) -> None:
-    if value < 0 or value > 200:
-        msg = f"age_declared.at_least: expected an age from 0 to 200, got {value}"
-        raise ValueError(msg)
+    birth_date: date = attrs.field(validator=_day)
 
 
 @attrs.frozen(kw_only=True)
@@ -293,7 +370,7 @@ class AgeDeclared(_EventBase):
 
     event_type: ClassVar[str] = "age_declared"
     rank: ClassVar[int] = 0
-    at_least: int = attrs.field(validator=_non_negative_age)
+    at_least: int = attrs.field(validator=_age)
 
 
 @attrs.frozen(kw_only=True)
@@ -302,8 +379,8 @@ class ParentalConsentGiven(_EventBase):
 
     event_type: ClassVar[str] = "parental_consent_given"
     rank: ClassVar[int] = 0
-    purpose: str | None = None
-    guardian: str | None = None
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
+    guardian: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -312,7 +389,7 @@ class ParentalConsentWithdrawn(_EventBase):
 
     event_type: ClassVar[str] = "parental_consent_withdrawn"
     rank: ClassVar[int] = 1
-    purpose: str | None = None
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -321,7 +398,7 @@ class ContractStarted(_EventBase):
 
     event_type: ClassVar[str] = "contract_started"
     rank: ClassVar[int] = 0
-    contract: str
+    contract: str = attrs.field(validator=_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -330,7 +407,7 @@ class ContractEnded(_EventBase):
 
     event_type: ClassVar[str] = "contract_ended"
     rank: ClassVar[int] = 1
-    contract: str
+    contract: str = attrs.field(validator=_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -341,8 +418,8 @@ class Interaction(_EventBase):
 
     event_type: ClassVar[str] = "interaction"
     rank: ClassVar[int] = 0
-    kind: str
-    purpose: str | None = None
+    kind: str = attrs.field(validator=_text)
+    purpose: str | None = attrs.field(default=None, validator=_text_or_none)
 
 
 Event: TypeAlias = (

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 import attrs
 
 __all__ = [
+    "DurationError",
     "EventError",
+    "EventTypeError",
+    "InputLimitError",
+    "InstantError",
     "LawfulError",
     "LedgerConflictError",
     "LedgerError",
@@ -22,6 +26,7 @@ __all__ = [
     "LedgerKeyError",
     "NaiveDatetimeError",
     "PolicyError",
+    "PolicyTypeError",
     "Problem",
     "QueryError",
     "SignalError",
@@ -47,6 +52,21 @@ class NaiveDatetimeError(LawfulError, ValueError):
             f"{where}: naive datetime; attach a time zone "
             "(for example tzinfo=datetime.UTC) - lawful never guesses one"
         )
+
+
+class InstantError(LawfulError, TypeError, ValueError):
+    """Something given as an instant is not one lawful can use: not a datetime at all, a
+    time zone that fails, or an aware datetime outside UTC's years 1 to 9999
+    (``9999-12-31T23:59-23:59``). A ``TypeError`` and a ``ValueError`` both, as the
+    builtins raise one or the other for these; the message names the argument or field.
+    """
+
+
+class DurationError(LawfulError, ValueError):
+    """A duration is malformed: text that is neither ``"60 months"`` nor ISO ``"P60M"``, a
+    part over a million, or a :class:`lawful.Duration` built with a negative or non-integer
+    part.
+    """
 
 
 @attrs.frozen
@@ -104,10 +124,32 @@ class UncompiledPurposeError(LawfulError, TypeError):
     """
 
 
+class PolicyTypeError(PolicyError, TypeError):
+    """A policy object (a :class:`lawful.Vendor`, :class:`lawful.Purpose`, ...) was built in
+    Python with a value of the wrong type: ``None``, bytes or ``1`` where a string or
+    ``True`` is expected. ``problems`` names the field (``vendor.outside_eea``).
+    """
+
+
 class EventError(LawfulError, ValueError):
     """An event (or a line of an events file) is malformed.
 
-    The message names where: ``events.jsonl:3: consent_given.at: ...``.
+    The message names where: ``events.jsonl:3: consent_given.at: ...``. Raised where the
+    event is made (its constructor) or read (JSON, JSON Lines), so a malformed event never
+    reaches a decision.
+    """
+
+
+class EventTypeError(EventError, TypeError):
+    """An event was built with a value of the wrong type (``purpose=None`` on a consent,
+    ``explicit="no"``, ``at_least=17.5``); the message names the field.
+    """
+
+
+class InputLimitError(LawfulError, ValueError):
+    """Input went past a reader's bound: a file, a line or a document too large, nesting
+    too deep, a number with too many digits. The message names ``source:line`` and the
+    limit; every limit is documented and can be raised by keyword.
     """
 
 

@@ -10,12 +10,15 @@ policy.purpose(...), at)`` needs nothing else, and takes nothing less.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Literal, TypeAlias
+import re
+import reprlib
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeAlias
 
 import attrs
 
 from lawful.duration import Duration
+from lawful.exceptions import PolicyError, PolicyTypeError, Problem
 
 __all__ = [
     "AfterCollection",
@@ -177,6 +180,122 @@ class RestrictionException(enum.Enum):
     """Art. 18(2): important reasons of public interest of the Union or a Member State."""
 
 
+# -- checked where made ----------------------------------------------------------------------
+# attrs validators, plain functions made once at import: a policy object is checked when it
+# is built, so the engine never meets ``outside_eea="no"`` or ``vendors=None``. The problem's
+# path is ``class.field`` (``vendor.outside_eea``); read from a file, the file's path is used.
+# Type problems raise PolicyTypeError (a TypeError too), values PolicyError.
+
+_SHOWN = 60
+
+
+def _show(value: object) -> str:
+    if value is None or isinstance(value, bool | str):
+        text = repr(value)
+    else:
+        text = f"{type(value).__name__} {reprlib.repr(value)}"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _path(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(instance).__name__).lower()
+    return f"{name}.{attribute.name}"
+
+
+def _wrong(instance: object, attribute: attrs.Attribute[Any], expected: str, value: object) -> None:
+    problem = Problem(_path(instance, attribute), f"expected {expected}, got {_show(value)}")
+    raise PolicyTypeError([problem])
+
+
+def _id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        _wrong(instance, attribute, "a non-empty string", value)
+    elif not value:
+        raise PolicyError([Problem(_path(instance, attribute), "expected a non-empty string")])
+
+
+def _id_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _id(instance, attribute, value)
+
+
+def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        _wrong(instance, attribute, "a string", value)
+
+
+def _text_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and type(value) is not str:
+        _wrong(instance, attribute, "a string or None", value)
+
+
+def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not bool:  # not 1, not "no"
+        _wrong(instance, attribute, "True or False", value)
+
+
+def _ids(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not tuple or any(type(v) is not str or not v for v in value):
+        _wrong(instance, attribute, "a tuple of non-empty strings", value)
+
+
+def _texts(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not tuple or any(type(v) is not str for v in value):
+        _wrong(instance, attribute, "a tuple of strings", value)
+
+
+def _id_set(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not frozenset or any(type(v) is not str or not v for v in value):
+        _wrong(instance, attribute, "a frozenset of non-empty strings", value)
+
+
+def _duration(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not Duration:
+        _wrong(instance, attribute, "a lawful.Duration", value)
+
+
+def _duration_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and type(value) is not Duration:
+        _wrong(instance, attribute, "a lawful.Duration or None", value)
+
+
+_MAX_AGE = 200
+
+
+def _age_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if type(value) is not int:
+        _wrong(instance, attribute, "a whole number of years or None", value)
+    elif not 0 <= value <= _MAX_AGE:
+        problem = Problem(
+            _path(instance, attribute), f"expected an age from 0 to {_MAX_AGE}, got {value}"
+        )
+        raise PolicyError([problem])
+
+
+def _member(cls: type[enum.Enum], *, optional: bool = False) -> Callable[..., None]:
+    """A validator that accepts members of ``cls`` (made once per field, at import)."""
+    expected = f"a lawful.{cls.__name__}" + (" or None" if optional else "")
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not cls and not (optional and value is None):
+            _wrong(instance, attribute, expected, value)
+
+    return check
+
+
+def _members(cls: Any, name: str) -> Callable[..., None]:
+    """A validator for a tuple of ``cls`` instances (made once per field, at import)."""
+    expected = f"a tuple of {name}"
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not tuple or not all(isinstance(v, cls) for v in value):
+            _wrong(instance, attribute, expected, value)
+
+    return check
+
+
 @attrs.frozen
 class DataCategory:
     """A declared kind of personal data.
@@ -188,10 +307,10 @@ class DataCategory:
         description: Optional detail.
     """
 
-    id: str
-    title: str
-    special: bool = False
-    description: str = ""
+    id: str = attrs.field(validator=_id)
+    title: str = attrs.field(validator=_text)
+    special: bool = attrs.field(default=False, validator=_flag)
+    description: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
@@ -211,22 +330,26 @@ class Vendor:
             ``render`` and the Art. 30 record).
     """
 
-    id: str
-    name: str
-    role: VendorRole = VendorRole.THIRD_PARTY
-    hosting: str = "not stated"
-    outside_eea: bool = False
-    transfer: TransferMechanism = TransferMechanism.NOT_APPLICABLE
-    derogation: TransferDerogation | None = None
-    description: str = ""
-    notes: str = ""
+    id: str = attrs.field(validator=_id)
+    name: str = attrs.field(validator=_text)
+    role: VendorRole = attrs.field(default=VendorRole.THIRD_PARTY, validator=_member(VendorRole))
+    hosting: str = attrs.field(default="not stated", validator=_text)
+    outside_eea: bool = attrs.field(default=False, validator=_flag)
+    transfer: TransferMechanism = attrs.field(
+        default=TransferMechanism.NOT_APPLICABLE, validator=_member(TransferMechanism)
+    )
+    derogation: TransferDerogation | None = attrs.field(
+        default=None, validator=_member(TransferDerogation, optional=True)
+    )
+    description: str = attrs.field(default="", validator=_text)
+    notes: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
 class AfterCollection:
     """Keep data for ``period`` counted from its collection."""
 
-    period: Duration
+    period: Duration = attrs.field(validator=_duration)
 
 
 @attrs.frozen
@@ -237,22 +360,22 @@ class AfterLastInteraction:
     the later of that interaction and the data's collection.
     """
 
-    period: Duration
-    kinds: tuple[str, ...]
+    period: Duration = attrs.field(validator=_duration)
+    kinds: tuple[str, ...] = attrs.field(validator=_ids)
 
 
 @attrs.frozen
 class SessionEnd:
     """Keep data until the browsing session ends: ``inactivity`` without any interaction."""
 
-    inactivity: Duration
+    inactivity: Duration = attrs.field(validator=_duration)
 
 
 @attrs.frozen
 class NoPeriodStated:
     """The policy states no period ("as long as necessary"): no limit, and a warning."""
 
-    note: str = ""
+    note: str = attrs.field(default="", validator=_text)
 
 
 RetentionRule: TypeAlias = AfterCollection | AfterLastInteraction | SessionEnd | NoPeriodStated
@@ -278,8 +401,15 @@ class Retention:
         combine: How the rules combine.
     """
 
-    rules: tuple[RetentionRule, ...] = (NoPeriodStated(),)
-    combine: RetentionCombine = RetentionCombine.FIRST
+    rules: tuple[RetentionRule, ...] = attrs.field(
+        default=(NoPeriodStated(),),
+        validator=_members(
+            (AfterCollection, AfterLastInteraction, SessionEnd, NoPeriodStated), "retention rules"
+        ),
+    )
+    combine: RetentionCombine = attrs.field(
+        default=RetentionCombine.FIRST, validator=_member(RetentionCombine)
+    )
 
     @property
     def stated(self) -> bool:
@@ -328,20 +458,22 @@ class AgeRules:
             reach job applications or client contracts.
     """
 
-    minimum_age: int | None = None
-    parental_consent_age: int | None = None
-    scope: AgeScope = AgeScope.CONSENT_PURPOSES
-    unknown_age: UnknownAge = UnknownAge.ASSUME_ADULT
-    sections: tuple[str, ...] = ()
+    minimum_age: int | None = attrs.field(default=None, validator=_age_or_none)
+    parental_consent_age: int | None = attrs.field(default=None, validator=_age_or_none)
+    scope: AgeScope = attrs.field(default=AgeScope.CONSENT_PURPOSES, validator=_member(AgeScope))
+    unknown_age: UnknownAge = attrs.field(
+        default=UnknownAge.ASSUME_ADULT, validator=_member(UnknownAge)
+    )
+    sections: tuple[str, ...] = attrs.field(default=(), validator=_ids)
 
 
 @attrs.frozen
 class Entity:
     """A legal entity: a controller or a member of a group of controllers."""
 
-    name: str
-    address: str = ""
-    country: str = ""
+    name: str = attrs.field(validator=_text)
+    address: str = attrs.field(default="", validator=_text)
+    country: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
@@ -354,17 +486,34 @@ class Contact:
         rights: The data-subject rights the policy names.
     """
 
-    dpo: str = "not stated"
-    supervisory_authority: str = "not stated"
-    rights: tuple[str, ...] = ()
+    dpo: str = attrs.field(default="not stated", validator=_text)
+    supervisory_authority: str = attrs.field(default="not stated", validator=_text)
+    rights: tuple[str, ...] = attrs.field(default=(), validator=_texts)
 
 
 @attrs.frozen
 class OptOutScope:
     """A named reach of opt-out signals: the purposes that list it stop after such an opt-out."""
 
-    title: str
-    description: str = ""
+    title: str = attrs.field(validator=_text)
+    description: str = attrs.field(default="", validator=_text)
+
+
+def _numbers(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not tuple or any(type(v) is not int or v < 1 for v in value):
+        _wrong(instance, attribute, "a tuple of positive integers", value)
+
+
+def _vendor_ids(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Mapping) or any(
+        type(k) is not str or not k or type(v) is not int or v < 1 for k, v in value.items()
+    ):
+        _wrong(instance, attribute, "a mapping of vendor ids to positive GVL ids", value)
+
+
+def _retention(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not Retention:
+        _wrong(instance, attribute, "a lawful.Retention", value)
 
 
 @attrs.frozen
@@ -379,18 +528,18 @@ class TcfBinding:
             purposes) rather than the core segment's (the vendors' purposes).
     """
 
-    purpose: str
-    tcf_purposes: tuple[int, ...]
-    vendors: Mapping[str, int] = attrs.field(factory=dict)
-    publisher: bool = False
+    purpose: str = attrs.field(validator=_id)
+    tcf_purposes: tuple[int, ...] = attrs.field(validator=_numbers)
+    vendors: Mapping[str, int] = attrs.field(factory=dict, validator=_vendor_ids)
+    publisher: bool = attrs.field(default=False, validator=_flag)
 
 
 @attrs.frozen
 class SignalBinding:
     """Maps one consent type of a signal (Consent Mode, Piwik PRO) to lawful purposes."""
 
-    signal: str
-    purposes: tuple[str, ...]
+    signal: str = attrs.field(validator=_id)
+    purposes: tuple[str, ...] = attrs.field(validator=_ids)
 
 
 @attrs.frozen
@@ -404,10 +553,16 @@ class Signals:
         piwik_pro: Piwik PRO Consent Manager consent types to purposes.
     """
 
-    tcf: tuple[TcfBinding, ...] = ()
-    gpc_scope: str | None = None
-    consent_mode: tuple[SignalBinding, ...] = ()
-    piwik_pro: tuple[SignalBinding, ...] = ()
+    tcf: tuple[TcfBinding, ...] = attrs.field(
+        default=(), validator=_members(TcfBinding, "lawful.TcfBinding")
+    )
+    gpc_scope: str | None = attrs.field(default=None, validator=_id_or_none)
+    consent_mode: tuple[SignalBinding, ...] = attrs.field(
+        default=(), validator=_members(SignalBinding, "lawful.SignalBinding")
+    )
+    piwik_pro: tuple[SignalBinding, ...] = attrs.field(
+        default=(), validator=_members(SignalBinding, "lawful.SignalBinding")
+    )
 
 
 @attrs.frozen
@@ -421,10 +576,10 @@ class PurposeTerms:
         data: The data categories named.
     """
 
-    statement: str
-    basis: LegalBasis
-    vendors: frozenset[str] = frozenset()
-    data: frozenset[str] = frozenset()
+    statement: str = attrs.field(validator=_text)
+    basis: LegalBasis = attrs.field(validator=_member(LegalBasis))
+    vendors: frozenset[str] = attrs.field(default=frozenset(), validator=_id_set)
+    data: frozenset[str] = attrs.field(default=frozenset(), validator=_id_set)
 
 
 @attrs.frozen(eq=False)
@@ -510,30 +665,34 @@ class Purpose:
         context: Filled in by :class:`lawful.Policy`; not part of the file.
     """
 
-    id: str
-    title: str
-    statement: str
-    basis: LegalBasis
-    data: tuple[str, ...] = ()
-    vendors: tuple[str, ...] = ()
-    retention: Retention = Retention()
-    section: str | None = None
-    subjects: tuple[str, ...] = ()
-    consent_lifetime: Duration | None = None
-    per_vendor_consent: bool = False
-    withdrawal: str | None = None
-    legitimate_interest: str | None = None
-    assessment: str | None = None
-    direct_marketing: bool = False
-    override_admissible: bool = False
-    special_category_condition: SpecialCategoryCondition | None = None
-    device_access: bool = False
-    strictly_necessary: str | None = None
-    opt_out_scopes: tuple[str, ...] = ()
-    processor_only: bool = False
-    restriction_exceptions: tuple[RestrictionException, ...] = ()
-    recurring: bool = True
-    notes: str = ""
+    id: str = attrs.field(validator=_id)
+    title: str = attrs.field(validator=_text)
+    statement: str = attrs.field(validator=_text)
+    basis: LegalBasis = attrs.field(validator=_member(LegalBasis))
+    data: tuple[str, ...] = attrs.field(default=(), validator=_ids)
+    vendors: tuple[str, ...] = attrs.field(default=(), validator=_ids)
+    retention: Retention = attrs.field(default=Retention(), validator=_retention)
+    section: str | None = attrs.field(default=None, validator=_id_or_none)
+    subjects: tuple[str, ...] = attrs.field(default=(), validator=_ids)
+    consent_lifetime: Duration | None = attrs.field(default=None, validator=_duration_or_none)
+    per_vendor_consent: bool = attrs.field(default=False, validator=_flag)
+    withdrawal: str | None = attrs.field(default=None, validator=_text_or_none)
+    legitimate_interest: str | None = attrs.field(default=None, validator=_text_or_none)
+    assessment: str | None = attrs.field(default=None, validator=_text_or_none)
+    direct_marketing: bool = attrs.field(default=False, validator=_flag)
+    override_admissible: bool = attrs.field(default=False, validator=_flag)
+    special_category_condition: SpecialCategoryCondition | None = attrs.field(
+        default=None, validator=_member(SpecialCategoryCondition, optional=True)
+    )
+    device_access: bool = attrs.field(default=False, validator=_flag)
+    strictly_necessary: str | None = attrs.field(default=None, validator=_text_or_none)
+    opt_out_scopes: tuple[str, ...] = attrs.field(default=(), validator=_ids)
+    processor_only: bool = attrs.field(default=False, validator=_flag)
+    restriction_exceptions: tuple[RestrictionException, ...] = attrs.field(
+        default=(), validator=_members(RestrictionException, "lawful.RestrictionException")
+    )
+    recurring: bool = attrs.field(default=True, validator=_flag)
+    notes: str = attrs.field(default="", validator=_text)
     context: PolicyContext | None = attrs.field(
         default=None, eq=False, repr=False, hash=False, kw_only=True
     )

@@ -32,7 +32,9 @@ NEEDLES = [SUBJECT, EMAIL, IP, BIRTH.isoformat(), "ALICE-ORDER-7731", "alice-eve
 def alice(n: int) -> list[Event]:
     at = T0 + timedelta(hours=n)
     return [
-        ConsentGiven(at=at, purpose="analytics", vendor=f"cdn-{IP}", id=f"alice-event-{n}"),
+        ConsentGiven(
+            at=at, purpose="analytics", policy_version=f"from {IP}", id=f"alice-event-{n}"
+        ),
         Interaction(at=at, kind=f"visit from {IP}", id=f"alice-event-{n}-i"),
     ]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import lawful
-from lawful import ConsentGiven, ConsentWithdrawn, ReasonCode, SignalError, Subject
+from lawful import ConsentGiven, ConsentMethod, ConsentWithdrawn, ReasonCode, SignalError, Subject
 from lawful.signals import SignalResult, from_consent_mode
 from lawful.signals.consent_mode import CONSENT_TYPES, parse_commands
 
@@ -77,7 +77,7 @@ def test_an_update_granting_every_bound_type_grants(policy: lawful.Policy) -> No
     result = from_consent_mode(policy, [GRANT_ADS], subject=Subject("v"), received_at=NOW)
     grants = [e for e in result.events if isinstance(e, ConsentGiven)]
     assert [(g.purpose, g.method, g.policy_version, g.at) for g in grants] == [
-        ("ads", "consent_mode", "2025-01", NOW)
+        ("ads", ConsentMethod.CONSENT_MODE, "2025-01", NOW)
     ]
     assert policy.may_process(result.apply(Subject("v")), "ads", NOW).allowed
 

@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 import lawful
-from lawful import ConsentGiven, ConsentWithdrawn, ReasonCode, SignalError, Subject
+from lawful import ConsentGiven, ConsentMethod, ConsentWithdrawn, ReasonCode, SignalError, Subject
 from lawful.signals import SignalResult, from_piwik_pro, to_piwik_pro
 from lawful.signals.piwik_pro import CONSENT_TYPES, parse_settings
 
@@ -85,7 +85,13 @@ def test_approval_grants_at_updated_at(policy: lawful.Policy) -> None:
     )
     grants = [e for e in result.events if isinstance(e, ConsentGiven)]
     assert [(g.purpose, g.at, g.recorded_at, g.method, g.policy_version) for g in grants] == [
-        ("ads", datetime(2025, 5, 3, 10, 0, 0, 123000, tzinfo=UTC), NOW, "piwik_pro", "2025-01")
+        (
+            "ads",
+            datetime(2025, 5, 3, 10, 0, 0, 123000, tzinfo=UTC),
+            NOW,
+            ConsentMethod.PIWIK_PRO,
+            "2025-01",
+        )
     ]
     assert policy.may_process(result.apply(Subject("v")), "ads", NOW).allowed
 

@@ -11,6 +11,7 @@ import pytest
 import lawful
 from lawful import (
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     NaiveDatetimeError,
     Objection,
@@ -80,7 +81,7 @@ def test_events_carry_last_updated_the_policy_version_and_the_method(
         assert event.id is not None
         assert event.id.startswith("tcf:")
         assert isinstance(event, ConsentGiven)
-        assert (event.policy_version, event.method) == ("2025-01", "tcf")
+        assert (event.policy_version, event.method) == ("2025-01", ConsentMethod.TCF)
 
 
 @pytest.mark.parametrize(

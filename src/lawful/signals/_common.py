@@ -28,6 +28,7 @@ import attrs
 from lawful._time import require_aware
 from lawful.events import (
     ConsentGiven,
+    ConsentMethod,
     ConsentWithdrawn,
     Event,
     Objection,
@@ -267,7 +268,9 @@ def consent_event(
             purpose=purpose,
             vendor=vendor,
             policy_version=policy.version,
-            method=method,
+            # The signal is how the consent was expressed; each signal's method names a
+            # ConsentMethod member (tcf, consent_mode, piwik_pro).
+            method=ConsentMethod(method),
         )
     return ConsentWithdrawn(
         at=at, recorded_at=received_at, id=ident, purpose=purpose, vendor=vendor

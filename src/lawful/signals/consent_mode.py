@@ -20,6 +20,7 @@ grant replayed after a withdrawal made elsewhere does not grant again.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -46,33 +47,49 @@ CONSENT_TYPES = CONSENT_MODE_TYPES
 """The consent types of Consent Mode v2."""
 MAX_COMMANDS = 64
 """The most commands read from one receipt."""
+MAX_PARAMETERS = 32
+"""The most parameters read from one command (Consent Mode has seven consent types)."""
 _DEFAULT_ONLY = {"wait_for_update", "region"}
 
 Command = tuple[str, dict[str, bool]]
 """A parsed command: ``"default"`` or ``"update"``, and each type's value (granted or not)."""
 
 
+def _shown(value: object) -> str:
+    """A short, safe rendering of a value an attacker chose."""
+    return reprlib.repr(value) if isinstance(value, str) else type(value).__name__
+
+
 def _one(raw: object, where: str) -> Command:
-    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+    # Every comparison below is on exact str values first: a page controls these
+    # payloads, and a list or dict where a string belongs must be an error, not a
+    # TypeError from a set look-up (or a match by a hostile __eq__).
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes) or len(raw) > 3:
         raise SignalError(f"{where}: expected a command like ('update', {{...}})")
     items = list(raw)
-    if len(items) == 3 and items[0] == "consent":
+    if len(items) == 3 and type(items[0]) is str and items[0] == "consent":
         items = items[1:]
     if len(items) != 2:
         raise SignalError(f"{where}: expected (command, parameters), got {len(items)} items")
     kind, params = items
-    if kind not in {"default", "update"}:
-        raise SignalError(f"{where}: unknown command {kind!r}; expected 'default' or 'update'")
+    if type(kind) is not str or kind not in {"default", "update"}:
+        raise SignalError(
+            f"{where}: unknown command {_shown(kind)}; expected 'default' or 'update'"
+        )
     if not isinstance(params, Mapping):
         raise SignalError(f"{where}: expected the parameters as a mapping")
+    if len(params) > MAX_PARAMETERS:
+        raise SignalError(f"{where}: {len(params)} parameters, more than {MAX_PARAMETERS}")
     values: dict[str, bool] = {}
     for key, value in params.items():
+        if type(key) is not str:
+            raise SignalError(f"{where}: a parameter name is a {type(key).__name__}")
         if kind == "default" and key in _DEFAULT_ONLY:
             continue  # wait_for_update and region shape defaults, which never grant anyway
         if key not in CONSENT_TYPES:
-            raise SignalError(f"{where}.{key}: unknown consent type")
-        if value not in {"granted", "denied"}:
-            raise SignalError(f"{where}.{key}: expected 'granted' or 'denied', got {value!r}")
+            raise SignalError(f"{where}.{key[:40]}: unknown consent type")
+        if type(value) is not str or value not in {"granted", "denied"}:
+            raise SignalError(f"{where}.{key}: expected 'granted' or 'denied', got {_shown(value)}")
         values[key] = value == "granted"
     return kind, values
 

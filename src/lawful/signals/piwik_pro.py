@@ -18,10 +18,12 @@ Consent Manager in step with what lawful decides.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from datetime import datetime
 
 from lawful._signal_names import PIWIK_PRO_CONSENT_TYPES
+from lawful._time import in_utc_range
 from lawful.decision import ReasonCode
 from lawful.events import Event
 from lawful.exceptions import SignalError
@@ -45,9 +47,15 @@ METHOD = "piwik_pro"
 CONSENT_TYPES = PIWIK_PRO_CONSENT_TYPES
 """The Consent Manager's consent types (``custom_consent`` is the "custom" type)."""
 _MAX_TIME = 64
+MAX_TYPES = 32
+"""The most consent types read from one payload (the Consent Manager has eleven)."""
 
 Setting = tuple[int, datetime | None]
 """One consent type's status (1, 0 or -1) and its ``updatedAt``, if given."""
+
+
+def _key(key: object) -> str:
+    return key[:40] if isinstance(key, str) else type(key).__name__
 
 
 def _time(value: object, where: str) -> datetime:
@@ -59,6 +67,8 @@ def _time(value: object, where: str) -> datetime:
         raise SignalError(f"{where}: {value!r} is not an ISO 8601 timestamp") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise SignalError(f"{where}: {value!r} has no time zone")
+    if not in_utc_range(moment):
+        raise SignalError(f"{where}: {value!r} is outside the years 1 to 9999 once in UTC")
     return moment
 
 
@@ -73,25 +83,32 @@ def parse_settings(payload: Mapping[str, object]) -> dict[str, Setting]:
     where = "piwik_pro"
     if not isinstance(payload, Mapping):
         raise SignalError(f"{where}: expected {{'consents': {{...}}}}")
-    extra = sorted(str(k) for k in payload if k != "consents")
+    extra = sorted(_key(k) for k in payload if type(k) is not str or k != "consents")
     if extra:
         raise SignalError(f"{where}.{extra[0]}: unknown key")
     consents = payload.get("consents")
     if not isinstance(consents, Mapping):
         raise SignalError(f"{where}.consents: expected a mapping of consent types")
+    if len(consents) > MAX_TYPES:
+        raise SignalError(f"{where}.consents: {len(consents)} consent types, more than {MAX_TYPES}")
     out: dict[str, Setting] = {}
     for key, body in consents.items():
-        at = f"{where}.consents.{key}"
+        if type(key) is not str:
+            raise SignalError(f"{where}.consents: a consent type is a {type(key).__name__}")
+        at = f"{where}.consents.{key[:40]}"
         if key not in CONSENT_TYPES:
             raise SignalError(f"{at}: unknown consent type")
         if not isinstance(body, Mapping):
             raise SignalError(f"{at}: expected {{'status': ..., 'updatedAt': ...}}")
-        unknown = sorted(str(k) for k in body if k not in {"status", "updatedAt"})
+        unknown = sorted(
+            _key(k) for k in body if type(k) is not str or k not in {"status", "updatedAt"}
+        )
         if unknown:
             raise SignalError(f"{at}.{unknown[0]}: unknown key")
         status = body.get("status")
-        if isinstance(status, bool) or not isinstance(status, int) or status not in {-1, 0, 1}:
-            raise SignalError(f"{at}.status: expected 1, 0 or -1, got {status!r}")
+        if type(status) is not int or status not in {-1, 0, 1}:
+            shown = reprlib.repr(status) if type(status) is int else type(status).__name__
+            raise SignalError(f"{at}.status: expected 1, 0 or -1, got {shown}")
         updated = body.get("updatedAt")
         out[str(key)] = (status, None if updated is None else _time(updated, f"{at}.updatedAt"))
     return out
