@@ -225,3 +225,88 @@ def test_an_expired_consent_cites_the_policy_clause() -> None:
     assert decision.code is ReasonCode.CONSENT_EXPIRED
     assert decision.reason.article == "Art. 6(1)(a)"
     assert decision.reason.clause == "purposes.p.consent_lifetime"
+
+
+# A grant recorded late takes effect when recorded, but its place among the person's
+# choices is its `at`: a withdrawal (objection, opt-out, contract end) made after it was
+# given stops it, however late the grant was written down (DESIGN, "Conventions at the
+# edges": a record never back-dates a permission; Art. 7(3)).
+# (history, query instant, collected_at, expected code)
+LATE = {
+    "withdrawn after it was given, before it was recorded": (
+        (grant(T0, recorded_at=T0 + 5 * DAY), withdrawal(T0 + DAY)),
+        T0 + 6 * DAY,
+        None,
+        ReasonCode.CONSENT_WITHDRAWN,
+    ),
+    "withdrawn after it was given, queried before it was recorded": (
+        (grant(T0, recorded_at=T0 + 5 * DAY), withdrawal(T0 + DAY)),
+        T0 + 2 * DAY,
+        None,
+        ReasonCode.CONSENT_WITHDRAWN,
+    ),
+    "a withdrawal before it was given does not stop it once recorded": (
+        (withdrawal(T0 - DAY), grant(T0, recorded_at=T0 + 5 * DAY)),
+        T0 + 6 * DAY,
+        None,
+        ReasonCode.CONSENT_GIVEN,
+    ),
+    "an earlier grant stays in force while a later one is not yet recorded": (
+        (grant(T0), grant(T0 + DAY, recorded_at=T0 + 5 * DAY)),
+        T0 + 2 * DAY,
+        None,
+        ReasonCode.CONSENT_GIVEN,
+    ),
+    "stored data collected before the grant was recorded": (
+        (grant(T0, recorded_at=T0 + 5 * DAY),),
+        T0 + 6 * DAY,
+        T0 + DAY,
+        ReasonCode.NO_CONSENT,
+    ),
+    "stored data, withdrawn between collection and now": (
+        (grant(T0, recorded_at=T0 + DAY), withdrawal(T0 + 3 * DAY)),
+        T0 + 6 * DAY,
+        T0 + 2 * DAY,
+        ReasonCode.CONSENT_WITHDRAWN,
+    ),
+    "an objection to every purpose after it was given": (
+        (grant(T0, recorded_at=T0 + 5 * DAY), Objection(at=T0 + DAY)),
+        T0 + 6 * DAY,
+        None,
+        ReasonCode.CONSENT_WITHDRAWN,
+    ),
+}
+
+
+@pytest.mark.parametrize(("history", "at", "collected_at", "code"), LATE.values(), ids=list(LATE))
+def test_a_late_record_never_outranks_a_later_withdrawal(
+    history: tuple[Event, ...], at: datetime, collected_at: datetime | None, code: ReasonCode
+) -> None:
+    """Art. 7(3): choices count in the order the person made them; a late record only
+    delays a grant, it never moves it past a withdrawal made after it.
+    """
+    subject = Subject("s", history)
+    assert POLICY.may_process(subject, "p", at, collected_at=collected_at).code is code
+    grown = Subject("s", [])
+    for event in history:
+        grown = grown.add(event)
+    assert POLICY.may_process(grown, "p", at, collected_at=collected_at).code is code
+
+
+def test_a_late_contract_start_never_outranks_its_end() -> None:
+    """Art. 6(1)(b): a contract ended after it started is not in force, however late its
+    start was recorded.
+    """
+    from tests._rules import on  # noqa: PLC0415
+
+    from lawful import ContractEnded, ContractStarted, LegalBasis  # noqa: PLC0415
+
+    contract = policy(on(LegalBasis.CONTRACT))
+    history = [
+        ContractStarted(at=T0, contract="k", recorded_at=T0 + 5 * DAY),
+        ContractEnded(at=T0 + DAY, contract="k"),
+    ]
+    later = contract.may_process(Subject("s", history), "p", T0 + 6 * DAY)
+    assert later.code is ReasonCode.NO_CONTRACT
+    again = [*history, ContractStarted(at=T0 + 7 * DAY, contract="k")]
+    assert contract.may_process(Subject("s", again), "p", T0 + 8 * DAY).allowed

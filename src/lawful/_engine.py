@@ -106,6 +106,7 @@ class _Query:
         "c_us",
         "ctx",
         "fresh",
+        "late",
         "lead",
         "lines",
         "operation",
@@ -131,6 +132,7 @@ class _Query:
     ) -> None:
         self.subject = subject
         self.lines = subject._index.lines  # noqa: SLF001 - the engine owns the index format
+        self.late = subject._index.late  # noqa: SLF001
         self.purpose = purpose
         self.ctx: PolicyContext = purpose.context
         self.basis = purpose.basis
@@ -417,25 +419,24 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _latest_in(lines: Iterable[Line | None], key: int) -> tuple[int, Event] | None:
-    """The latest event at or before ``key`` over several timelines (ties: the more
-    restrictive, whose rank makes its key larger).
+def _latest_in(
+    late: dict[int, int], lines: Iterable[Line | None], key: int
+) -> tuple[int, Event] | None:
+    """The latest choice in effect at ``key`` over several timelines, with its ``at`` sort
+    key (ties: the more restrictive, whose rank makes its key larger; see latest_key).
     """
     best: tuple[int, Event] | None = None
     for line in lines:
-        if line is None:
-            continue
-        keys = line[0]
-        pos = bisect_right(keys, key, 0, line[2])
-        if pos and (best is None or keys[pos - 1] > best[0]):
-            best = (keys[pos - 1], line[1][pos - 1])
+        found = latest_key(line, key, late)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = found
     return best
 
 
 def _latest_of(q: _Query, kind: str, purpose: str | None, key: int) -> tuple[int, Event] | None:
     """The latest event of a per-purpose kind, for the purpose or for every purpose."""
     lines = q.lines
-    return _latest_in((lines.get((kind, purpose)), lines.get((kind, None))), key)
+    return _latest_in(q.late, (lines.get((kind, purpose)), lines.get((kind, None))), key)
 
 
 # -- 2. scope ----------------------------------------------------------------------------------
@@ -538,6 +539,7 @@ def _derogation(q: _Query, name: str, ground: TransferDerogation | None) -> _Den
         lines = q.lines
         pid = q.purpose.id
         found = _latest_in(
+            q.late,
             (lines.get((Kind.TRANSFER, name, pid)), lines.get((Kind.TRANSFER, name, None))),
             q.at_key,
         )
@@ -590,7 +592,7 @@ def _derogation(q: _Query, name: str, ground: TransferDerogation | None) -> _Den
 
 
 def _erasure(q: _Query) -> _Deny | None:
-    found = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key)
+    found = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key, q.late)
     if found is None or q.basis is LegalBasis.LEGAL_OBLIGATION or q.c_us > found[0] // _R:
         return None  # Art. 17(3)(b): a legal obligation to keep the data survives erasure
     # Art. 17(1): data collected at or before the erasure is never processed again.
@@ -637,13 +639,13 @@ def _consented_after(q: _Query, key: int) -> bool:
     """
     lines = q.lines
     pid = q.purpose.id
-    wide = latest_key(lines.get((Kind.CONSENT_GRANTS, pid, None)), q.at_key)
+    wide = latest_key(lines.get((Kind.CONSENT_GRANTS, pid, None)), q.at_key, q.late)
     if wide is not None and wide[0] > key:
         return True
     if not q.purpose.per_vendor_consent or not q.vendors:
         return False
     for name in q.vendors:
-        own = latest_key(lines.get((Kind.CONSENT_GRANTS, pid, name)), q.at_key)
+        own = latest_key(lines.get((Kind.CONSENT_GRANTS, pid, name)), q.at_key, q.late)
         if own is None or own[0] <= key:
             return False
     return True
@@ -878,7 +880,7 @@ def _opt_out(q: _Query) -> _Deny | None:
         # Art. 7(3): on a consent purpose an opt-out withdraws the consent; only a consent
         # given after it is the person's latest choice. Withdrawing the opt-out gives no
         # consent back: that would be consent by inaction (Art. 4(11), recital 32).
-        found = _latest_in((lines.get((Kind.OPT_OUTS, s)) for s in scopes), q.at_key)
+        found = _latest_in(q.late, (lines.get((Kind.OPT_OUTS, s)) for s in scopes), q.at_key)
         if found is None or _consented_after(q, found[0]):
             return None
         return _Deny(
@@ -892,7 +894,7 @@ def _opt_out(q: _Query) -> _Deny | None:
             )
         )
     for scope in scopes:
-        found = latest_key(lines.get((Kind.OPT_OUT_STATE, scope)), q.at_key)
+        found = latest_key(lines.get((Kind.OPT_OUT_STATE, scope)), q.at_key, q.late)
         if found is None or not isinstance(found[1], OptOut):
             continue
         if purpose.direct_marketing:
@@ -938,7 +940,7 @@ def _objection(q: _Query) -> _Deny | None:
                 event=objection,
             )
         )
-    override = latest_key(q.lines.get((Kind.OVERRIDES, pid)), q.at_key)
+    override = latest_key(q.lines.get((Kind.OVERRIDES, pid)), q.at_key, q.late)
     later = override is not None and override[0] > key
     admissible = purpose.override_admissible
     if later and admissible:
@@ -1066,6 +1068,7 @@ def _retention_limit(q: _Query) -> tuple[int, str] | None:
             last = -1
             for kind in rule.kinds:
                 found = _latest_in(
+                    q.late,
                     (
                         lines.get((Kind.INTERACTION, kind, pid)),
                         lines.get((Kind.INTERACTION, kind, None)),
@@ -1166,18 +1169,25 @@ def _slots(q: _Query, *, as_basis: bool) -> list[_Slot]:
     return [((wide_grants,), (wide_stops, *own_stops, *extra))]
 
 
-def _same_instant(lines: tuple[Line | None, ...], key: int) -> list[ConsentGiven]:
-    """Every grant of ``lines`` with sort key ``key`` (grants given at one instant)."""
+def _same_instant(q: _Query, lines: tuple[Line | None, ...], key: int) -> list[ConsentGiven]:
+    """Every grant of ``lines`` in effect at ``at`` whose ``at`` sort key is ``key`` (grants
+    given at one instant, however late each was recorded).
+    """
+    late = q.late
     out: list[ConsentGiven] = []
     for line in lines:
         if line is None:
             continue
-        keys = line[0]
-        hi = bisect_right(keys, key, 0, line[2])
+        keys, events, count = line
+        hi = bisect_right(keys, key, 0, count)
         lo = hi
         while lo > 0 and keys[lo - 1] == key:
             lo -= 1
-        out.extend(e for e in line[1][lo:hi] if isinstance(e, ConsentGiven) and e not in out)
+        twins = [e for e in events[lo:hi] if not late or id(e) not in late]
+        if late:  # grants recorded late sit where they took effect, not at `key`
+            end = bisect_right(keys, q.at_key, 0, count)
+            twins.extend(e for e in events[hi:end] if late.get(id(e)) == key)
+        out.extend(e for e in twins if isinstance(e, ConsentGiven) and e not in out)
     return out
 
 
@@ -1201,7 +1211,7 @@ def _consent(q: _Query, *, as_basis: bool = True) -> _Deny | list[Reason]:
     reasons: list[Reason] = []
     seen: set[int] = set()
     for grants, stops in _slots(q, as_basis=as_basis):
-        found = _latest_in((*grants, *stops), q.at_key)
+        found = _latest_in(q.late, (*grants, *stops), q.at_key)
         failure: tuple[int, Reason] | None
         if found is None:
             failure = (
@@ -1224,7 +1234,7 @@ def _consent(q: _Query, *, as_basis: bool = True) -> _Deny | list[Reason]:
                 ),
             )
         else:
-            group = _same_instant(grants, found[0])
+            group = _same_instant(q, grants, found[0])
             if id(group[0]) in seen:
                 continue
             seen.update(id(grant) for grant in group)
@@ -1253,7 +1263,7 @@ def _judge(
     purpose = q.purpose
     pid = purpose.id
     grant = group[0]
-    erasure = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key)
+    erasure = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key, q.late)
     if erasure is not None and key // _R <= erasure[0] // _R:
         # Art. 17: after an erasure, consent-based processing needs a consent given after it.
         return (
@@ -1340,7 +1350,7 @@ def _at_collection(
     """
     pid = q.purpose.id
     when = from_us(q.c_us, q.at.tzinfo).isoformat()
-    then = _latest_in((*grants, *stops), q.c_key)
+    then = _latest_in(q.late, (*grants, *stops), q.c_key)
     lifetime = q.purpose.consent_lifetime
     if (
         then is None
@@ -1359,7 +1369,7 @@ def _at_collection(
             event=None if then is None else then[1],
             clause=f"purposes.{pid}.basis",
         )
-    stop = _latest_in(stops, q.at_key)
+    stop = _latest_in(q.late, stops, q.at_key)
     if stop is not None and stop[0] > q.c_key:
         return Reason(
             ReasonCode.CONSENT_WITHDRAWN,

@@ -50,7 +50,7 @@ from lawful.events import (
     _EventBase,
 )
 
-__all__ = ["Kind", "Subject"]
+__all__ = ["Kind", "Subject", "latest_key"]
 
 # A timeline: sort keys (instant in microseconds * 4 + rank) and the events, in step,
 # and how many of them belong to this subject. The rank puts the more restrictive of two
@@ -223,6 +223,12 @@ class _Index:
 
     lines: dict[LineKey, Line]
     contracts: Line  # derived: after each contract event, the start that keeps one in force
+    # Grants recorded after their `at`, by id: their `at` sort key. Timelines order every
+    # event by the instant it takes effect (a late grant at its recording), so that "what
+    # is in effect at t" is one binary search; which of two events in effect is the later
+    # choice is still decided by their `at` (latest_key): a withdrawal made after a
+    # consent was given stops it, however late that consent was written down.
+    late: dict[int, int] = attrs.Factory(dict)
     memo: dict[Hashable, Any] = attrs.Factory(dict)  # what the engine derives once
     decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's kept decisions
 
@@ -230,7 +236,11 @@ class _Index:
     def build(cls, keys: list[int], events: list[Event]) -> _Index:
         grown: dict[LineKey, tuple[list[int], list[Event]]] = {}
         effective = [effective_key(e, k) for k, e in zip(keys, events, strict=True)]
+        late: dict[int, int] = {}
         if effective != keys:  # a grant recorded late moves to the instant it takes effect
+            late = {
+                id(e): k for k, f, e in zip(keys, effective, events, strict=True) if f != k
+            }
             effective, events = _ordered_pairs(list(zip(effective, events, strict=True)))
         for key, event in zip(effective, events, strict=True):
             for line_key in _keys_for(event):
@@ -241,12 +251,16 @@ class _Index:
                     line[0].append(key)
                     line[1].append(event)
         lines = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
-        return cls(lines, _contracts_in_force(lines.get((Kind.CONTRACT,))))
+        return cls(lines, _contracts_in_force(lines.get((Kind.CONTRACT,)), late), late)
 
     def add(self, key: int, event: Event) -> _Index:
         """The index with one more event (sort key ``key``)."""
         lines = dict(self.lines)
-        key = effective_key(event, key)
+        late = self.late
+        effective = effective_key(event, key)
+        if effective != key:
+            late = {**late, id(event): key}
+        key = effective
         for line_key in _keys_for(event):
             old = lines.get(line_key)
             if old is None:
@@ -256,8 +270,8 @@ class _Index:
                 lines[line_key] = (keys, events, old[2] + 1)
         contracts = self.contracts
         if isinstance(event, ContractStarted | ContractEnded):
-            contracts = _contracts_in_force(lines[(Kind.CONTRACT,)])
-        return _Index(lines, contracts, decisions=_still_kept(self.decisions, event))
+            contracts = _contracts_in_force(lines[(Kind.CONTRACT,)], late)
+        return _Index(lines, contracts, late, decisions=_still_kept(self.decisions, event))
 
 
 def _still_kept(decisions: dict[Hashable, Any], event: Event) -> dict[Hashable, Any]:
@@ -320,44 +334,76 @@ def _extend(values: list[_T], count: int, value: _T) -> list[_T]:
     return copy
 
 
-def _contracts_in_force(line: Line | None) -> Line:
-    """After each contract event: the ContractStarted keeping one in force, or the end."""
+def _contracts_in_force(line: Line | None, late: dict[int, int]) -> Line:
+    """After each contract event (in the order they take effect): the ContractStarted
+    keeping one in force, or the end. Per contract, the later choice by ``at`` counts: an
+    end stops a start given before it, however late that start was recorded.
+    """
     if line is None:
         return ([], [], 0)
     active: dict[str, Event] = {}
     keys: list[int] = []
     states: list[Event] = []
     starts: dict[str, int] = {}
+    last: dict[str, int] = {}  # per contract: the `at` sort key of its latest event
+    ended: Event | None = None  # the latest end, what "out of force" shows
     for key, event in zip(line[0][: line[2]], line[1][: line[2]], strict=True):
-        if isinstance(event, ContractStarted):
-            active[event.contract] = event
-            starts[event.contract] = key
-        else:
-            active.pop(getattr(event, "contract", ""), None)
+        contract = getattr(event, "contract", "")
+        own = late.get(id(event), key)
         keys.append(key)
+        if own >= last.get(contract, own):
+            last[contract] = own
+            if isinstance(event, ContractStarted):
+                active[contract] = event
+                starts[contract] = own
+            else:
+                active.pop(contract, None)
+                ended = event
         # In force: the latest start still active; out of force: the event that ended it.
-        states.append(
-            max(active.values(), key=lambda e: starts[getattr(e, "contract", "")])
-            if active
-            else event
-        )
+        if active:
+            states.append(max(active.values(), key=lambda e: starts[getattr(e, "contract", "")]))
+        else:
+            assert ended is not None  # noqa: S101 - a start is passed over only after an end
+            states.append(ended)
     return keys, states, len(keys)
 
 
-def latest(line: Line | None, at_key: int) -> Event | None:
-    """The last event of ``line`` at or before ``at_key`` (a sort key with the top rank)."""
-    if line is None:
-        return None
-    pos = bisect_right(line[0], at_key, 0, line[2])
-    return line[1][pos - 1] if pos else None
+_NO_LATE: dict[int, int] = {}  # never written to
 
 
-def latest_key(line: Line | None, at_key: int) -> tuple[int, Event] | None:
-    """Like :func:`latest`, with the event's sort key."""
+def latest_key(
+    line: Line | None, at_key: int, late: dict[int, int] = _NO_LATE
+) -> tuple[int, Event] | None:
+    """Of the events of ``line`` in effect at ``at_key`` (a sort key with the top rank),
+    the latest choice, with its ``at`` sort key.
+
+    The timeline is ordered by the instant each event takes effect, so those in effect
+    are a prefix; the latest of them by ``at`` is its last event, unless grants recorded
+    late (``late``) end it: then the walk goes back over them to the first event that
+    was recorded in time, which no earlier event can follow.
+    """
     if line is None:
         return None
-    pos = bisect_right(line[0], at_key, 0, line[2])
-    return (line[0][pos - 1], line[1][pos - 1]) if pos else None
+    keys, events, count = line
+    pos = bisect_right(keys, at_key, 0, count)
+    if not pos:
+        return None
+    pos -= 1
+    event = events[pos]
+    own = late.get(id(event)) if late else None
+    if own is None:
+        return keys[pos], event
+    best = (own, event)
+    while pos > 0:
+        pos -= 1
+        event = events[pos]
+        own = late.get(id(event))
+        key = keys[pos] if own is None else own
+        if key > best[0]:
+            best = (key, event)
+        if own is None:
+            break
+    return best
 
 
 def _to_events(value: Iterable[_EventBase]) -> tuple[Event, ...]:
