@@ -15,10 +15,13 @@ from lawful import read_events
 from lawful.cli import main
 from lawful.ledger import SQLiteLedger
 
+# Dated ahead of every clock that records them: the ledger stamps recorded_at with its
+# own clock, and a grant counts only from when it is on record (a record never back-dates
+# a permission, docs/explanation/decision.md).
 EVENTS = (
-    '{"subject": "visitor-1", "type": "consent_given", "at": "2025-03-01T10:00:00+01:00",'
+    '{"subject": "visitor-1", "type": "consent_given", "at": "2030-03-01T10:00:00+01:00",'
     ' "purpose": "analytics", "policy_version": "2024-08-30", "method": "banner", "id": "c-1"}\n'
-    '{"subject": "visitor-2", "type": "opt_out", "at": "2025-03-01T09:00:00Z", "scope": "all"}\n'
+    '{"subject": "visitor-2", "type": "opt_out", "at": "2030-03-01T09:00:00Z", "scope": "all"}\n'
 )
 
 
@@ -48,7 +51,7 @@ def test_append_prints_the_events_as_stored(
     stored = list(read_events(out.splitlines()))
     assert [(s, e.id) for s, e in stored][:1] == [("visitor-1", "c-1")]
     assert all(e.recorded_at is not None for _, e in stored)
-    assert stored[0][1].at.isoformat() == "2025-03-01T09:00:00+00:00"
+    assert stored[0][1].at.isoformat() == "2030-03-01T09:00:00+00:00"
 
 
 def test_append_reads_standard_input_and_the_key_from_the_environment(
@@ -85,7 +88,7 @@ def test_show_proves_a_decision(workdir: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "show", "l.db", "visitor-1", "--key-file", "key")
     assert code == 0
     assert "consent given event for 'analytics'" in out
-    decide = ["--purpose", "analytics", "--policy", "piwik-pro", "--at", "2025-03-02T00:00:00Z"]
+    decide = ["--purpose", "analytics", "--policy", "piwik-pro", "--at", "2030-03-02T00:00:00Z"]
     code, out, _ = run(capsys, "show", "l.db", "visitor-1", "--key-file", "key", *decide)
     assert code == 0
     assert "record 1 (mac " in out
@@ -100,7 +103,7 @@ def test_show_proves_a_decision(workdir: Path, capsys: pytest.CaptureFixture[str
 def test_erase_then_export(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """erase prints the erasure; export of the subject is only that erasure afterwards."""
     run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
-    args = ("--key-file", "key", "--at", "2025-04-01T00:00:00Z")
+    args = ("--key-file", "key", "--at", "2030-04-01T00:00:00Z")
     code, out, _ = run(capsys, "erase", "l.db", "visitor-1", *args)
     assert code == 0
     assert json.loads(out)["type"] == "erasure"

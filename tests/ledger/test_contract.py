@@ -45,6 +45,10 @@ from lawful.exceptions import (
 from lawful.ledger import ConsentLedger, Head, MemoryLedger, Proof
 
 CET = timezone(timedelta(hours=1))
+AHEAD = datetime(2030, 3, 1, 9, tzinfo=UTC)
+"""Ahead of every ledger clock (the tests' and a server's): a grant dated then counts from
+its own instant, since it is on record before it (a record never back-dates a permission).
+"""
 
 
 def consent(n: int = 0, **changes: object) -> ConsentGiven:
@@ -181,19 +185,22 @@ def test_a_naive_clock_is_refused(backend: Backend) -> None:
 
 
 def test_the_subject_reads_back_for_decisions(backend: Backend) -> None:
-    """A subject read from the ledger decides as the events it was given."""
+    """A subject read from the ledger decides as the events it was given, as stored (with
+    the recorded_at the ledger stamps; dated ahead of its clock, so each grant counts from
+    its own instant).
+    """
     events: list[Event] = [
-        consent(0),
-        ConsentWithdrawn(at=T0 + timedelta(days=2), purpose="analytics"),
+        consent(0, at=AHEAD),
+        ConsentWithdrawn(at=AHEAD + timedelta(days=2), purpose="analytics"),
     ]
     with backend.open() as ledger:
-        ledger.append_batch([("s-1", e) for e in reversed(events)])
+        stored = ledger.append_batch([("s-1", e) for e in reversed(events)])
         subject = ledger.subject("s-1", categories=["visitor"])
     assert subject.categories == frozenset({"visitor"})
     assert [e.event_type for e in subject.events] == ["consent_given", "consent_withdrawn"]
     for day, code in [(1, ReasonCode.CONSENT_GIVEN), (3, ReasonCode.CONSENT_WITHDRAWN)]:
-        at = T0 + timedelta(days=day)
-        direct = POLICY.may_process(lawful.Subject("s-1", events), "analytics", at)
+        at = AHEAD + timedelta(days=day)
+        direct = POLICY.may_process(lawful.Subject("s-1", stored), "analytics", at)
         assert POLICY.may_process(subject, "analytics", at).code is direct.code is code
 
 
@@ -340,8 +347,8 @@ def test_proof_names_the_consent_record(backend: Backend) -> None:
     """The proof of an allowed consent decision is the stored consent, with version and method."""
     with backend.open() as ledger:
         ledger.append("s-2", consent(0))
-        stored = ledger.append("s-1", consent(1, method=ConsentMethod.CHECKBOX))
-        decision = POLICY.may_process(ledger.subject("s-1"), "analytics", T0 + timedelta(days=1))
+        stored = ledger.append("s-1", consent(1, method=ConsentMethod.CHECKBOX, at=AHEAD))
+        decision = POLICY.may_process(ledger.subject("s-1"), "analytics", AHEAD + timedelta(days=1))
         proof = ledger.proof("s-1", decision)
         head = ledger.head()
     assert decision.code is ReasonCode.CONSENT_GIVEN
