@@ -451,7 +451,7 @@ def test_structural_mistakes_are_all_reported_at_once() -> None:
     }
 
 
-def test_a_policy_with_several_problems_reports_every_kind() -> None:
+def test_point_10_a_policy_with_several_problems_reports_every_kind() -> None:
     """Issue 14 item 10: an unknown key does not hide an undeclared vendor; structural and
     cross-reference problems come in one PolicyError, each with its path."""
 

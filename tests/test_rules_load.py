@@ -73,7 +73,7 @@ def test_a_device_access_purpose_binds_tcf_purpose_1(tcf: tuple[int, ...], loads
     policy(consent(device_access=True), signals=signals)
 
 
-def test_issue_14_item_9_a_purpose_that_no_policy_compiled_skips_no_rule() -> None:
+def test_point_9_a_purpose_that_no_policy_compiled_skips_no_rule() -> None:
     """Issue 14 item 9: a hand-built Purpose is refused; the policy's own is age-checked."""
     pol = policy(consent(), age=AgeRules(minimum_age=13, parental_consent_age=15))
     child = Subject(
