@@ -657,13 +657,15 @@ class PostgresStore:
         self.schema = schema
         # Messages name the schema, never the DSN: it may hold a password.
         self.where = f"postgres ledger {schema!r}"
-        try:
+        params: dict[str, str | int | None] | None = None
+        with suppress(psycopg.Error, ValueError, TypeError):
             params = conninfo_to_dict(dsn)
-        except (psycopg.Error, ValueError, TypeError):
-            # libpq's message quotes the part it could not parse: it may be the password.
+        if params is None:
+            # Raised outside the handler, so that nothing chains libpq's message: it
+            # quotes the part it could not parse, which may be the password.
             raise LedgerError(
                 f"{self.where}: the DSN cannot be parsed (not shown: it may hold a password)"
-            ) from None
+            )
         self._secrets = sorted({dsn, str(params.get("password") or "")}, key=len, reverse=True)
         given = str(params.get("options") or "")
         # The DSN's own options come last: an explicit setting there wins.
@@ -714,7 +716,9 @@ class PostgresStore:
         try:
             return psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None)
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.where}: cannot connect: {self._clean(exc)}") from None
+            message = self._clean(exc)
+        # Outside the handler: the error chains nothing that could quote the DSN.
+        raise LedgerError(f"{self.where}: cannot connect: {message}")
 
     def _checkout(self) -> tuple[Conn, bool]:
         """A connection and whether it was pooled (and so may have died since)."""
