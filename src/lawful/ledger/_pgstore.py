@@ -733,6 +733,7 @@ class PostgresStore:
                     conn = self._idle.pop()
                     if not conn.closed and not conn.broken:
                         return conn, True
+                    conn.close()
                     self._open -= 1
                 if self._open < self.limits.max_connections:
                     self._open += 1

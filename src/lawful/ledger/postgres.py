@@ -12,8 +12,13 @@ every check are those of :mod:`lawful.ledger._core`; this module only stores the
   has its transaction rolled back and its lock released by the server.
 - **One clock.** ``recorded_at`` is the server's ``clock_timestamp()`` read after the
   lock, so it follows chain order whatever the writers' clocks say.
-- **Schema.** Created and migrated by the ledger (``ledger_meta`` holds its version),
-  under a transaction-level advisory lock so that many processes may open it at once.
+- **Bounds.** A writer stopped or cut off while it holds the lock is ended by the server
+  within ``hold_timeout`` (idle-in-transaction timeout, server-side keepalives); writers
+  wait at most ``lock_timeout``; at most ``max_connections`` connections; events over
+  ``max_record_bytes`` are refused before the lock. See ``docs/postgres.md``.
+- **Schema.** Created and migrated by the ledger (``ledger_meta`` holds its version and
+  a marker), under a transaction-level advisory lock so that many processes may open it
+  at once; a schema holding tables lawful did not create is refused.
 - **Subject cache.** :meth:`PostgresLedger.subject` keeps compiled subjects, each
   revalidated with one indexed query once older than ``max_staleness`` seconds, and
   dropped as soon as a ``NOTIFY`` from another writer names it (a keyed pseudonym,
