@@ -439,3 +439,26 @@ def test_finding_9_a_deleted_lock_row_is_put_back_and_writers_stay_serialised(
         assert in_threads(4, work) == []
         assert pg.sql("SELECT count(*) FROM ledger_lock") == [(1,)]
         assert ledger.verify().count == 81
+
+
+# -- streaming dump ----------------------------------------------------------------------
+
+
+def test_dump_streams_one_snapshot_and_gives_its_connection_back(pg: PostgresBackend) -> None:
+    """``dump()`` verifies first, then streams from one snapshot: appends made while it
+    is read are not in it; closing it early gives its connection back.
+    """
+    with open_ledger(pg, listen=False, max_connections=2, pool_timeout=2) as ledger:
+        ledger.append_batch([(f"s-{n % 3}", consent(n)) for n in range(30)])
+        stream = ledger.dump()
+        first = next(stream)
+        ledger.append("s-9", consent(99))
+        rest = list(stream)
+        assert [first.event.id, *(e.event.id for e in rest)] == [f"c-{n}" for n in range(30)]
+        abandoned = ledger.dump()
+        next(abandoned)
+        abandoned.close()
+        held = [ledger._pg.acquire(), ledger._pg.acquire()]  # both free again
+        for conn in held:
+            ledger._pg.release(conn)
+        assert len(list(ledger.dump())) == 31

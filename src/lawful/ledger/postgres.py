@@ -36,8 +36,9 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from datetime import datetime
+from typing import cast
 
 import attrs
 import psycopg
@@ -45,10 +46,11 @@ from psycopg.rows import TupleRow
 
 from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
-from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind, canonical
-from lawful.ledger._core import Clock, LedgerCore
+from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind, canonical, decode
+from lawful.ledger._core import HEAD, Clock, LedgerCore
 from lawful.ledger._pgstore import MIGRATIONS, Limits, PostgresStore
-from lawful.ledger._verify import check_history
+from lawful.ledger._protocol import BackupEntry
+from lawful.ledger._verify import ChainVerifier, check_history
 from lawful.subject import Subject
 
 __all__ = ["MIGRATIONS", "PostgresLedger"]
@@ -432,6 +434,41 @@ class PostgresLedger(LedgerCore):
             return super().erase(subject_id, at=at, keep_proof=keep_proof)
         finally:
             self._forget([subject_id])
+
+    def dump(self) -> Generator[BackupEntry]:
+        """A complete backup in chain order, streamed; the whole chain is verified first.
+
+        Two passes over one repeatable-read snapshot, each through a server-side cursor:
+        the first verifies every record (and raises before anything is returned), the
+        second decodes and yields them. Memory grows with the number of subjects (the
+        verifier's links), not of records. The snapshot and one connection are held
+        until the iterator is exhausted or closed: consume it, or close it.
+
+        Raises:
+            LedgerIntegrityError: The chain does not verify; nothing is returned.
+        """
+        stream = self._dump()
+        next(stream)  # the verifying pass: raises here, before any entry
+        return cast("Generator[BackupEntry]", stream)
+
+    def _dump(self) -> Generator[BackupEntry | None]:
+        with self._pg.reading() as reader:
+            verifier = ChainVerifier(self._key)
+            for record in reader.scan():
+                verifier.feed(record)
+            verifier.subject_heads(reader.subject_heads())
+            verifier.finish(reader.meta(HEAD))
+            yield None
+            check = self._key.check.hex()
+            for record in reader.scan():
+                if record.payload is None:
+                    continue
+                decoded = decode(record)
+                if decoded.subject is None:
+                    tag = record.subject_tag.hex()
+                    yield BackupEntry(None, decoded.event, tag, key_check=check)
+                else:
+                    yield BackupEntry(decoded.subject, decoded.event)
 
     def purge(self) -> None:
         """Run the ``VACUUM`` of an erasure again (after one failed: see :meth:`erase`).
