@@ -27,7 +27,7 @@ from psycopg.rows import TupleRow
 from lawful.exceptions import LedgerError, LedgerIntegrityError
 from lawful.ledger._chain import Record, record_from_row
 
-__all__ = ["MIGRATIONS", "PURGE_PENDING", "PostgresStore", "channel_name"]
+__all__ = ["MARKER", "MIGRATIONS", "PURGE_PENDING", "Limits", "PostgresStore", "channel_name"]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # Version 1: the SQLite ledger's tables, plus the row whose lock orders the writers.
