@@ -7,6 +7,9 @@
 - ``downstream``: a fresh venv with only the built wheel and hypothesis runs a
   downstream-style property test through ``st.from_type``.
 - ``bench`` (not default): the benchmarks, writing bench/results/latest.json.
+- ``pgload`` (not default): a short, bounded load test of the PostgreSQL ledger on the
+  server of ``LAWFUL_POSTGRES_DSN`` (appends/s for 1, 4, 8 writers against raw INSERTs,
+  read latency, verify rate).
 """
 
 from __future__ import annotations
@@ -88,6 +91,14 @@ def bench(session: nox.Session) -> None:
         extra = list(session.posargs)
     for script in scripts:
         session.run("python", str(script), *extra)
+
+
+@nox.session(default=False)
+def pgload(session: nox.Session) -> None:
+    """A short load test of the PostgreSQL ledger (``-- --count 500`` for a longer one)."""
+    session.install("-e", ".[postgres]")
+    env = {"LAWFUL_POSTGRES_DSN": os.environ.get("LAWFUL_POSTGRES_DSN", "")}
+    session.run("python", str(ROOT / "bench" / "pgload.py"), *session.posargs, env=env)
 
 
 @nox.session

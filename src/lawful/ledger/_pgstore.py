@@ -11,20 +11,23 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import attrs
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
 from lawful.ledger._chain import Record, record_from_row
 
-__all__ = ["MIGRATIONS", "PURGE_PENDING", "PostgresStore", "channel_name"]
+__all__ = ["MARKER", "MIGRATIONS", "PURGE_PENDING", "Limits", "PostgresStore", "channel_name"]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # Version 1: the SQLite ledger's tables, plus the row whose lock orders the writers.
@@ -82,9 +85,100 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 """Schema migrations: entry ``n`` takes a schema from version ``n`` to ``n + 1``."""
 
 Conn = psycopg.Connection[TupleRow]
+T = TypeVar("T")
 PURGE_PENDING = "purge_pending"
+MARKER = "lawful"
+"""The ``ledger_meta`` row that says lawful created the schema's tables."""
+_MARKER_VALUE = b"lawful consent ledger"
 _COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
-_POOL_SIZE = 8
+_UPSERT = sql.SQL(
+    " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal"
+)
+_CHUNK_RECORDS = 500
+_CHUNK_BYTES = 4 << 20
+"""Pending records are sent in messages of at most this many records or bytes: the
+server keeps hearing from a long write, and no message is large enough to be cut off
+half-sent by a stalled client (a case only ``transaction_timeout`` sees)."""
+
+
+@attrs.frozen
+class Limits:
+    """How long a writer may wait and hold, and how many connections a ledger opens.
+
+    Attributes:
+        hold_timeout: Seconds a write transaction may stay silent while it holds the
+            chain (``idle_in_transaction_session_timeout``); also drives the server's
+            TCP keepalives, so that a vanished client is dropped within about
+            ``hold_timeout + 3`` seconds.
+        lock_timeout: Seconds a writer waits for the chain before giving up.
+        transaction_timeout: On PostgreSQL 17 and later, the longest a write
+            transaction may last, waiting included (0: no limit).
+        max_connections: Connections open at once for reads and writes (the listener's
+            one is extra).
+        pool_timeout: Seconds a caller waits for a free connection.
+    """
+
+    hold_timeout: float = 5.0
+    lock_timeout: float = 10.0
+    transaction_timeout: float = 60.0
+    max_connections: int = 10
+    pool_timeout: float = 10.0
+
+    def check(self) -> None:
+        """Refuse settings that would switch a bound off by accident.
+
+        Raises:
+            LedgerError: A timeout not above 0 (``transaction_timeout`` may be 0), or
+                ``max_connections`` below 1.
+        """
+        timeouts = (self.hold_timeout, self.lock_timeout, self.pool_timeout)
+        if not all(t > 0 for t in timeouts) or not self.transaction_timeout >= 0:
+            raise LedgerError(
+                "postgres: hold_timeout, lock_timeout and pool_timeout must be above 0 and "
+                f"transaction_timeout not negative, got {timeouts} and "
+                f"{self.transaction_timeout!r}"
+            )
+        if self.max_connections < 1:
+            raise LedgerError(
+                f"postgres: max_connections must be at least 1, got {self.max_connections!r}"
+            )
+
+    def options(self) -> str:
+        """The server settings every connection asks for (libpq ``options``).
+
+        The server, not the client, must notice a client that vanished: it holds the
+        lock. Keepalive probes start after ``hold_timeout`` seconds of silence, one a
+        second, three unanswered drop it; ``tcp_user_timeout`` does the same for data
+        the server sent and nobody acknowledged.
+        """
+        idle = max(1, round(self.hold_timeout))
+        return (
+            f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval=1"
+            f" -c tcp_keepalives_count=3 -c tcp_user_timeout={(idle + 3) * 1000}"
+        )
+
+    def prelude(self, server_version: int) -> sql.Composable:
+        """``SET LOCAL`` of a write transaction's bounds, sent before it asks for the lock."""
+        hold = _ms(self.hold_timeout)
+        lock = _ms(self.lock_timeout)
+        settings = [
+            ("lock_timeout", lock),
+            # A writer's statements are short; this one covers the wait for the lock.
+            ("statement_timeout", lock + hold),
+            ("idle_in_transaction_session_timeout", hold),
+        ]
+        if server_version >= 170000:
+            # Also ends a client stopped half-way through a message, which the idle
+            # timeout cannot see (the server is still reading).
+            settings.append(("transaction_timeout", _ms(self.transaction_timeout)))
+        return sql.SQL("; ").join(
+            sql.SQL("SET LOCAL {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            for name, value in settings
+        )
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000)) if seconds > 0 else 0
 
 
 def _record(row: TupleRow) -> Record:
@@ -131,12 +225,13 @@ class _Queries:
     tip: sql.Composed
     tips: sql.Composed
     heads: sql.Composed
-    set_head: sql.Composed
+    set_heads: sql.Composed
     rewrite: sql.Composed
     triggers: sql.Composed
     enable_triggers: sql.Composed
     scan: sql.Composed
     insert: sql.Composed
+    row: sql.SQL
     scrub: sql.Composed
     lock: sql.Composed
     all_meta: sql.Composed
@@ -178,18 +273,14 @@ class _Queries:
             tip=q(tips + " WHERE s.subject_tag = %s"),
             tips=q(tips + " WHERE s.subject_tag = ANY(%s)"),
             heads=q("SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"),
-            set_head=q(
-                "INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal) VALUES (%s, %s, %s)"
-                " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal"
-            ),
+            # Followed by one (%s, %s, %s) per subject (a subject appears once) and _UPSERT.
+            set_heads=q("INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal) VALUES "),
             rewrite=q("UPDATE {schema}.ledger_records SET link = %s, mac = %s WHERE seq = %s"),
             triggers=q("ALTER TABLE {schema}.ledger_records DISABLE TRIGGER USER"),
             enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
             scan=q(plain + " ORDER BY seq"),
-            insert=q(
-                f"INSERT INTO {{schema}}.ledger_records ({_COLUMNS})"  # noqa: S608 - constant
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            ),
+            insert=q(f"INSERT INTO {{schema}}.ledger_records ({_COLUMNS}) VALUES "),  # noqa: S608 - constant
+            row=sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s)"),
             scrub=q(
                 "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
                 " WHERE seq = ANY(%s)"
@@ -249,6 +340,33 @@ class _Reader:
                 yield _record(row)
 
 
+class _LockMissingError(LedgerError):
+    """The row of ``ledger_lock`` is gone: nothing may be written until it is back."""
+
+
+Statement = tuple[sql.Composable, Sequence[object]]
+
+
+def _exchange(conn: Conn, statements: Sequence[Statement]) -> list[list[TupleRow]]:
+    """Run statements as one simple-protocol message; the rows of each, in order.
+
+    One message, answered with one ``ReadyForQuery``, and nothing sent after it: the
+    server's idle timer then runs while the client works (psycopg's pipeline sends a
+    Flush after its Sync, which stops that timer, and it sends each statement on its
+    own, so a client stopped in between leaves the server waiting unbounded). Values
+    are bound by the client: nothing is prepared, so nothing can go stale on an error.
+    """
+    query = sql.SQL("; ").join(text for text, _ in statements)
+    params = [value for _, values in statements for value in values]
+    with psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(query, params)
+        out: list[list[TupleRow]] = []
+        while True:
+            out.append(cursor.fetchall() if cursor.description else [])
+            if not cursor.nextset():
+                return out
+
+
 class _Writer(_Reader):
     """A write transaction's view (a ``RecordWriter``): writes wait for :meth:`finish`.
 
@@ -260,37 +378,49 @@ class _Writer(_Reader):
         self,
         conn: Conn,
         queries: _Queries,
+        prelude: sql.Composable,
         expected: Sequence[bytes],
         subjects: Sequence[bytes] = (),
     ) -> None:
         super().__init__(conn, queries)
-        # One exchange: the lock first, then the clock, the named values and the ids the
-        # write will look up, all read after the lock (READ COMMITTED: each statement sees
-        # every commit before it started, so every earlier writer's).
-        with conn.pipeline():
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            conn.execute(queries.lock)
-            clock = conn.execute("SELECT clock_timestamp()")
-            values = conn.execute(queries.all_meta)
-            tail = conn.execute(queries.tail)
-            found = conn.execute(queries.by_ids, (list(set(expected)),)) if expected else None
-            tips = conn.execute(queries.tips, (list(set(subjects)),)) if subjects else None
-        now = clock.fetchone()
+        # One exchange: the bounds, the lock, then the clock, the named values and the
+        # ids the write will look up, all read after the lock (READ COMMITTED: each
+        # statement sees every commit before it started, so every earlier writer's).
+        statements: list[Statement] = [
+            (sql.SQL("BEGIN ISOLATION LEVEL READ COMMITTED"), ()),
+            (prelude, ()),
+            (queries.lock, ()),
+            (sql.SQL("SELECT clock_timestamp()"), ()),
+            (queries.all_meta, ()),
+            (queries.tail, ()),
+        ]
+        if expected:
+            statements.append((queries.by_ids, (list(set(expected)),)))
+        if subjects:
+            statements.append((queries.tips, (list(set(subjects)),)))
+        results = _exchange(conn, statements)
+        # The prelude is several statements: count the results from the end.
+        base = len(results) - (len(statements) - 2)
+        lock, clock, values, tail = results[base : base + 4]
+        if not lock:
+            raise _LockMissingError("the row of ledger_lock is missing")
+        now = clock[0] if clock else None
         if now is None or not isinstance(now[0], datetime):
             raise LedgerError(f"postgres: the server's clock returned {now!r}")
         self.clock: datetime = now[0].astimezone(UTC)
-        self._values = {str(name): bytes(value) for name, value in values.fetchall()}
+        self._values = {str(name): bytes(value) for name, value in values}
         self._changed: dict[str, bytes] = {}
         self._pending: dict[bytes, Record] = {}
+        self._size = 0
         self._known: dict[bytes, Record | None] = dict.fromkeys(expected)
-        if found is not None:
-            self._known.update((r.id_tag, r) for r in map(_record, found.fetchall()))
+        found = results[base + 4] if expected else []
+        self._known.update((r.id_tag, r) for r in map(_record, found))
         # Parsed only when asked for: opening a ledger must not fail on a broken tail.
-        self._tail_row = tail.fetchone()
+        self._tail_row = tail[0] if tail else None
         self._tail: Record | None = None
         self._tips: dict[bytes, tuple[int, bytes, bytes | None] | None] = dict.fromkeys(subjects)
-        if tips is not None:
-            self._tips.update((bytes(r[0]), _tip(r[1:])) for r in tips.fetchall())
+        if subjects:
+            self._tips.update((bytes(r[0]), _tip(r[1:])) for r in results[-1])
         self._heads: dict[bytes, tuple[int, bytes]] = {}
         self._macs: dict[int, bytes] = {}
         self._triggers_off = False
@@ -341,9 +471,12 @@ class _Writer(_Reader):
         if record.id_tag in self._pending:
             raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
         self._pending[record.id_tag] = record
+        self._size += len(record.payload or b"")
         self._macs[record.seq] = record.mac
         self._tail, self._tail_row = record, None
         self.touched.add(record.subject_tag)
+        if len(self._pending) >= _CHUNK_RECORDS or self._size >= _CHUNK_BYTES:
+            self._flush()
 
     def scrub(self, seqs: Sequence[int]) -> None:
         self._flush()
@@ -358,34 +491,94 @@ class _Writer(_Reader):
     def set_meta(self, name: str, value: bytes) -> None:
         self._changed[name] = value
 
+    def _inserts(self) -> list[Statement]:
+        """The pending records as multi-row ``INSERT`` statements; pending is then empty."""
+        rows = list(self._pending.values())
+        self._known.update(self._pending)
+        self._pending.clear()
+        self._size = 0
+        out: list[Statement] = []
+        for start in range(0, len(rows), _CHUNK_RECORDS):
+            chunk = rows[start : start + _CHUNK_RECORDS]
+            values = sql.SQL(", ").join([self._q.row] * len(chunk))
+            out.append((self._q.insert + values, [v for r in chunk for v in _row(r)]))
+        return out
+
     def _flush(self) -> None:
         if self._pending:
-            with self._conn.cursor() as cursor:
-                cursor.executemany(self._q.insert, [_row(r) for r in self._pending.values()])
-            self._known.update(self._pending)
-            self._pending.clear()
+            _exchange(self._conn, self._inserts())
 
     def commit(self) -> None:
-        """Send every pending write, the notification and ``COMMIT`` in one pipeline."""
-        with self._conn.pipeline():
-            self._flush()
-            for name, value in self._changed.items():
-                self._conn.execute(self._q.set_meta, (name, value))
-            if self._heads:
-                with self._conn.cursor() as cursor:
-                    cursor.executemany(
-                        self._q.set_head,
-                        [(tag, seq, seal) for tag, (seq, seal) in self._heads.items()],
-                    )
-            if self._triggers_off:
-                self._conn.execute(self._q.enable_triggers)
-            if self.touched:
-                # Delivered at commit to every process that listens (a pseudonym each).
-                self._conn.execute(
-                    "SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t",
+        """Send every pending write, the notification and ``COMMIT`` in one message."""
+        statements = self._inserts()
+        statements.extend((self._q.set_meta, (n, v)) for n, v in self._changed.items())
+        if self._heads:
+            values = sql.SQL(", ").join([sql.SQL("(%s, %s, %s)")] * len(self._heads))
+            params = [v for tag, (seq, seal) in self._heads.items() for v in (tag, seq, seal)]
+            statements.append((self._q.set_heads + values + _UPSERT, params))
+        if self._triggers_off:
+            statements.append((self._q.enable_triggers, ()))
+        if self.touched:
+            # Delivered at commit to every process that listens (a pseudonym each).
+            statements.append(
+                (
+                    sql.SQL("SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t"),
                     (self._q.channel, sorted(t.hex() for t in self.touched)),
                 )
-            self._conn.execute("COMMIT")
+            )
+        statements.append((sql.SQL("COMMIT"), ()))
+        _exchange(self._conn, statements)
+
+
+def _version(conn: Conn, schema: str, where: str) -> int:
+    """The version of a schema's ledger (0: a new schema), refusing one lawful did not
+    create: other tables and no ``ledger_meta``, or a ``ledger_meta`` of another shape.
+    """
+    ident = sql.Identifier(schema)
+    tables = conn.execute(
+        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
+        " ORDER BY c.relname",
+        (schema,),
+    ).fetchall()
+    names = [str(name) for (name,) in tables]
+    if not names:
+        return 0
+    foreign = (
+        f"{where}: the schema holds tables lawful did not create ({', '.join(names[:5])}"
+        f"{', ...' if len(names) > 5 else ''}); give the ledger a schema of its own"
+    )
+    if "ledger_meta" not in names:
+        raise LedgerError(foreign)
+    columns = conn.execute(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns"
+        " WHERE table_schema = %s AND table_name = 'ledger_meta' ORDER BY ordinal_position",
+        (schema,),
+    ).fetchall()
+    if [tuple(c) for c in columns] != [("name", "text"), ("value", "bytea")]:
+        raise LedgerError(foreign)
+    rows: dict[object, object] = dict(
+        conn.execute(
+            sql.SQL("SELECT name, value FROM {}.ledger_meta WHERE name IN ('schema', %s)").format(
+                ident
+            ),
+            (MARKER,),
+        ).fetchall()
+    )
+    found = rows.get("schema")
+    text = bytes(found).decode("ascii", "replace") if isinstance(found, bytes) else ""
+    if not text.isdigit() or not text.isascii() or int(text) < 1:
+        raise LedgerError(foreign)
+    version = int(text)
+    if rows.get(MARKER) != _MARKER_VALUE:
+        # Created before lawful wrote its marker: adopted if it has the ledger's tables.
+        if not {"ledger_lock", "ledger_records"} <= set(names) or MARKER in rows:
+            raise LedgerError(foreign)
+        conn.execute(
+            sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
+            (MARKER, _MARKER_VALUE),
+        )
+    return version
 
 
 def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
@@ -398,14 +591,7 @@ def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
         found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
         if found is None:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
-        meta = sql.Identifier(schema, "ledger_meta").as_string(conn)
-        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,)).fetchone()
-        version = 0
-        if row is not None and row[0]:
-            value = conn.execute(
-                sql.SQL("SELECT value FROM {}.ledger_meta WHERE name = 'schema'").format(ident)
-            ).fetchone()
-            version = 0 if value is None else int(bytes(value[0]).decode("ascii"))
+        version = _version(conn, schema, where)
         if version > len(MIGRATIONS):
             raise LedgerError(
                 f"{where}: schema version {version} is newer than this lawful knows "
@@ -426,10 +612,31 @@ def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
                 ).format(ident),
                 (str(number).encode("ascii"),),
             )
+        if version == 0:
+            conn.execute(
+                sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
+                (MARKER, _MARKER_VALUE),
+            )
+
+
+def _scrubbed(message: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
 
 
 class PostgresStore:
-    """The records of one schema, over a small pool of connections (a ``RecordStore``)."""
+    """The records of one schema, over a capped pool of connections (a ``RecordStore``).
+
+    Connections are autocommit, prepare nothing (a statement prepared inside a pipeline
+    that failed is remembered by psycopg but not by the server) and ask the server for
+    the keepalives of :meth:`Limits.options`. At most ``limits.max_connections`` are
+    open at once; a caller waits up to ``limits.pool_timeout`` for one. A pooled
+    connection found dead (a server restart) is replaced once, where that is safe: on
+    the first exchange of a read, or of a write before anything is committed; the other
+    idle ones are dropped with it.
+    """
 
     read_only = False
 
@@ -441,18 +648,35 @@ class PostgresStore:
         connect_timeout: float,
         vacuum_full: bool,
         migrate: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         if not schema or len(schema.encode("utf-8")) > 63:
             raise LedgerError(f"postgres: a schema name is 1 to 63 bytes, got {schema!r}")
-        self.dsn = dsn
+        self.limits = limits or Limits()
+        self.limits.check()
         self.schema = schema
         # Messages name the schema, never the DSN: it may hold a password.
         self.where = f"postgres ledger {schema!r}"
+        params: dict[str, str | int | None] | None = None
+        with suppress(psycopg.Error, ValueError, TypeError):
+            params = conninfo_to_dict(dsn)
+        if params is None:
+            # Raised outside the handler, so that nothing chains libpq's message: it
+            # quotes the part it could not parse, which may be the password.
+            raise LedgerError(
+                f"{self.where}: the DSN cannot be parsed (not shown: it may hold a password)"
+            )
+        self._secrets = sorted({dsn, str(params.get("password") or "")}, key=len, reverse=True)
+        given = str(params.get("options") or "")
+        # The DSN's own options come last: an explicit setting there wins.
+        params["options"] = f"{self.limits.options()} {given}".strip()
+        params["connect_timeout"] = max(1, round(connect_timeout))
+        self.dsn = make_conninfo("", **params)
         self.queries = _Queries.build(schema, vacuum_full=vacuum_full)
-        self._connect_timeout = max(1, round(connect_timeout))
-        self._guard = threading.Lock()
+        self._guard = threading.Condition(threading.Lock())
         self._closed = False
         self._idle: list[Conn] = []
+        self._open = 0
         self._inherited: list[Conn] = []
         self._fresh_process()
         conn = self.acquire()
@@ -460,45 +684,93 @@ class PostgresStore:
             _migrate(conn, schema, self.where, migrate=migrate)
             pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
         except psycopg.Error as exc:
+            self.release(conn)
             self.close()
-            raise LedgerError(f"{self.where}: cannot create or migrate the schema: {exc}") from exc
+            raise LedgerError(
+                f"{self.where}: cannot create or migrate the schema: {self._clean(exc)}"
+            ) from exc
         except BaseException:
+            self.release(conn)
             self.close()
             raise
-        finally:
-            self.release(conn)
+        self.release(conn)
         if pending is not None:
             # Best effort: a failure here is retried by the next erasure or purge().
             with suppress(LedgerError):
                 self.purge()
+
+    def _clean(self, exc: BaseException) -> str:
+        return _scrubbed(str(exc), self._secrets)
 
     def _fresh_process(self) -> None:
         # A connection must never cross fork(): the child keeps (never uses) what it
         # inherited, and psycopg does not close a parent's connection from a child.
         self._inherited.extend(self._idle)
         self._idle = []
+        self._open = 0
         self._local = threading.local()
         self.pid = os.getpid()
 
     def connect(self) -> Conn:
-        """A new autocommit connection (transactions are opened explicitly)."""
+        """A new autocommit connection (transactions are opened explicitly), uncounted."""
         try:
-            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=self._connect_timeout)
+            return psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None)
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.where}: cannot connect: {exc}") from exc
+            message = self._clean(exc)
+        # Outside the handler: the error chains nothing that could quote the DSN.
+        raise LedgerError(f"{self.where}: cannot connect: {message}")
+
+    def _checkout(self) -> tuple[Conn, bool]:
+        """A connection and whether it was pooled (and so may have died since)."""
+        deadline = time.monotonic() + self.limits.pool_timeout
+        with self._guard:
+            while True:
+                if self._closed:
+                    raise LedgerError(f"{self.where}: ledger closed")
+                if os.getpid() != self.pid:
+                    self._fresh_process()
+                while self._idle:
+                    conn = self._idle.pop()
+                    if not conn.closed and not conn.broken:
+                        return conn, True
+                    conn.close()
+                    self._open -= 1
+                if self._open < self.limits.max_connections:
+                    self._open += 1
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LedgerError(
+                        f"{self.where}: all {self.limits.max_connections} connections stayed "
+                        f"busy for {self.limits.pool_timeout:g} s (max_connections, "
+                        "pool_timeout)"
+                    )
+                self._guard.wait(left)
+        try:
+            return self.connect(), False
+        except BaseException:
+            self._gone()
+            raise
 
     def acquire(self) -> Conn:
-        """An idle pooled connection, or a new one."""
+        """An idle pooled connection, or a new one if fewer than the cap are open."""
+        return self._checkout()[0]
+
+    def _gone(self, conn: Conn | None = None, *, dead: bool = False) -> None:
+        """A counted connection is closed; after a dead one, the idle ones go too (a
+        server restart kills them all: one failure, not one per pooled connection).
+        """
+        if conn is not None:
+            conn.close()
         with self._guard:
-            if self._closed:
-                raise LedgerError(f"{self.where}: ledger closed")
-            if os.getpid() != self.pid:
-                self._fresh_process()
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.closed and not conn.broken:
-                    return conn
-        return self.connect()
+            self._open -= 1
+            idle = []
+            if dead:
+                idle, self._idle = self._idle, []
+                self._open -= len(idle)
+            self._guard.notify_all()
+        for other in idle:
+            other.close()
 
     def release(self, conn: Conn) -> None:
         """Return a connection to the pool; one left inside a transaction is rolled back."""
@@ -515,11 +787,26 @@ class PostgresStore:
                 and not conn.closed
                 and not conn.broken
                 and conn.info.transaction_status == TransactionStatus.IDLE
-                and len(self._idle) < _POOL_SIZE
             ):
                 self._idle.append(conn)
+                self._guard.notify()
                 return
-        conn.close()
+        self._gone(conn, dead=conn.broken)
+
+    def _retrying(self, work: Callable[[Conn], T]) -> T:
+        """``work`` on a connection; once more on a new one if a pooled one was dead.
+
+        Only for work that commits nothing before its first exchange can fail.
+        """
+        while True:
+            conn, pooled = self._checkout()
+            try:
+                return work(conn)
+            except psycopg.OperationalError:
+                if not (pooled and conn.broken):
+                    raise
+            finally:
+                self.release(conn)
 
     def expect(self, id_tags: Iterable[bytes], subject_tags: Iterable[bytes] = ()) -> None:
         """Id tags and subject heads the next write of this thread will look up: fetched
@@ -531,40 +818,111 @@ class PostgresStore:
     @contextmanager
     def reading(self) -> Iterator[_Reader]:
         """A repeatable-read snapshot: a scan and the head it ends at agree."""
-        conn = self.acquire()
-        try:
+
+        def begin(conn: Conn) -> Conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return conn
+
+        try:
+            conn = self._hold(begin)
+        except psycopg.Error as exc:
+            raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
+        try:
             yield _Reader(conn, self.queries)
             conn.execute("COMMIT")
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.where}: {exc}") from exc
+            raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
         finally:
             self.release(conn)
 
-    @contextmanager
-    def writing(self) -> Iterator[_Writer]:
-        """A write transaction holding the chain's lock, committed all or nothing."""
+    def _hold(self, start: Callable[[Conn], T]) -> Conn:
+        """A connection on which ``start`` succeeded (retried once on a dead pooled one),
+        kept checked out for the caller to release.
+        """
+        while True:
+            conn, pooled = self._checkout()
+            try:
+                start(conn)
+            except psycopg.OperationalError:
+                self.release(conn)
+                if not (pooled and conn.broken):
+                    raise
+                continue
+            except BaseException:
+                self.release(conn)
+                raise
+            return conn
+
+    def _repair_lock(self) -> None:
+        """Put the lock row back; safe with any number of writers doing the same, since
+        none writes without holding it (the primary key keeps it to one row).
+        """
+
+        def insert(conn: Conn) -> None:
+            conn.execute(
+                sql.SQL("INSERT INTO {}.ledger_lock DEFAULT VALUES ON CONFLICT DO NOTHING").format(
+                    sql.Identifier(self.schema)
+                )
+            )
+
+        try:
+            self._retrying(insert)
+        except psycopg.Error as exc:
+            raise LedgerError(
+                f"{self.where}: the row of ledger_lock is missing and cannot be put back "
+                f"({self._clean(exc)}); nothing was written"
+            ) from exc
+
+    def _begin_write(self) -> tuple[Conn, _Writer]:
         expected: list[bytes] = getattr(self._local, "expected", [])
         subjects: list[bytes] = getattr(self._local, "subjects", [])
         self._local.expected = []
         self._local.subjects = []
-        conn = self.acquire()
+        made: list[_Writer] = []
+
+        def begin(conn: Conn) -> None:
+            prelude = self.limits.prelude(conn.info.server_version)
+            made.append(_Writer(conn, self.queries, prelude, expected, subjects))
+
+        for attempt in (1, 2):
+            try:
+                conn = self._hold(begin)
+            except _LockMissingError:
+                if attempt == 2:
+                    raise LedgerError(
+                        f"{self.where}: the row of ledger_lock is missing; nothing was written"
+                    ) from None
+                self._repair_lock()
+                continue
+            except errors.LockNotAvailable:
+                raise LedgerError(
+                    f"{self.where}: the chain stayed locked by another writer for "
+                    f"{self.limits.lock_timeout:g} s (lock_timeout); nothing was written"
+                ) from None
+            except psycopg.Error as exc:
+                raise LedgerError(f"{self.where}: nothing was written: {self._clean(exc)}") from exc
+            return conn, made[-1]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def writing(self) -> Iterator[_Writer]:
+        """A write transaction holding the chain's lock, committed all or nothing."""
+        conn, writer = self._begin_write()
         try:
             try:
-                writer = _Writer(conn, self.queries, expected, subjects)
                 self._local.writer = writer
                 yield writer
             except psycopg.Error as exc:
-                raise LedgerError(f"{self.where}: {exc}") from exc
+                raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
             try:
                 writer.commit()
             except psycopg.OperationalError as exc:
                 raise LedgerError(
-                    f"{self.where}: the commit's outcome is unknown ({exc}); appending the "
-                    "same events again is safe: appends are idempotent by id"
+                    f"{self.where}: the commit's outcome is unknown ({self._clean(exc)}); "
+                    "appending the same events again is safe: appends are idempotent by id"
                 ) from exc
             except psycopg.Error as exc:
-                raise LedgerError(f"{self.where}: nothing was written: {exc}") from exc
+                raise LedgerError(f"{self.where}: nothing was written: {self._clean(exc)}") from exc
         finally:
             self._local.writer = None
             self.release(conn)
@@ -574,13 +932,16 @@ class PostgresStore:
         writer: _Writer | None = getattr(self._local, "writer", None)
         if writer is not None:
             return writer.clock
-        conn = self.acquire()
+
+        def clock(conn: Conn) -> TupleRow | None:
+            return conn.execute("SELECT clock_timestamp()").fetchone()
+
         try:
-            row = conn.execute("SELECT clock_timestamp()").fetchone()
+            row = self._retrying(clock)
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.where}: cannot read the server's clock: {exc}") from exc
-        finally:
-            self.release(conn)
+            raise LedgerError(
+                f"{self.where}: cannot read the server's clock: {self._clean(exc)}"
+            ) from exc
         if row is None or not isinstance(row[0], datetime):
             raise LedgerError(f"{self.where}: the server's clock returned {row!r}")
         return row[0].astimezone(UTC)
@@ -591,8 +952,8 @@ class PostgresStore:
         """The subject's records after position ``after`` and its head, from one snapshot
         (one exchange with the server).
         """
-        conn = self.acquire()
-        try:
+
+        def read(conn: Conn) -> tuple[list[TupleRow], TupleRow | None]:
             with conn.pipeline():
                 conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 if after:
@@ -601,32 +962,57 @@ class PostgresStore:
                     rows = conn.execute(self.queries.by_subject, (subject_tag,))
                 tip = conn.execute(self.queries.tip, (subject_tag,))
                 conn.execute("COMMIT")
-            found = tip.fetchone()
-            records = [_record(row) for row in rows.fetchall()]
+            return rows.fetchall(), tip.fetchone()
+
+        try:
+            rows, found = self._retrying(read)
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.where}: {exc}") from exc
-        finally:
-            self.release(conn)
-        return records, None if found is None else _tip(found[1:])
+            raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
+        return [_record(row) for row in rows], None if found is None else _tip(found[1:])
 
     def purge(self) -> None:
-        """After an erasure: ``VACUUM`` so that no old row version keeps the erased bytes."""
-        conn = self.acquire()
-        try:
+        """After an erasure: ``VACUUM`` so that no old row version keeps the erased bytes.
+
+        The flag of pending erasures is cleared only after a ``VACUUM`` the server did
+        not skip: it only warns (and does nothing) for a role that may not vacuum the
+        table, so any warning it sends is a failure.
+        """
+
+        def vacuum(conn: Conn) -> None:
+            warnings: list[str] = []
+
+            def heard(notice: psycopg.errors.Diagnostic) -> None:
+                if notice.severity_nonlocalized == "WARNING":
+                    warnings.append(str(notice.message_primary))
+
             pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
-            conn.execute(self.queries.vacuum)  # autocommit: VACUUM refuses a transaction
+            conn.add_notice_handler(heard)
+            try:
+                conn.execute(self.queries.vacuum)  # autocommit: VACUUM refuses a transaction
+            finally:
+                conn.remove_notice_handler(heard)
+            if warnings:
+                raise LedgerError(
+                    f"{self.where}: erasure recorded, but VACUUM did not run: "
+                    f"{'; '.join(warnings)} (the table's owner must run PostgresLedger.purge())"
+                )
             if pending is not None:
                 conn.execute(self.queries.purged, (PURGE_PENDING, pending))
+
+        try:
+            self._retrying(vacuum)
         except psycopg.Error as exc:
-            raise LedgerError(f"{self.where}: erasure recorded, VACUUM failed: {exc}") from exc
-        finally:
-            self.release(conn)
+            raise LedgerError(
+                f"{self.where}: erasure recorded, VACUUM failed: {self._clean(exc)}"
+            ) from exc
 
     def close(self) -> None:
         """Close the pooled connections; connections in use close when released."""
         with self._guard:
             self._closed = True
             idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._guard.notify_all()
         if os.getpid() == self.pid:
             for conn in idle:
                 conn.close()

@@ -12,8 +12,13 @@ every check are those of :mod:`lawful.ledger._core`; this module only stores the
   has its transaction rolled back and its lock released by the server.
 - **One clock.** ``recorded_at`` is the server's ``clock_timestamp()`` read after the
   lock, so it follows chain order whatever the writers' clocks say.
-- **Schema.** Created and migrated by the ledger (``ledger_meta`` holds its version),
-  under a transaction-level advisory lock so that many processes may open it at once.
+- **Bounds.** A writer stopped or cut off while it holds the lock is ended by the server
+  within ``hold_timeout`` (idle-in-transaction timeout, server-side keepalives); writers
+  wait at most ``lock_timeout``; at most ``max_connections`` connections; events over
+  ``max_record_bytes`` are refused before the lock. See ``docs/postgres.md``.
+- **Schema.** Created and migrated by the ledger (``ledger_meta`` holds its version and
+  a marker), under a transaction-level advisory lock so that many processes may open it
+  at once; a schema holding tables lawful did not create is refused.
 - **Subject cache.** :meth:`PostgresLedger.subject` keeps compiled subjects, each
   revalidated with one indexed query once older than ``max_staleness`` seconds, and
   dropped as soon as a ``NOTIFY`` from another writer names it (a keyed pseudonym,
@@ -31,8 +36,9 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from datetime import datetime
+from typing import cast
 
 import attrs
 import psycopg
@@ -40,10 +46,11 @@ from psycopg.rows import TupleRow
 
 from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
-from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind
-from lawful.ledger._core import Clock, LedgerCore
-from lawful.ledger._pgstore import MIGRATIONS, PostgresStore
-from lawful.ledger._verify import check_history
+from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind, canonical, decode
+from lawful.ledger._core import HEAD, Clock, LedgerCore
+from lawful.ledger._pgstore import MIGRATIONS, Limits, PostgresStore
+from lawful.ledger._protocol import BackupEntry
+from lawful.ledger._verify import ChainVerifier, check_history
 from lawful.subject import Subject
 
 __all__ = ["MIGRATIONS", "PostgresLedger"]
@@ -53,6 +60,8 @@ _REBUILD = 16
 """More new events than this and a cached subject is rebuilt rather than added to."""
 _PROBE = 30.0
 """Seconds of silence after which the listener checks that its connection lives."""
+MAX_RECORD_BYTES = 64 * 1024
+"""The default cap on one event's stored form (its canonical JSON, subject id included)."""
 
 
 @attrs.define
@@ -228,11 +237,25 @@ class PostgresLedger(LedgerCore):
             instead of a plain ``VACUUM``.
         migrate: Migrate a format 1 schema (verify it, then seal it again in format 2;
             stop other writers meanwhile); without it such a schema is refused.
+        hold_timeout: Seconds a write transaction may stay silent while it holds the
+            chain before the server ends it (a stalled or vanished writer); the server's
+            TCP keepalives follow it. See ``docs/postgres.md``.
+        lock_timeout: Seconds a writer waits for the chain before giving up.
+        transaction_timeout: On PostgreSQL 17 and later, the longest a write
+            transaction may last (0: no limit; a ``restore()`` of a large backup may
+            need it).
+        max_connections: Connections open at once for reads and writes (the listener
+            has one more).
+        pool_timeout: Seconds a caller waits for a free connection.
+        max_record_bytes: The largest event accepted, as stored (its canonical JSON);
+            checked before the chain's lock is taken.
 
     Raises:
         LedgerKeyError: The key is too short or is not this ledger's key.
-        LedgerError: The server cannot be reached, the schema cannot be created, or it
-            is newer than this lawful; a negative ``max_staleness`` or ``cache_size``.
+        LedgerError: The server cannot be reached, the DSN cannot be parsed, the schema
+            cannot be created, holds tables lawful did not create, or is newer than this
+            lawful; a negative ``max_staleness`` or ``cache_size``, a timeout not above
+            0, ``max_connections`` or ``max_record_bytes`` below 1.
     """
 
     def __init__(
@@ -249,18 +272,36 @@ class PostgresLedger(LedgerCore):
         connect_timeout: float = 10.0,
         vacuum_full: bool = False,
         migrate: bool = False,
+        hold_timeout: float = 5.0,
+        lock_timeout: float = 10.0,
+        transaction_timeout: float = 60.0,
+        max_connections: int = 10,
+        pool_timeout: float = 10.0,
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         if not max_staleness >= 0 or cache_size < 0:
             raise LedgerError(
                 "postgres: max_staleness and cache_size must not be negative, got "
                 f"{max_staleness!r} and {cache_size!r}"
             )
+        if max_record_bytes < 1:
+            raise LedgerError(
+                f"postgres: max_record_bytes must be at least 1, got {max_record_bytes!r}"
+            )
+        self.max_record_bytes = max_record_bytes
         self._pg = PostgresStore(
             dsn,
             schema=schema,
             connect_timeout=connect_timeout,
             vacuum_full=vacuum_full,
             migrate=migrate,
+            limits=Limits(
+                hold_timeout=hold_timeout,
+                lock_timeout=lock_timeout,
+                transaction_timeout=transaction_timeout,
+                max_connections=max_connections,
+                pool_timeout=pool_timeout,
+            ),
         )
         try:
             super().__init__(
@@ -361,6 +402,7 @@ class PostgresLedger(LedgerCore):
                     prepared = self._prepare(subject_id, event)
                 except EventError:
                     break  # the core reports it, with its own message
+                self._check_size(subject_id, prepared[3])
                 tags.append(prepared[2])
                 subjects.append(prepared[1])
             self._pg.expect(tags, subjects)
@@ -371,6 +413,19 @@ class PostgresLedger(LedgerCore):
             # Even when the commit's outcome is unknown: the next read asks the server.
             self._forget(subject_id for subject_id, _ in pending)
 
+    def _check_size(self, subject_id: str, event: Event) -> None:
+        """Refuse an event larger than ``max_record_bytes``, before the chain's lock: a
+        huge one would be serialised, sealed and sent while every other writer waits.
+        """
+        if isinstance(event, Erasure):
+            return  # its size is the ledger's (a list of erased records), not a caller's
+        size = len(canonical(subject_id, event))
+        if size > self.max_record_bytes:
+            raise EventError(
+                f"event {event.id!r}: {size} bytes stored, more than max_record_bytes "
+                f"({self.max_record_bytes}); nothing was written"
+            )
+
     def erase(
         self, subject_id: str, *, at: datetime | None = None, keep_proof: bool | None = None
     ) -> Erasure:
@@ -379,6 +434,41 @@ class PostgresLedger(LedgerCore):
             return super().erase(subject_id, at=at, keep_proof=keep_proof)
         finally:
             self._forget([subject_id])
+
+    def dump(self) -> Generator[BackupEntry]:
+        """A complete backup in chain order, streamed; the whole chain is verified first.
+
+        Two passes over one repeatable-read snapshot, each through a server-side cursor:
+        the first verifies every record (and raises before anything is returned), the
+        second decodes and yields them. Memory grows with the number of subjects (the
+        verifier's links), not of records. The snapshot and one connection are held
+        until the iterator is exhausted or closed: consume it, or close it.
+
+        Raises:
+            LedgerIntegrityError: The chain does not verify; nothing is returned.
+        """
+        stream = self._dump()
+        next(stream)  # the verifying pass: raises here, before any entry
+        return cast("Generator[BackupEntry]", stream)
+
+    def _dump(self) -> Generator[BackupEntry | None]:
+        with self._pg.reading() as reader:
+            verifier = ChainVerifier(self._key)
+            for record in reader.scan():
+                verifier.feed(record)
+            verifier.subject_heads(reader.subject_heads())
+            verifier.finish(reader.meta(HEAD))
+            yield None
+            check = self._key.check.hex()
+            for record in reader.scan():
+                if record.payload is None:
+                    continue
+                decoded = decode(record)
+                if decoded.subject is None:
+                    tag = record.subject_tag.hex()
+                    yield BackupEntry(None, decoded.event, tag, key_check=check)
+                else:
+                    yield BackupEntry(decoded.subject, decoded.event)
 
     def purge(self) -> None:
         """Run the ``VACUUM`` of an erasure again (after one failed: see :meth:`erase`).
