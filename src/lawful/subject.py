@@ -238,9 +238,7 @@ class _Index:
         effective = [effective_key(e, k) for k, e in zip(keys, events, strict=True)]
         late: dict[int, int] = {}
         if effective != keys:  # a grant recorded late moves to the instant it takes effect
-            late = {
-                id(e): k for k, f, e in zip(keys, effective, events, strict=True) if f != k
-            }
+            late = {id(e): k for k, f, e in zip(keys, effective, events, strict=True) if f != k}
             effective, events = _ordered_pairs(list(zip(effective, events, strict=True)))
         for key, event in zip(effective, events, strict=True):
             for line_key in _keys_for(event):
