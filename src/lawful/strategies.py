@@ -256,13 +256,11 @@ def _build_vendor(
     )
 
 
-_MECHANISMS = tuple(m for m in TransferMechanism if m is not TransferMechanism.NOT_APPLICABLE)
-_GROUNDS = (
-    TransferDerogation.EXPLICIT_CONSENT,
-    TransferDerogation.EXPLICIT_CONSENT,
-    TransferDerogation.CONTRACT,
-    *TransferDerogation,
+_MECHANISMS = (
+    *(m for m in TransferMechanism if m is not TransferMechanism.NOT_APPLICABLE),
+    TransferMechanism.DEROGATION,
 )
+_GROUNDS = (TransferDerogation.EXPLICIT_CONSENT, *TransferDerogation)
 
 
 @cache
@@ -271,7 +269,7 @@ def _vendors(ids: SearchStrategy[str]) -> SearchStrategy[Vendor]:
         _build_vendor,
         ids,
         st.sampled_from(VendorRole),
-        st.sampled_from((False, False, True)),
+        st.booleans(),
         st.sampled_from(_MECHANISMS),
         st.sampled_from(_GROUNDS),
     )
