@@ -253,8 +253,8 @@ def test_a_restriction_allows_nothing_but_storage_unless_an_exception_holds(
     moment = data.draw(
         ls.instants(policy=case.policy, around=[case.at]).filter(lambda t: t <= case.at)
     )
-    mine = [e.at for e in case.subject.events if type(e).__name__.startswith("Restriction")]
-    moment = max([moment, *(t for t in mine if t <= case.at)])  # the latest restriction event
+    mine = [effective(e) for e in case.subject.events if type(e).__name__.startswith("Restriction")]
+    moment = max([moment, *(t for t in mine if t <= case.at)])  # the latest in effect
     restricted = case.subject.add(RestrictionRequested(at=moment))
     stored = attrs.evolve(case, operation=Operation.STORE)
     assert outcome(stored.decide(subject=restricted)) == outcome(stored.decide())
