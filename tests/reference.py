@@ -1,23 +1,67 @@
-"""A deliberately simple, slow reference for DESIGN.md's decision, written from the text alone.
+"""A deliberately simple, slow reference for the decision, written from the design text alone.
 
-No index, no integer instants: every question scans all of the subject's events
-with aware ``datetime`` arithmetic. It answers only ``(allowed, primary code)``
-and is compared with :func:`lawful.may_process` in
-``tests/properties/test_differential.py``.
+No index, no integer instants, nothing kept between questions: every question
+scans all of the subject's events with aware ``datetime`` arithmetic. It answers
+``(allowed, primary code)`` and is compared with :func:`lawful.may_process` in
+``tests/properties/test_differential.py``. It shares no code with ``lawful._engine``.
 
-Readings of DESIGN where it is silent (each also what lawful's docs state):
+The checks run in the documented order (``docs/explanation/decision.md``): scope,
+transfers, erasure, restriction, age, opt-out and objection, retention, basis,
+device access. Readings where the text leaves a choice (the engine must agree):
 
-- "In effect at ``t``" means ``event.at <= t``; among events in effect, the latest
-  wins, and at one instant the more restrictive one (DESIGN, conventions).
+- *Seen and in effect.* A decision at ``at`` sees the events whose ``at`` is at or
+  before it. A grant (consent, transfer consent and parental consent given, a
+  contract started, an objection withdrawn or overridden, a restriction lifted, an
+  opt-out withdrawn) takes effect at the later of its ``at`` and ``recorded_at``;
+  every other event at its ``at``. At one instant of effect the more restrictive event
+  wins. A consent is *given* at its ``at``: its lifetime, its version, the age of the
+  person who gave it and "given after" an erasure or a restriction count from there.
+- *Affirmative.* A consent or transfer consent by a method that is not affirmative
+  (a pre-ticked box, silence, inactivity) is no event at all.
+- *Consent timeline.* A purpose's consent events (per needed vendor where consent is
+  per vendor: the purpose-wide and that vendor's own; otherwise purpose-wide grants
+  and any needed vendor's withdrawal). On a consent purpose that is not direct
+  marketing, every objection to it and every opt-out that reaches it is a withdrawal
+  there, and stays one after it is itself withdrawn (a new consent is needed).
+- *Opt-out reach.* A scope covers a purpose when the purpose lists it, it is
+  ``"all"``, or the policy does not declare it. It reaches a purpose Art. 21 reaches
+  (direct marketing, or a basis other than contract, legal obligation and vital
+  interests) that it covers, and a purpose on those three bases only when the policy
+  declares the scope and the purpose lists it. Opt-outs are checked before
+  objections; an opt-out denies ``OPTED_OUT`` on every basis and every operation
+  (no override, no storage period), and on a consent purpose it is lifted by a later
+  (in effect strictly after it) affirmative consent to the purpose, for any vendor.
+- *Objection.* On direct marketing with consent as its basis, the same later consent
+  lifts it. Storage during a pending, admissible override is allowed while
+  ``at`` < objection + 1 month (calendar month in UTC).
+- *Erasure.* Check 4 denies ``ERASED`` when a consent deciding at ``at`` (any needed
+  vendor) was given at or before the last erasure; a decision with no consent, or a
+  withdrawal, passes to check 9. Erasure does not touch transfer or parental consent.
+- *Restriction.* A declared Art. 18(2) exception lets every operation through; so
+  does a consent to the purpose given strictly after the restriction that still
+  decides at ``at`` (for every needed vendor).
+- *Age.* Sections: with ``AgeRules.sections`` set, a purpose without a section is not
+  covered. Check 6 (at ``at``) covers consent purposes, and every purpose but legal
+  obligation and vital interests under ``ALL_PURPOSES``. The child's-consent step of
+  check 9 applies to every consent judged (the device-access consent too) in a
+  covered section: a consent given below the minimum age never counts; one given in
+  the parental band counts while a parental consent is in force at ``at`` (still in
+  the band) or was in force at some instant from the consent until the band is left;
+  and for stored data a person in the band at ``collected_at`` needs a parental
+  consent in force then. With several records the youngest birth counts; "at least N"
+  at ``t`` is a birth on the latest day making N true on the later of ``t``'s UTC date
+  and its date in the zone of ``at``.
+- *Stored data.* In force at ``collected_at`` means: a grant decides there, unexpired,
+  and given after any erasure before it (else ``NO_CONSENT``); then no withdrawal in
+  effect in (``collected_at``, ``at``] (else ``CONSENT_WITHDRAWN``); per vendor, in
+  the order the query names them.
+- *Versions.* An unversioned consent is judged under the version whose
+  ``effective_from`` is the latest at or before its ``at``; when none qualifies (no
+  version states one, or the consent is older than all that do) under the oldest
+  version known: the earliest ``published`` when every earlier version states one,
+  else the first of ``previous_versions``; with no earlier version, the current one.
+- *Transfers.* A derogation without a ground is no safeguard.
 - Calendar months and years are counted on the UTC calendar (limits are instants).
-- A vendor-specific consent event of a purpose-wide purpose cannot grant, but a later
-  vendor-specific withdrawal for a vendor involved still denies (fail closed).
-- "At least N" declared at ``t`` means born on or before the day, N years earlier,
-  that makes the person N on the later of ``t``'s UTC date and its date in the zone
-  of the decision (conservative: the youngest consistent person).
-- Of several consent grants at the deciding instant, all must hold (the more restrictive
-  wins), and the primary reason is the first of DESIGN's consent checks (erasure,
-  expiry, staleness, explicitness, age) that any of them fails; see ``_judge``.
 """
 
 from __future__ import annotations
@@ -60,39 +104,47 @@ from lawful import (
     SessionEnd,
     SpecialCategoryCondition,
     Subject,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
+    TransferDerogation,
+    TransferMechanism,
     UnknownAge,
     UnknownSubjectCategory,
 )
 
-__all__ = ["Denied", "decide"]
+__all__ = ["GRANTS", "Denied", "decide", "effective"]
 
 R = ReasonCode
-# DESIGN: "the more restrictive wins" at one instant; a higher number is more restrictive.
-_RESTRICTIVE: dict[type[Event], int] = {
-    ConsentGiven: 0,
-    ConsentWithdrawn: 1,
-    Objection: 2,
-    ObjectionWithdrawn: 0,
-    ObjectionOverridden: 1,
-    RestrictionRequested: 1,
-    RestrictionLifted: 0,
-    OptOut: 1,
-    OptOutWithdrawn: 0,
-    ParentalConsentGiven: 0,
-    ParentalConsentWithdrawn: 1,
-    ContractStarted: 0,
-    ContractEnded: 1,
-    Erasure: 2,
-}
-
-
-_AGE_EXEMPT = (LegalBasis.LEGAL_OBLIGATION, LegalBasis.VITAL_INTERESTS)
+GRANTS = (
+    ConsentGiven,
+    TransferConsentGiven,
+    ParentalConsentGiven,
+    ContractStarted,
+    ObjectionWithdrawn,
+    ObjectionOverridden,
+    RestrictionLifted,
+    OptOutWithdrawn,
+)
+"""Events that can only give a permission: in effect from max(at, recorded_at)."""
+_RESTRICTIVE = (
+    ConsentWithdrawn,
+    TransferConsentWithdrawn,
+    ParentalConsentWithdrawn,
+    ContractEnded,
+    Objection,
+    RestrictionRequested,
+    Erasure,
+    OptOut,
+)
+_CONTRACT_GROUNDS = (TransferDerogation.CONTRACT, TransferDerogation.CONTRACT_IN_INTEREST)
+_NOT_REACHED = (LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.VITAL_INTERESTS)
 _DECLARED = {
     LegalBasis.LEGITIMATE_INTERESTS: R.LEGITIMATE_INTEREST,
     LegalBasis.LEGAL_OBLIGATION: R.LEGAL_OBLIGATION,
     LegalBasis.VITAL_INTERESTS: R.VITAL_INTERESTS,
     LegalBasis.PUBLIC_TASK: R.PUBLIC_TASK,
 }
+_MONTH = Duration(months=1)
 
 
 class Denied(Exception):  # noqa: N818 - the answer, not an error
@@ -103,16 +155,39 @@ class Denied(Exception):  # noqa: N818 - the answer, not an error
         self.code = code
 
 
-def _latest(events: Iterable[Event]) -> Event | None:
-    """The latest event; at one instant, the more restrictive one."""
-    best: Event | None = None
-    for event in events:
-        if best is None or (event.at, _RESTRICTIVE.get(type(event), 0)) > (
-            best.at,
-            _RESTRICTIVE.get(type(best), 0),
-        ):
-            best = event
-    return best
+def effective(event: Event) -> datetime:
+    """When ``event`` takes effect: a grant never before it was recorded."""
+    if isinstance(event, GRANTS) and event.recorded_at is not None:
+        return max(event.at, event.recorded_at)
+    return event.at
+
+
+def _counts(event: Event) -> bool:
+    """Whether the event exists for the decision (a non-affirmative consent does not)."""
+    if isinstance(event, ConsentGiven | TransferConsentGiven):
+        return event.method.affirmative
+    return True
+
+
+def _key(event: Event) -> tuple[datetime, int]:
+    return effective(event), 1 if isinstance(event, _RESTRICTIVE) else 0
+
+
+def _deciding(events: Iterable[Event], moment: datetime) -> list[Event]:
+    """The events in effect at ``moment`` that decide: the latest, the more restrictive at
+    one instant (all of them when several tie).
+    """
+    live = [e for e in events if effective(e) <= moment]
+    if not live:
+        return []
+    top = max(_key(e) for e in live)
+    return [e for e in live if _key(e) == top]
+
+
+def _in_force(events: Iterable[Event], moment: datetime) -> bool:
+    """Whether the deciding events at ``moment`` are grants."""
+    found = _deciding(events, moment)
+    return bool(found) and not any(isinstance(e, _RESTRICTIVE) for e in found)
 
 
 def _plus(start: datetime, period: Duration) -> datetime:
@@ -120,13 +195,18 @@ def _plus(start: datetime, period: Duration) -> datetime:
     moment = start.astimezone(UTC)
     months = moment.month - 1 + period.months + 12 * period.years
     year, month = moment.year + months // 12, months % 12 + 1
+    if year > 9999:
+        return datetime.max.replace(tzinfo=UTC)  # never reached
     day = min(moment.day, calendar.monthrange(year, month)[1])
     moment = moment.replace(year=year, month=month, day=day)
-    return moment + timedelta(days=period.days, seconds=period.seconds)
+    try:
+        return moment + timedelta(days=period.days, seconds=period.seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _on_birthday(birth: date, year: int) -> date:
-    """DESIGN: a 29 February birthday falls on 1 March in common years."""
+    """A 29 February birthday falls on 1 March in common years."""
     if birth.month == 2 and birth.day == 29 and not calendar.isleap(year):
         return date(year, 3, 1)
     return birth.replace(year=year)
@@ -137,17 +217,17 @@ def _age_on(birth: date, day: date) -> int:
 
 
 def _age(birth: date, moment: datetime, zone: tzinfo | None) -> int:
-    """DESIGN: the lower of the ages in UTC and in the zone of ``at``."""
+    """The lower of the ages in UTC and in the zone of ``at``."""
     in_utc = _age_on(birth, moment.astimezone(UTC).date())
     local = _age_on(birth, moment.astimezone(zone).date()) if zone is not None else in_utc
     return min(in_utc, local)
 
 
-def _birth(declaration: Event, zone: tzinfo | None) -> date:
+def _birth(declaration: BirthDateDeclared | AgeDeclared, zone: tzinfo | None) -> date:
     if isinstance(declaration, BirthDateDeclared):
         return declaration.birth_date
-    assert isinstance(declaration, AgeDeclared)
-    said = max(declaration.at.astimezone(UTC).date(), declaration.at.astimezone(zone).date())
+    when = declaration.at
+    said = max(when.astimezone(UTC).date(), when.astimezone(zone).date())
     # The latest birth date with which the person is at least N on `said`.
     year = said.year - declaration.at_least
     candidate = date(year, said.month, min(said.day, calendar.monthrange(year, said.month)[1]))
@@ -173,16 +253,29 @@ class _Question:
         self.policy = policy
         self.purpose = purpose
         self.at = at
+        self.zone = at.tzinfo
         self.vendor = vendor
         self.data = tuple(data)
         self.collected = at if collected_at is None else collected_at
-        self.fresh = collected_at is None
         self.operation = operation
         self.categories = subject.categories
-        # DESIGN principle 4: a decision at `at` sees only events at or before `at`.
-        self.events = [e for e in subject.events if e.at <= at]
+        # Principle 4: a decision at `at` sees only events at or before `at`.
+        self.events = [e for e in subject.events if e.at <= at and _counts(e)]
+        self.needed = (vendor,) if vendor is not None else purpose.vendors
 
-    # -- the checks, in DESIGN's order -------------------------------------------------
+    def of(self, *kinds: type[Event]) -> list[Event]:
+        return [e for e in self.events if isinstance(e, kinds)]
+
+    def for_me(self, *kinds: type[Event]) -> list[Event]:
+        """Events of ``kinds`` about this purpose or every purpose."""
+        pid = self.purpose.id
+        return [e for e in self.of(*kinds) if getattr(e, "purpose", None) in (None, pid)]
+
+    @property
+    def last_erasure(self) -> datetime | None:
+        return max((e.at for e in self.of(Erasure)), default=None)
+
+    # -- the checks, in order ----------------------------------------------------------
 
     def decide(self) -> tuple[bool, ReasonCode]:
         try:
@@ -192,56 +285,36 @@ class _Question:
         return True, code
 
     def _run(self) -> ReasonCode:
-        purpose = self.purpose
-        basis = purpose.basis
+        purpose, basis = self.purpose, self.purpose.basis
         self._scope()
-        last_erasure = self._last_erasure()
-        # Art. 17(1), 17(3)(b): data collected at or before an erasure is gone, unless a
-        # legal obligation keeps it.
-        if (
-            last_erasure is not None
-            and basis is not LegalBasis.LEGAL_OBLIGATION
-            and self.collected <= last_erasure
-        ):
-            raise Denied(R.ERASED)
-        # Art. 18(2): while restricted, nothing but storage.
-        restriction = _latest(
-            e
-            for e in self.events
-            if isinstance(e, RestrictionRequested | RestrictionLifted)
-            and e.purpose in (None, purpose.id)
-        )
-        if isinstance(restriction, RestrictionRequested) and self.operation is not Operation.STORE:
-            raise Denied(R.RESTRICTED)
-        rules = self.policy.age
-        # Art. 8 is about consent; a rule over every purpose still never stops a legal
-        # obligation or vital interests (CHANGELOG, decision behaviour; DESIGN says "every").
-        if basis is LegalBasis.CONSENT or (
-            rules.scope is AgeScope.ALL_PURPOSES and basis not in _AGE_EXEMPT
+        self._transfers()
+        self._erasure()
+        self._restriction()
+        if self._age_covers() and (
+            basis is LegalBasis.CONSENT
+            or (
+                self.policy.age.scope is AgeScope.ALL_PURPOSES
+                and basis not in (LegalBasis.LEGAL_OBLIGATION, LegalBasis.VITAL_INTERESTS)
+            )
         ):
             self._age_now()
-        self._opt_out()
-        primary: ReasonCode | None = None
-        # Art. 21(1): bases (e) and (f); Art. 21(2)-(3): direct marketing on any basis
-        # (under consent the objection is a withdrawal instead).
-        if basis in (LegalBasis.LEGITIMATE_INTERESTS, LegalBasis.PUBLIC_TASK) or (
-            purpose.direct_marketing and basis is not LegalBasis.CONSENT
-        ):
-            primary = self._objection()
-        if not self.fresh:
-            limit = self._retention_limit()
-            if limit is not None and self.at >= limit:
-                raise Denied(R.RETENTION_EXCEEDED)
+        primary = self._opt_out_and_objection()
+        limit = self._retention_limit()
+        if limit is not None and self.at >= limit:
+            raise Denied(R.RETENTION_EXCEEDED)
         if basis is LegalBasis.CONSENT:
-            code = self._consent()
+            self._consent()
+            code = R.CONSENT_GIVEN
         elif basis is LegalBasis.CONTRACT:
-            code = self._contract()
+            if not self._contract_in_force():
+                raise Denied(R.NO_CONTRACT)
+            code = R.CONTRACT
         else:
             code = _DECLARED[basis]
         if (
             purpose.device_access
-            and basis is not LegalBasis.CONSENT
             and not purpose.strictly_necessary
+            and basis is not (LegalBasis.CONSENT)
         ):
             # ePrivacy Art. 5(3): reading or writing the device needs consent.
             try:
@@ -265,77 +338,187 @@ class _Question:
         if any(d not in purpose.data for d in self.data):
             raise Denied(R.DATA_CATEGORY_NOT_DECLARED)
 
-    def _last_erasure(self) -> datetime | None:
-        return max((e.at for e in self.events if isinstance(e, Erasure)), default=None)
+    def _transfers(self) -> None:
+        """Chapter V: every vendor involved outside the EEA needs a safeguard that holds."""
+        by_id = {v.id: v for v in self.policy.vendors}
+        for vendor_id in self.needed:
+            vendor = by_id[vendor_id]
+            if not vendor.outside_eea:
+                continue
+            if vendor.transfer in (
+                TransferMechanism.ADEQUACY,
+                TransferMechanism.STANDARD_CONTRACTUAL_CLAUSES,
+                TransferMechanism.BINDING_CORPORATE_RULES,
+            ):
+                continue
+            if vendor.transfer is not TransferMechanism.DEROGATION or vendor.derogation is None:
+                raise Denied(R.TRANSFER_SAFEGUARD_MISSING)  # Art. 44, 46(1)
+            if vendor.derogation is TransferDerogation.EXPLICIT_CONSENT:
+                mine = [
+                    e
+                    for e in self.for_me(TransferConsentGiven, TransferConsentWithdrawn)
+                    if getattr(e, "vendor", None) == vendor_id
+                ]
+                if not _in_force(mine, self.at):
+                    raise Denied(R.TRANSFER_SAFEGUARD_MISSING)  # Art. 49(1)(a)
+            elif vendor.derogation in _CONTRACT_GROUNDS and not self._contract_in_force():
+                raise Denied(R.TRANSFER_SAFEGUARD_MISSING)  # Art. 49(1)(b)-(c)
+
+    def _erasure(self) -> None:
+        last = self.last_erasure
+        if last is None:
+            return
+        basis = self.purpose.basis
+        # Art. 17(1), 17(3)(b): data collected at or before an erasure is gone, unless a
+        # legal obligation keeps it.
+        if basis is not LegalBasis.LEGAL_OBLIGATION and self.collected <= last:
+            raise Denied(R.ERASED)
+        if basis is LegalBasis.CONSENT:
+            for tied in self._deciding_per_vendor(self.at):
+                grants = [e for e in tied if isinstance(e, ConsentGiven)]
+                if len(grants) == len(tied) and any(g.at <= last for g in grants):
+                    raise Denied(R.ERASED)
+
+    def _restriction(self) -> None:
+        found = _deciding(self.for_me(RestrictionRequested, RestrictionLifted), self.at)
+        if not found or not isinstance(found[0], RestrictionRequested):
+            return
+        if self.operation is Operation.STORE or self.purpose.restriction_exceptions:
+            return  # Art. 18(2): storage, and the exceptions the purpose declares
+        since = found[0].at
+        deciding = self._deciding_per_vendor(self.at)
+        if all(
+            tied and all(isinstance(e, ConsentGiven) and e.at > since for e in tied)
+            for tied in deciding
+        ):
+            return  # Art. 18(2): the person's consent given after the restriction
+        raise Denied(R.RESTRICTED)
+
+    # -- age -----------------------------------------------------------------------
+
+    def _age_covers(self) -> bool:
+        rules = self.policy.age
+        if rules.minimum_age is None and rules.parental_consent_age is None:
+            return False
+        return not rules.sections or self.purpose.section in rules.sections
 
     def _birth_on_record(self) -> date | None:
-        """The birth date the latest declaration implies; of several at that instant, the
-        youngest (the more restrictive).
-        """
+        """The youngest birth any record implies: a later claim never raises the age."""
         said = [e for e in self.events if isinstance(e, BirthDateDeclared | AgeDeclared)]
-        if not said:
-            return None
-        last = max(e.at for e in said)
-        return max(_birth(e, self.at.tzinfo) for e in said if e.at == last)
+        return max((_birth(e, self.zone) for e in said), default=None)
 
-    def _parental_in_force(self, moment: datetime) -> bool:
-        latest = _latest(
-            e
-            for e in self.events
-            if isinstance(e, ParentalConsentGiven | ParentalConsentWithdrawn)
-            and e.at <= moment
-            and e.purpose in (None, self.purpose.id)
-        )
-        return isinstance(latest, ParentalConsentGiven)
+    def _age_at(self, birth: date, moment: datetime) -> int:
+        return _age(birth, moment, self.zone)
+
+    def _parental_at(self, moment: datetime) -> bool:
+        return _in_force(self.for_me(ParentalConsentGiven, ParentalConsentWithdrawn), moment)
 
     def _age_now(self) -> None:
         rules = self.policy.age
-        if rules.minimum_age is None and rules.parental_consent_age is None:
-            return
         birth = self._birth_on_record()
         if birth is None:
             if rules.unknown_age is UnknownAge.DENY:
                 raise Denied(R.AGE_UNKNOWN)
             return
-        age = _age(birth, self.at, self.at.tzinfo)
+        age = self._age_at(birth, self.at)
         if rules.minimum_age is not None and age < rules.minimum_age:
             raise Denied(R.BELOW_MINIMUM_AGE)
-        limit = rules.parental_consent_age
-        if limit is not None and age <= limit and not self._parental_in_force(self.at):
+        band = rules.parental_consent_age
+        if band is not None and age <= band and not self._parental_at(self.at):
             raise Denied(R.PARENTAL_CONSENT_REQUIRED)
 
-    def _opt_out(self) -> None:
-        declared = set(self.policy.opt_out_scopes) | {"all"}
-        signals = [e for e in self.events if isinstance(e, OptOut | OptOutWithdrawn)]
-        for scope in {e.scope for e in signals}:
-            # An opt-out of "all", or of a scope the policy does not declare, stops
-            # everything (Art. 21(5); fail closed).
-            if scope in self.purpose.opt_out_scopes or scope == "all" or scope not in declared:
-                latest = _latest(e for e in signals if e.scope == scope)
-                if isinstance(latest, OptOut):
-                    raise Denied(R.OPTED_OUT)
+    def _child(self, grants: Sequence[ConsentGiven]) -> None:
+        """Art. 8(1): a child's consent counts once "given or authorised" by a parent."""
+        rules = self.policy.age
+        birth = self._birth_on_record()
+        if birth is None or not self._age_covers():
+            return
+        band = rules.parental_consent_age
+        for grant in grants:
+            age = self._age_at(birth, grant.at)
+            if rules.minimum_age is not None and age < rules.minimum_age:
+                raise Denied(R.BELOW_MINIMUM_AGE)
+            if band is None or age > band:
+                continue
+            if self._age_at(birth, self.at) <= band:
+                authorised = self._parental_at(self.at)
+            else:  # past the band: a parental consent in force before leaving it
+                starts = [grant.at] + [
+                    effective(e)
+                    for e in self.for_me(ParentalConsentGiven)
+                    if grant.at < effective(e) <= self.at
+                ]
+                authorised = any(
+                    self._age_at(birth, t) <= band and self._parental_at(t) for t in starts
+                )
+            if not authorised:
+                raise Denied(R.PARENTAL_CONSENT_REQUIRED)
+        if (
+            band is not None
+            and self.collected < self.at
+            and self._age_at(birth, self.collected) <= band
+            and not self._parental_at(self.collected)
+        ):
+            raise Denied(R.PARENTAL_CONSENT_REQUIRED)
 
-    def _objection(self) -> ReasonCode | None:
-        """Art. 21: the objection in force, and an admissible override after it."""
-        pid = self.purpose.id
-        latest = _latest(
-            e
+    # -- opt-out and objection (Art. 21) -------------------------------------------------
+
+    def _reaches(self, scope: str) -> bool:
+        purpose, declared = self.purpose, self.policy.opt_out_scopes
+        listed = scope in purpose.opt_out_scopes
+        if purpose.direct_marketing or purpose.basis not in _NOT_REACHED:
+            return listed or scope == "all" or scope not in declared
+        return listed and scope in declared  # the controller's own promise binds
+
+    def _opt_outs(self) -> list[OptOut]:
+        """Opt-outs that reach the purpose, in force or not."""
+        return [e for e in self.of(OptOut) if isinstance(e, OptOut) and self._reaches(e.scope)]
+
+    def _later_consent(self, since: datetime) -> bool:
+        """Whether an affirmative consent to the purpose took effect strictly after ``since``."""
+        return any(
+            isinstance(e, ConsentGiven) and e.purpose == self.purpose.id and since < effective(e)
             for e in self.events
-            if isinstance(e, Objection | ObjectionWithdrawn) and e.purpose in (None, pid)
+            if effective(e) <= self.at
         )
-        if not isinstance(latest, Objection):
+
+    def _opt_out_and_objection(self) -> ReasonCode | None:
+        purpose = self.purpose
+        consent = purpose.basis is LegalBasis.CONSENT
+        for scope in sorted({e.scope for e in self._opt_outs()}):
+            signals = [
+                e for e in self.of(OptOut, OptOutWithdrawn) if getattr(e, "scope", None) == scope
+            ]
+            found = _deciding(signals, self.at)
+            lifted = consent and bool(found) and self._later_consent(found[0].at)
+            if found and isinstance(found[0], OptOut) and not lifted:
+                raise Denied(R.OPTED_OUT)  # Art. 21(5); Art. 7(3) on consent
+        if not purpose.direct_marketing and purpose.basis in _NOT_REACHED:
+            return None  # Art. 21 does not reach it
+        if consent and not purpose.direct_marketing:
+            return None  # the objection is a withdrawal of consent (see _timeline)
+        found = _deciding(self.for_me(Objection, ObjectionWithdrawn), self.at)
+        if not found or not isinstance(found[0], Objection):
             return None
-        if self.purpose.direct_marketing:
-            raise Denied(R.OBJECTED)  # Art. 21(3): absolute
-        overridden = any(
-            isinstance(e, ObjectionOverridden) and e.purpose == pid and e.at > latest.at
-            for e in self.events
-        )
-        if overridden and self.purpose.override_admissible:
-            return R.COMPELLING_GROUNDS
-        if self.operation is Operation.STORE:
-            return None  # Art. 18(1)(d): restricted meanwhile, and storage survives that
+        objected = found[0].at
+        if purpose.direct_marketing:  # Art. 21(3): absolute
+            if consent and self._later_consent(objected):
+                return None
+            raise Denied(R.OBJECTED)
+        if purpose.override_admissible:
+            overridden = any(
+                isinstance(e, ObjectionOverridden)
+                and e.purpose == purpose.id
+                and objected < effective(e) <= self.at
+                for e in self.events
+            )
+            if overridden:
+                return R.COMPELLING_GROUNDS
+            if self.operation is Operation.STORE and self.at < _plus(objected, _MONTH):
+                return None  # Art. 18(1)(d), 12(3): storage while the override is decided
         raise Denied(R.OBJECTED)
+
+    # -- retention -----------------------------------------------------------------
 
     def _retention_limit(self) -> datetime | None:
         retention = self.purpose.retention
@@ -348,16 +531,16 @@ class _Question:
                 last = max(
                     (
                         e.at
-                        for e in self.events
+                        for e in self.for_me(Interaction)
                         if isinstance(e, Interaction)
                         and e.kind in rule.kinds
-                        and e.purpose in (None, self.purpose.id)
+                        and e.at >= self.collected  # no reply to data not yet collected
                     ),
                     default=None,
                 )
                 if last is None:
                     continue  # applies once such an interaction is on record
-                limit = _plus(max(last, self.collected), rule.period)
+                limit = _plus(last, rule.period)
             elif isinstance(rule, SessionEnd):
                 limit = self._session_end(rule.inactivity)
             else:
@@ -373,105 +556,130 @@ class _Question:
         """The session that collected the data ends ``inactivity`` after its last interaction."""
         gap = timedelta(days=inactivity.days, seconds=inactivity.seconds)
         last = self.collected
-        interactions = [e.at for e in self.events if isinstance(e, Interaction)]
-        for moment in sorted(m for m in interactions if m >= self.collected):
+        for moment in sorted(e.at for e in self.of(Interaction) if e.at >= self.collected):
             if moment - last >= gap:
                 break
             last = max(last, moment)
         return last + gap
 
-    def _contract(self) -> ReasonCode:
-        timeline = [e for e in self.events if isinstance(e, ContractStarted | ContractEnded)]
-        for contract in {e.contract for e in timeline}:
-            latest = _latest(e for e in timeline if e.contract == contract)
-            if isinstance(latest, ContractStarted):
-                return R.CONTRACT
-        raise Denied(R.NO_CONTRACT)
+    def _contract_in_force(self) -> bool:
+        timeline = self.of(ContractStarted, ContractEnded)
+        ids = {getattr(e, "contract", "") for e in timeline}
+        return any(
+            _in_force([e for e in timeline if getattr(e, "contract", "") == c], self.at)
+            for c in ids
+        )
 
     # -- consent -----------------------------------------------------------------------
 
-    def _consent_events(self, vendor: str | None) -> list[Event]:
-        """The consent timeline of the purpose (vendor ``None``: purpose-wide)."""
+    def _timeline(self, vendor: str | None) -> list[Event]:
+        """The consent events of the purpose: purpose-wide (``None``) or one vendor's own."""
         pid = self.purpose.id
-        out: list[Event] = [
+        out = [
             e
-            for e in self.events
-            if isinstance(e, ConsentGiven | ConsentWithdrawn)
-            and e.purpose == pid
-            and e.vendor == vendor
+            for e in self.of(ConsentGiven, ConsentWithdrawn)
+            if getattr(e, "purpose", None) == pid and getattr(e, "vendor", None) == vendor
         ]
-        if vendor is None:
-            # DESIGN 7: an objection to a consent purpose counts as a withdrawal.
-            out += [e for e in self.events if isinstance(e, Objection) and e.purpose in (None, pid)]
+        purpose = self.purpose
+        if vendor is None and purpose.basis is LegalBasis.CONSENT and not purpose.direct_marketing:
+            # An objection, or an opt-out reaching it, withdraws consent (Art. 7(3)).
+            out += self.for_me(Objection)
+            out += self._opt_outs()
         return out
 
-    def _deciding(self) -> list[list[Event]]:
-        """For each needed vendor, the events tied at the deciding instant (empty: none)."""
-        purpose = self.purpose
-        needed = (self.vendor,) if self.vendor is not None else purpose.vendors
-        wide = self._consent_events(None)
-        if purpose.per_vendor_consent and needed:
-            # The later of the purpose-wide and the vendor's own event wins.
-            return [_ties([*wide, *self._consent_events(v)]) for v in needed]
-        deciding = _ties(wide)
-        last = deciding[0] if deciding else None
-        for vendor in needed:
-            for event in self._consent_events(vendor):
-                later = last is None or (event.at, _RESTRICTIVE[type(event)]) > (
-                    last.at,
-                    _RESTRICTIVE[type(last)],
-                )
-                if isinstance(event, ConsentWithdrawn) and later:
-                    deciding, last = [event], event
-        return [deciding]
+    def _timelines(self) -> list[list[Event]]:
+        """For each needed vendor (or the purpose once), the events that decide consent."""
+        wide = self._timeline(None)
+        if self.purpose.per_vendor_consent and self.needed:
+            return [[*wide, *self._timeline(v)] for v in self.needed]
+        withdrawals = [
+            e for v in self.needed for e in self._timeline(v) if isinstance(e, ConsentWithdrawn)
+        ]
+        return [[*wide, *withdrawals]]
 
-    def _consent(self) -> ReasonCode:
-        for tied in self._deciding():
-            if not tied:
-                raise Denied(R.NO_CONSENT)
-            grants = [e for e in tied if isinstance(e, ConsentGiven)]
-            if len(grants) < len(tied):
-                raise Denied(R.CONSENT_WITHDRAWN)
-            self._judge(grants)
-        return R.CONSENT_GIVEN
+    def _deciding_per_vendor(self, moment: datetime) -> list[list[Event]]:
+        return [_deciding(line, moment) for line in self._timelines()]
 
-    def _judge(self, grants: list[ConsentGiven]) -> None:
-        """DESIGN 9: "must be a grant, not expired, not stale, and explicit" — each check in
-        that order over every grant given at the deciding instant (all of them must hold).
-        """
-        purpose = self.purpose
-        last_erasure = self._last_erasure()
-        if last_erasure is not None and any(g.at <= last_erasure for g in grants):
-            raise Denied(R.ERASED)  # a consent strictly after the erasure is needed
-        lifetime = purpose.consent_lifetime
-        if lifetime is not None and any(self.at >= _plus(g.at, lifetime) for g in grants):
-            raise Denied(R.CONSENT_EXPIRED)
+    def _consent(self) -> None:
+        """Check 9 for consent, the failures in their documented order of precedence."""
+        lines = self._timelines()
+        deciding = [_deciding(line, self.at) for line in lines]
+        for tied in deciding:
+            self._at_decision(tied)
+        if self.collected < self.at:
+            for line in lines:
+                self._at_collection(line)
+        grants = [g for tied in deciding for g in tied if isinstance(g, ConsentGiven)]
         if any(self._stale(g) for g in grants):
             raise Denied(R.CONSENT_STALE)
-        explicit_needed = (
-            purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT
+        lifetime = self.purpose.consent_lifetime
+        if lifetime is not None and any(self.at >= _plus(g.at, lifetime) for g in grants):
+            raise Denied(R.CONSENT_EXPIRED)
+        needs_explicit = (
+            self.purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT
         )
-        if explicit_needed and not all(g.explicit for g in grants):
+        if needs_explicit and not all(g.explicit for g in grants):
             raise Denied(R.EXPLICIT_CONSENT_REQUIRED)
-        rules = self.policy.age
-        birth = self._birth_on_record()
-        if birth is None or (rules.minimum_age is None and rules.parental_consent_age is None):
-            return
-        # Art. 8(1): a child's consent without parental consent never becomes valid.
-        given_at = grants[0].at  # tied: one instant
-        age = _age(birth, given_at, self.at.tzinfo)
-        if rules.minimum_age is not None and age < rules.minimum_age:
-            raise Denied(R.BELOW_MINIMUM_AGE)
-        limit = rules.parental_consent_age
-        if limit is not None and age <= limit and not self._parental_in_force(given_at):
-            raise Denied(R.PARENTAL_CONSENT_REQUIRED)
+        self._child(grants)
+        last = self.last_erasure
+        if last is not None and any(g.at <= last for g in grants):
+            raise Denied(R.ERASED)  # device-access consent: given before an erasure
+
+    @staticmethod
+    def _at_decision(tied: list[Event]) -> None:
+        if not tied:
+            raise Denied(R.NO_CONSENT)
+        if any(not isinstance(e, ConsentGiven) for e in tied):
+            raise Denied(R.CONSENT_WITHDRAWN)
+
+    def _at_collection(self, line: list[Event]) -> None:
+        tied = _deciding(line, self.collected)
+        grants = [e for e in tied if isinstance(e, ConsentGiven)]
+        lifetime = self.purpose.consent_lifetime
+        erased = max((e.at for e in self.of(Erasure) if e.at <= self.collected), default=None)
+        if (
+            not tied
+            or len(grants) < len(tied)
+            or (
+                lifetime is not None
+                and any(self.collected >= _plus(g.at, lifetime) for g in grants)
+            )
+            or (erased is not None and any(g.at <= erased for g in grants))
+        ):
+            raise Denied(R.NO_CONSENT)
+        if any(
+            isinstance(e, _RESTRICTIVE) and self.collected < effective(e) <= self.at for e in line
+        ):
+            raise Denied(R.CONSENT_WITHDRAWN)  # a re-consent covers only later data
+
+    def _version_of(self, grant: ConsentGiven) -> str | None:
+        """The version a consent was given under (``None``: a version nobody knows)."""
+        if grant.policy_version is not None:
+            return grant.policy_version
+        policy = self.policy
+        known = [
+            (policy.version, policy.effective_from, None),
+            *((v.version, v.effective_from, v.published) for v in policy.previous_versions),
+        ]
+        stated = [(start, name) for name, start, _ in known if start is not None]
+        in_force = [(start, name) for start, name in stated if start <= grant.at]
+        if in_force:
+            return max(in_force)[1]
+        earlier = policy.previous_versions
+        if not earlier:
+            return policy.version
+        dated = [(v.published, i, v.version) for i, v in enumerate(earlier) if v.published]
+        if len(dated) == len(earlier):
+            return min(dated)[2]
+        return earlier[0].version
 
     def _stale(self, grant: ConsentGiven) -> bool:
         """Art. 4(11): the current terms go beyond the terms consented to."""
         policy, purpose = self.policy, self.purpose
+        version = self._version_of(grant)
         old: PurposeTerms | None = grant.terms
-        if grant.policy_version is not None and grant.policy_version != policy.version:
-            earlier = [v for v in policy.previous_versions if v.version == grant.policy_version]
+        if version != policy.version:
+            earlier = [v for v in policy.previous_versions if v.version == version]
             if not earlier:
                 return True  # a version the policy does not know
             if old is None:
@@ -489,15 +697,6 @@ class _Question:
         )
 
 
-def _ties(events: Sequence[Event]) -> list[Event]:
-    """The events at the latest instant and the highest restrictiveness there."""
-    latest = _latest(events)
-    if latest is None:
-        return []
-    rank = _RESTRICTIVE[type(latest)]
-    return [e for e in events if e.at == latest.at and _RESTRICTIVE[type(e)] == rank]
-
-
 def decide(
     policy: Policy,
     subject: Subject,
@@ -509,7 +708,7 @@ def decide(
     collected_at: datetime | None = None,
     operation: Operation = Operation.USE,
 ) -> tuple[bool, ReasonCode]:
-    """``(allowed, primary code)`` by DESIGN's rules, the slow way."""
+    """``(allowed, primary code)`` by the documented rules, the slow way."""
     purpose = next((p for p in policy.purposes if p.id == purpose_id), None)
     if purpose is None:
         return False, R.UNKNOWN_PURPOSE

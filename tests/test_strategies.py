@@ -87,6 +87,37 @@ def test_vendors_state_a_transfer_mechanism_outside_the_eea(vendor: Vendor) -> N
     assert vendor.outside_eea is (vendor.transfer is not lawful.TransferMechanism.NOT_APPLICABLE)
 
 
+@given(ls.vendors())
+def test_vendors_name_a_ground_exactly_when_they_rest_on_a_derogation(vendor: Vendor) -> None:
+    """``vendors`` never draw an invalid combination: a derogation (Art. 49) always names
+    its ground, and no other mechanism does.
+    """
+    derogation = vendor.transfer is lawful.TransferMechanism.DEROGATION
+    assert (vendor.derogation is not None) is derogation
+
+
+@given(ls.policies(text=st.just("")))
+def test_policies_keep_the_load_time_rules_of_the_corrected_decision(policy: Policy) -> None:
+    """``policies`` keep the rules a policy is refused for: a purpose whose transfer rests on
+    compelling legitimate interests (Art. 49(1), second subparagraph) does not recur; a TCF
+    binding of a purpose that accesses the device includes TCF purpose 1; versions take
+    effect in the order they are listed, the current one last; age rules name only the
+    policy's sections.
+    """
+    vendors = {v.id: v for v in policy.vendors}
+    one_off = lawful.TransferDerogation.COMPELLING_LEGITIMATE_INTERESTS
+    for purpose in policy.purposes:
+        if any(vendors[v].derogation is one_off for v in purpose.vendors):
+            assert not purpose.recurring
+        for binding in policy.signals.tcf:
+            if binding.purpose == purpose.id and purpose.device_access:
+                assert 1 in binding.tcf_purposes
+    starts = [v.effective_from for v in policy.previous_versions] + [policy.effective_from]
+    stated = [s for s in starts if s is not None]
+    assert stated == sorted(stated)
+    assert set(policy.age.sections) <= set(policy.controllers)
+
+
 @given(ls.aware_datetimes(min_value=EARLY, max_value=LATE))
 def test_aware_datetimes_are_aware_and_within_bounds(moment: datetime) -> None:
     """``aware_datetimes`` draws aware values between the bounds, in any zone."""

@@ -47,6 +47,8 @@ from lawful.events import (
     ParentalConsentWithdrawn,
     RestrictionLifted,
     RestrictionRequested,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
 )
 from lawful.model import (
     AfterCollection,
@@ -54,6 +56,8 @@ from lawful.model import (
     LegalBasis,
     PurposeTerms,
     SessionEnd,
+    TransferDerogation,
+    TransferMechanism,
 )
 from lawful.policy import Policy
 
@@ -79,6 +83,8 @@ _WEIGHTS: dict[type[Event], int] = {
     ParentalConsentWithdrawn: 1,
     ContractStarted: 2,
     ContractEnded: 1,
+    TransferConsentGiven: 2,
+    TransferConsentWithdrawn: 1,
 }
 _OPENINGS: tuple[type[Event] | None, ...] = (
     None,
@@ -92,6 +98,15 @@ _OPENINGS: tuple[type[Event] | None, ...] = (
     ParentalConsentGiven,
 )
 _AGE_EVENTS = (BirthDateDeclared, AgeDeclared, ParentalConsentGiven)
+_TRANSFER_EVENTS = (TransferConsentGiven, TransferConsentWithdrawn)
+# Affirmative acts, and now and then one that is never consent (Art. 4(11), recital 32).
+_METHODS = tuple(m for m in ConsentMethod if m.affirmative) * 3 + tuple(
+    m for m in ConsentMethod if not m.affirmative
+)
+_SECOND = timedelta(seconds=1)
+# When an event was recorded: often not stated; else with it, a little or a day later, or
+# (rarely) before it took effect. A grant takes effect at the later of the two.
+_RECORDED = (None, None, None, timedelta(0), _SECOND, _SECOND, timedelta(days=1), -_SECOND)
 # Days from the birthday that crosses a threshold: later births stay under it for a while.
 _SHIFTS = (0, -1, 1, 2, -2, 40, -40, 200, 400, 800)
 _CROSSING_OFFSETS = st.one_of(
@@ -151,6 +166,9 @@ class Palette:
     version: tuple[str | None, ...]
     terms: Mapping[str, tuple[PurposeTerms | None, ...]]
     types: tuple[type[Event], ...]
+    transfer_vendors: tuple[str, ...]
+    consent_transfers: tuple[str, ...]
+    milestones: tuple[datetime, ...]
 
 
 def palette_for(policy: Policy | None) -> Palette:
@@ -170,6 +188,9 @@ def palette_for(policy: Policy | None) -> Palette:
             ages=(13, 16, 18),
             subject_categories=WORDS["subject"],
             ages_matter=True,
+            transfers=WORDS["vendor"][:2],
+            others_abroad=WORDS["vendor"][2:],
+            milestones=(),
         )
     found: list[Duration] = []
     kinds: list[str] = []
@@ -191,6 +212,14 @@ def palette_for(policy: Policy | None) -> Palette:
         terms[purpose.id] = (now, *earlier, attrs.evolve(now, statement="Another statement"))
     rules = policy.age
     ages = [a for a in (rules.minimum_age, rules.parental_consent_age) if a is not None]
+    abroad = [v for v in policy.vendors if v.outside_eea]
+    by_consent = tuple(
+        v.id
+        for v in abroad
+        if v.transfer is TransferMechanism.DEROGATION
+        and v.derogation is TransferDerogation.EXPLICIT_CONSENT
+    )
+    starts = (policy.effective_from, *(v.effective_from for v in policy.previous_versions))
     if rules.parental_consent_age is not None:
         ages.append(rules.parental_consent_age + 1)
     return _palette(
@@ -216,6 +245,9 @@ def palette_for(policy: Policy | None) -> Palette:
         ages=tuple(dict.fromkeys(ages)) or (13, 16, 18),
         subject_categories=tuple(policy.subject_categories),
         ages_matter=bool(ages),
+        transfers=by_consent,
+        others_abroad=tuple(v.id for v in abroad if v.id not in by_consent),
+        milestones=tuple(sorted(s for s in starts if s is not None)),
     )
 
 
@@ -233,6 +265,9 @@ def _palette(
     ages: tuple[int, ...],
     subject_categories: tuple[str, ...],
     ages_matter: bool,
+    transfers: tuple[str, ...],
+    others_abroad: tuple[str, ...],
+    milestones: tuple[datetime, ...],
 ) -> Palette:
     every_vendor = tuple(dict.fromkeys(v for vs in purpose_vendors.values() for v in vs))
     return Palette(
@@ -257,8 +292,13 @@ def _palette(
         types=tuple(
             cls
             for cls, weight in _WEIGHTS.items()
+            if transfers or others_abroad or cls not in _TRANSFER_EVENTS
             for _ in range(weight * (3 if ages_matter and cls in _AGE_EVENTS else 1))
         ),
+        # Transfer consents name the vendors whose derogation asks for one (Art. 49(1)(a)).
+        transfer_vendors=_pool(transfers, (*others_abroad, UNLISTED)),
+        consent_transfers=transfers,
+        milestones=milestones,
     )
 
 
@@ -283,10 +323,9 @@ def _draw_event(
     draw: st.DrawFn, palette: Palette, at: datetime, types: tuple[type[Event], ...]
 ) -> Event:
     cls = pick(draw, [c for c in palette.types if c in types])
+    late = pick(draw, _RECORDED)
     base = _Common(
-        at=at,
-        recorded_at=at + timedelta(seconds=1) if draw(st.booleans()) else None,
-        id=pick(draw, (None, None, "e-1", "e-2")),
+        at=at, recorded_at=None if late is None else at + late, id=pick(draw, (None, None, "e-1"))
     )
     if cls is ConsentGiven or cls is ConsentWithdrawn:
         pid = pick(draw, palette.consent_purpose)
@@ -300,15 +339,15 @@ def _draw_event(
             policy_version=pick(draw, palette.version),
             terms=pick(draw, palette.terms.get(pid, (None,))),
             explicit=draw(st.booleans()),
-            method=pick(
-                draw,
-                (
-                    ConsentMethod.BANNER,
-                    ConsentMethod.CHECKBOX,
-                    ConsentMethod.TCF,
-                    ConsentMethod.API,
-                ),
-            ),
+            method=pick(draw, _METHODS),
+        )
+    if cls is TransferConsentGiven or cls is TransferConsentWithdrawn:
+        vendor_id = pick(draw, palette.transfer_vendors)
+        target = pick(draw, palette.maybe_purpose)
+        if cls is TransferConsentWithdrawn:
+            return TransferConsentWithdrawn(**base, vendor=vendor_id, purpose=target)
+        return TransferConsentGiven(
+            **base, vendor=vendor_id, purpose=target, method=pick(draw, _METHODS)
         )
     if cls is Objection:
         target = pick(draw, (None, *palette.objection_purpose))
@@ -392,7 +431,17 @@ def history(
         # Consents to as many of the purposes that need one as the size allows.
         agreed = pick_some(draw, palette.needs_consent[:12], target - 1)
         out.append(ContractStarted(at=anchor, contract="contract-1"))
-        out.extend(ConsentGiven(at=anchor, purpose=p, explicit=True) for p in agreed)
+        # Explicit (Art. 9(2)(a)) three times in four.
+        out.extend(
+            ConsentGiven(at=anchor, purpose=p, explicit=pick(draw, (True, True, True, False)))
+            for p in agreed
+        )
+        # ... and to the transfers that rest on explicit consent (Art. 49(1)(a)).
+        room = target - len(out)
+        out.extend(
+            TransferConsentGiven(at=anchor, vendor=v)
+            for v in pick_some(draw, palette.consent_transfers, room)
+        )
     opening = pick(draw, _OPENINGS)
     while len(out) < target:
         # An opening objection is always answered: the controller's override is rare otherwise.
@@ -433,6 +482,8 @@ def _reply(draw: st.DrawFn, palette: Palette, event: Event, at: datetime) -> Eve
         return ParentalConsentWithdrawn(at=at, purpose=event.purpose)
     if isinstance(event, ContractStarted):
         return ContractEnded(at=at, contract=event.contract)
+    if isinstance(event, TransferConsentGiven):
+        return TransferConsentWithdrawn(at=at, vendor=event.vendor, purpose=event.purpose)
     return None
 
 

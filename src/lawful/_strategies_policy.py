@@ -32,6 +32,7 @@ from lawful.model import (
     OptOutScope,
     Purpose,
     PurposeTerms,
+    RestrictionException,
     Retention,
     RetentionCombine,
     RetentionRule,
@@ -40,6 +41,7 @@ from lawful.model import (
     Signals,
     SpecialCategoryCondition,
     TcfBinding,
+    TransferDerogation,
     UnknownSubjectCategory,
     Vendor,
 )
@@ -247,7 +249,7 @@ def draw_purpose(
     purpose_id: str,
     bases: tuple[LegalBasis, ...],
     categories: tuple[DataCategory, ...],
-    vendor_ids: tuple[str, ...],
+    vendors: tuple[Vendor, ...],
     scopes: tuple[str, ...],
     subject_categories: tuple[str, ...],
     sections: tuple[str, ...],
@@ -257,11 +259,11 @@ def draw_purpose(
     basis = pick(draw, bases)
     consent = basis is LegalBasis.CONSENT
     interests = basis is LegalBasis.LEGITIMATE_INTERESTS
-    # Art. 9(1): legitimate interests never cover special categories (refused at load).
-    data = pick_some(draw, [c for c in categories if not (c.special and interests)], 3)
+    data = pick_some(draw, categories, 3)
     condition: SpecialCategoryCondition | None = None
     if any(c.special for c in data):
-        # Art. 9(2)(a) only under consent; favoured there, so that explicitness is exercised.
+        # Art. 9(2)(a) only under consent, and favoured there so that explicitness is
+        # exercised; any of (b)-(j) on every basis, legitimate interests included.
         allowed = [
             c
             for c in SpecialCategoryCondition
@@ -277,7 +279,13 @@ def draw_purpose(
     processor_only = draw(rarely())
     lifetime = draw(_maybe(durations())) if consent else None
     per_vendor = draw(st.booleans()) if consent else False
-    vendors = pick_some(draw, vendor_ids, 3)
+    chosen = pick_some(draw, vendors, 3)
+    # Art. 49(1), second subparagraph: only a transfer that does not repeat.
+    one_off = any(
+        v.derogation is TransferDerogation.COMPELLING_LEGITIMATE_INTERESTS for v in chosen
+    )
+    recurring = not one_off and not draw(rarely())
+    exceptions = pick_some(draw, tuple(RestrictionException), 2, 1) if draw(rarely()) else ()
     # Mostly every subject category: a narrower purpose is the exception.
     subjects = pick(draw, ((),) * 6 + (*((c,) for c in subject_categories), subject_categories))
     opt_out_scopes = pick_some(draw, (*scopes, "all"), 2)
@@ -288,7 +296,7 @@ def draw_purpose(
         statement=draw(prose(text, "We ")),
         basis=basis,
         data=tuple(c.id for c in data),
-        vendors=vendors,
+        vendors=tuple(v.id for v in chosen),
         retention=retention,
         section=pick_weighted(draw, (None,), sections),
         subjects=subjects,
@@ -304,6 +312,8 @@ def draw_purpose(
         strictly_necessary=necessary,
         opt_out_scopes=opt_out_scopes,
         processor_only=processor_only,
+        restriction_exceptions=exceptions,
+        recurring=recurring,
         notes=draw(text),
     )
 
@@ -314,7 +324,7 @@ def purpose_body(
     ids: SearchStrategy[str],
     bases: tuple[LegalBasis, ...],
     categories: tuple[DataCategory, ...],
-    vendor_ids: tuple[str, ...],
+    vendors: tuple[Vendor, ...],
     scopes: tuple[str, ...],
     subject_categories: tuple[str, ...],
     sections: tuple[str, ...],
@@ -322,7 +332,7 @@ def purpose_body(
 ) -> Purpose:
     """One valid purpose with a drawn id (see :func:`lawful.strategies.purposes`)."""
     return draw_purpose(
-        draw, draw(ids), bases, categories, vendor_ids, scopes, subject_categories, sections, text
+        draw, draw(ids), bases, categories, vendors, scopes, subject_categories, sections, text
     )
 
 
@@ -345,10 +355,20 @@ def _earlier_terms(draw: st.DrawFn, purpose: Purpose) -> PurposeTerms:
 
 def _signals(
     draw: st.DrawFn,
-    purpose_ids: tuple[str, ...],
+    purposes: Sequence[Purpose],
     vendor_ids: tuple[str, ...],
     scopes: tuple[str, ...],
 ) -> Signals:
+    purpose_ids = tuple(p.id for p in purposes)
+    device = {p.id for p in purposes if p.device_access}
+
+    def tcf_purposes(purpose_id: str) -> tuple[int, ...]:
+        numbers = tuple(draw(_TCF_PURPOSES))
+        if purpose_id in device and 1 not in numbers:
+            # TCF purpose 1, "store and/or access information on a device" (ePrivacy 5(3)).
+            numbers = (1, *numbers)
+        return numbers
+
     def bindings(names: tuple[str, ...]) -> tuple[SignalBinding, ...]:
         return tuple(
             SignalBinding(pick(draw, names), pick_some(draw, purpose_ids, 2))
@@ -357,11 +377,11 @@ def _signals(
 
     tcf = tuple(
         TcfBinding(
-            pick(draw, purpose_ids),
-            tuple(draw(_TCF_PURPOSES)),
+            purpose_id,
+            tcf_purposes(purpose_id),
             {v: draw(_GVL_IDS) for v in pick_some(draw, vendor_ids, 2)},
         )
-        for _ in range(draw(_index(3)))
+        for purpose_id in (pick(draw, purpose_ids) for _ in range(draw(_index(3))))
     )
     return Signals(
         tcf=tcf,
@@ -418,6 +438,7 @@ def policy_body(
     categories: SearchStrategy[DataCategory],
     vendor_strategy: SearchStrategy[Vendor],
     text: SearchStrategy[str],
+    age_sections: bool,
 ) -> Policy:
     """A whole valid policy (see :func:`lawful.strategies.policies`)."""
     parts = _parts(max_versions, categories, vendor_strategy, text)
@@ -444,7 +465,7 @@ def policy_body(
             purpose_id,
             bases,
             cats,
-            vendor_ids,
+            vends,
             scopes,
             tuple(subject_categories),
             tuple(controllers),
@@ -452,14 +473,23 @@ def policy_body(
         )
         for purpose_id in purpose_ids
     ]
+    if age_sections and controllers and draw(st.booleans()):
+        # An age rule about some sections only ("the use of the website").
+        age_rules = attrs.evolve(age_rules, sections=pick_some(draw, tuple(controllers), 2, 1))
+    # Earlier versions oldest first, each taking effect (where it says when) and published
+    # after the one before it, and the current version last: an unversioned consent is
+    # judged under the version in force at its instant.
+    starts = _version_starts(draw, len(versions))
+    published = _version_dates(draw, len(versions))
     previous = []
-    for version in versions[1:]:
+    for i, version in enumerate(versions[1:]):
         kept = pick_some(draw, purposes, len(purposes))  # a purpose missing is stale
         previous.append(
             PolicyVersion(
                 version=version,
                 purposes={p.id: _earlier_terms(draw, p) for p in kept},
-                published=draw(_maybe(_DATES)),
+                published=published[i],
+                effective_from=starts[i],
             )
         )
     declared = tuple(p.id for p in purposes)
@@ -478,6 +508,35 @@ def policy_body(
         age=age_rules,
         unknown_subject_category=draw(st.sampled_from(UnknownSubjectCategory)),
         opt_out_scopes={s: draw(parts.scope) for s in scopes},
-        signals=_signals(draw, declared, vendor_ids, scopes) if declared else Signals(),
+        signals=_signals(draw, purposes, vendor_ids, scopes) if declared else Signals(),
         previous_versions=previous,
+        effective_from=starts[-1],
     )
+
+
+_STARTS = st.datetimes(
+    ANCHOR_MIN.replace(tzinfo=None), ANCHOR_MAX.replace(tzinfo=None) - timedelta(days=1300)
+).map(lambda naive: naive.replace(tzinfo=UTC))
+_GAPS = st.sampled_from((_US, timedelta(days=1), timedelta(days=30), timedelta(days=400)))
+
+
+def _version_starts(draw: st.DrawFn, count: int) -> list[datetime | None]:
+    """When each version took effect (oldest first, the current one last), or ``None``."""
+    if draw(rarely()) or not draw(st.booleans()):
+        return [None] * count  # no version says when it took effect
+    moment = draw(_STARTS)
+    out: list[datetime | None] = []
+    for _ in range(count):
+        out.append(moment if draw(weighted((True,), (False,))) else None)
+        moment += draw(_GAPS)
+    return out
+
+
+def _version_dates(draw: st.DrawFn, count: int) -> list[date | None]:
+    """When each version was published (oldest first), or ``None``."""
+    day = draw(_DATES)
+    out: list[date | None] = []
+    for _ in range(count):
+        out.append(day if draw(st.booleans()) else None)
+        day += timedelta(days=draw(st.integers(1, 400)))
+    return out

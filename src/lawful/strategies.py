@@ -46,6 +46,7 @@ from lawful.model import (
     DataCategory,
     LegalBasis,
     Purpose,
+    TransferDerogation,
     TransferMechanism,
     UnknownAge,
     Vendor,
@@ -227,36 +228,62 @@ def data_categories(
 def vendors(*, ids: SearchStrategy[str] | None = None) -> SearchStrategy[Vendor]:
     """Vendors of every role, inside or outside the EEA with a consistent transfer mechanism.
 
-    Outside the EEA a vendor always names a mechanism (possibly ``NOT_STATED``, which
-    ``lawful check`` warns about); inside it has ``NOT_APPLICABLE``. Shrinks towards a
-    first party inside the EEA.
+    Inside the EEA a vendor has ``NOT_APPLICABLE``. Outside it, one of adequacy, SCCs,
+    BCRs, a derogation with its Art. 49 ground (explicit consent and the contract grounds
+    more often, as the decision checks them against events), or ``NOT_STATED``, which the
+    decision denies. A derogation always names its ground, and only a derogation does.
+    Shrinks towards a first party inside the EEA.
     """
+    return _vendors(words("vendor") if ids is None else ids)
 
-    def build(vendor_id: str, role: VendorRole, outside: bool, how: TransferMechanism) -> Vendor:
-        return Vendor(
-            id=vendor_id,
-            name=vendor_id.replace("-", " ").title(),
-            role=role,
-            hosting="United States" if outside else "European Union",
-            outside_eea=outside,
-            transfer=how if outside else TransferMechanism.NOT_APPLICABLE,
-        )
 
-    mechanisms = [m for m in TransferMechanism if m is not TransferMechanism.NOT_APPLICABLE]
-    return st.builds(
-        build,
-        words("vendor") if ids is None else ids,
-        st.sampled_from(VendorRole),
-        st.booleans(),
-        st.sampled_from(mechanisms),
+def _build_vendor(
+    vendor_id: str,
+    role: VendorRole,
+    outside: bool,
+    how: TransferMechanism,
+    ground: TransferDerogation,
+) -> Vendor:
+    derogation = how is TransferMechanism.DEROGATION
+    return Vendor(
+        id=vendor_id,
+        name=vendor_id.replace("-", " ").title(),
+        role=role,
+        hosting="United States" if outside else "European Union",
+        outside_eea=outside,
+        transfer=how if outside else TransferMechanism.NOT_APPLICABLE,
+        derogation=ground if outside and derogation else None,
     )
 
 
-def age_rules(*, scopes: Collection[AgeScope] | None = None) -> SearchStrategy[AgeRules]:
+_MECHANISMS = (
+    *(m for m in TransferMechanism if m is not TransferMechanism.NOT_APPLICABLE),
+    TransferMechanism.DEROGATION,
+)
+_GROUNDS = (TransferDerogation.EXPLICIT_CONSENT, *TransferDerogation)
+
+
+@cache
+def _vendors(ids: SearchStrategy[str]) -> SearchStrategy[Vendor]:
+    return st.builds(
+        _build_vendor,
+        ids,
+        st.sampled_from(VendorRole),
+        st.booleans(),
+        st.sampled_from(_MECHANISMS),
+        st.sampled_from(_GROUNDS),
+    )
+
+
+def age_rules(
+    *, scopes: Collection[AgeScope] | None = None, sections: Sequence[str] = ()
+) -> SearchStrategy[AgeRules]:
     """Age rules (Art. 8): none, a minimum age, a parental-consent age, or both.
 
     Ages are 13 to 18, the minimum never above the parental-consent age; the scope
-    (consent purposes or all) and the unknown-age rule vary. Shrinks towards no rules.
+    (consent purposes or all) and the unknown-age rule vary. With ``sections``, rules
+    cover every section or some of those given (:attr:`lawful.AgeRules.sections`);
+    :func:`policies` draws them from its own sections. Shrinks towards no rules.
 
     Raises:
         InvalidArgument: ``scopes`` is empty.
@@ -266,14 +293,32 @@ def age_rules(*, scopes: Collection[AgeScope] | None = None) -> SearchStrategy[A
         raise InvalidArgument("age_rules(scopes=...) needs at least one AgeScope")
     minimum = st.sampled_from((None, 13, 14, 16, 18))
     parental = st.sampled_from((None, 13, 15, 16, 18))
+    names = tuple(dict.fromkeys(sections))
+    covered = (
+        st.just(())
+        | st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True).map(tuple)
+        if names
+        else st.just(())
+    )
 
-    def build(a: int | None, b: int | None, scope: AgeScope, unknown: UnknownAge) -> AgeRules:
+    def build(
+        a: int | None,
+        b: int | None,
+        scope: AgeScope,
+        unknown: UnknownAge,
+        covers: tuple[str, ...],
+    ) -> AgeRules:
         if a is not None and b is not None and a > b:
             a, b = b, a
-        return AgeRules(a, b, scope, unknown)
+        return AgeRules(a, b, scope, unknown, covers)
 
     rules = st.builds(
-        build, minimum, parental, st.sampled_from(chosen), st.sampled_from(UnknownAge)
+        build,
+        minimum,
+        parental,
+        st.sampled_from(chosen),
+        st.sampled_from(UnknownAge),
+        covered,
     )
     return st.one_of(st.just(AgeRules()), rules, rules)
 
@@ -292,7 +337,10 @@ def purposes(
 
     Every basis-specific rule is drawn: consent lifetimes and per-vendor consent;
     legitimate interests with or without an admissible override; direct marketing;
-    special categories with an Art. 9(2) condition (``(a)`` only under consent);
+    special categories with an Art. 9(2) condition (``(a)`` only under consent, any of
+    ``(b)``-``(j)`` on every basis); Art. 18(2) restriction exceptions; purposes that do
+    not recur (always those whose vendors' transfers rest on Art. 49(1)'s second
+    subparagraph);
     device access with or without a strictly-necessary justification; opt-out
     scopes; covered subject categories; processor-only purposes; retention rules
     of every kind, combined either way. Shrinks towards the first basis given
@@ -309,7 +357,7 @@ def purposes(
         words("purpose") if ids is None else ids,
         _bases(bases, "purposes"),
         tuple(data_categories),
-        tuple(v.id for v in vendors),
+        tuple(vendors),
         tuple(opt_out_scopes),
         tuple(subject_categories),
         (),
@@ -328,11 +376,15 @@ def policies(
 ) -> SearchStrategy[Policy]:
     """Valid policies of every basis and rule kind, with earlier versions for staleness.
 
-    Each policy declares data categories (some special), vendors, opt-out scopes,
-    subject categories, controllers per section, signal mappings, age rules, and
-    earlier versions whose purpose terms equal today's, name a vendor removed
-    since (still valid), or lack today's vendor, data category, statement or basis
-    (stale). Purposes are drawn by :func:`purposes`. Shrinks towards one consent
+    Each policy declares data categories (some special), vendors (outside the EEA with
+    every transfer mechanism), opt-out scopes, subject categories, controllers per
+    section, signal mappings (a TCF binding of a purpose that accesses the device
+    includes TCF purpose 1), age rules (some covering only some sections), and earlier
+    versions whose purpose terms equal today's, name a vendor removed since (still
+    valid), or lack today's vendor, data category, statement or basis (stale). Versions
+    are listed oldest first; each may state when it took effect (``effective_from``,
+    in that order, the current version last) and when it was published. Purposes are
+    drawn by :func:`purposes`. Shrinks towards one consent
     purpose, no age rules and no earlier version.
 
     Args:
@@ -358,6 +410,7 @@ def policies(
         data_categories(text=prose),
         vendors(),
         prose,
+        age_sections=age is None,
     )
 
 
@@ -400,7 +453,8 @@ def event_histories(
 ) -> SearchStrategy[list[Event]]:
     """Lists of events that fit ``policy``, in no particular order, clustered on its limits.
 
-    The first event happens after an instant drawn from ``start``; every other one
+    The first event happens after an instant drawn from ``start`` (by default any
+    instant, or one near an instant a version of ``policy`` took effect); every other one
     at an earlier event's instant (so ties of every kind occur), a microsecond, a
     second or a day either side of it, some days later, or exactly at, just before
     or just after one of the policy's durations (consent lifetime, retention
@@ -411,12 +465,14 @@ def event_histories(
     Raises:
         InvalidArgument: Sizes are inconsistent, or ``policy`` is not a Policy.
     """
-    return history(
-        _palette(policy),
-        _sizes(min_size, max_size, "size"),
-        aware_datetimes() if start is None else start,
-        time_zones() if timezones is None else timezones,
-    )
+    palette = _palette(policy)
+    zones = time_zones() if timezones is None else timezones
+    if start is None:
+        start = aware_datetimes()
+        if palette.milestones:
+            # Around the instants versions took effect: consents on either side of them.
+            start = st.one_of(start, near_limits(palette, palette.milestones, zones))
+    return history(palette, _sizes(min_size, max_size, "size"), start, zones)
 
 
 def instants(

@@ -25,7 +25,7 @@ from lawful import (
 )
 from lawful import strategies as ls
 
-__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "timeline"]
+__all__ = ["UNDECLARED", "Case", "cases", "in_effect", "moments", "timeline"]
 
 UNDECLARED = "undeclared"
 """The id a question uses for a purpose, vendor or data category nobody declared."""
@@ -77,19 +77,27 @@ def _durations(policy: Policy) -> set[Duration]:
     return found
 
 
+def moments(case: Case) -> list[datetime]:
+    """The instants of ``timeline``, in time order, shown in the zone of ``case.at``: the
+    case's own, each event's (and when a grant recorded later takes effect), and where
+    each of the policy's durations after one of them (or after the collection) ends.
+    """
+    starts = [e.at for e in case.subject.events]
+    starts += [e.recorded_at for e in case.subject.events if e.recorded_at is not None]
+    if case.collected_at is not None:
+        starts.append(case.collected_at)
+    ends = [d.after(s.astimezone(UTC)) for s in starts for d in _durations(case.policy)]
+    zone = case.at.tzinfo
+    return [moment.astimezone(zone) for moment in sorted({case.at, *starts, *ends})]
+
+
 def timeline(case: Case) -> list[Decision]:
     """Every purpose decided, with the case's question, along the subject's timeline: at
     ``case.at``, at each event, and where each of the policy's durations after an event (or
     after the collection) ends — where answers change (DESIGN: a limit reached has passed).
     """
-    starts = [e.at for e in case.subject.events]
-    if case.collected_at is not None:
-        starts.append(case.collected_at)
-    ends = [d.after(s.astimezone(UTC)) for s in starts for d in _durations(case.policy)]
-    zone = case.at.tzinfo
     out: list[Decision] = []
-    for moment in sorted({case.at, *starts, *ends}):
-        shown = moment.astimezone(zone)
+    for shown in moments(case):
         collected = case.collected_at
         if collected is not None and collected > shown:
             collected = None  # not yet collected then: ask about fresh data

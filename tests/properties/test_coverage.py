@@ -12,20 +12,26 @@ from collections import Counter
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from tests.properties._cases import Case, cases, timeline
+from tests.properties._cases import Case, cases, moments, timeline
+from tests.reference import decide
 
 from lawful import (
     AfterCollection,
     AfterLastInteraction,
     AgeScope,
+    ConsentGiven,
     Event,
     LegalBasis,
     NoPeriodStated,
     Policy,
     ReasonCode,
+    RestrictionException,
     RetentionCombine,
     SessionEnd,
     SpecialCategoryCondition,
+    TransferConsentGiven,
+    TransferDerogation,
+    TransferMechanism,
 )
 from lawful import strategies as ls
 from lawful.events import EVENT_TYPES
@@ -63,6 +69,41 @@ def test_every_reason_code_and_both_outcomes_occur() -> None:
     assert outcomes[False], outcomes
 
 
+def test_the_reference_reaches_every_reason_code() -> None:
+    """The reference (``tests/reference.py``) gives every ``ReasonCode`` as the primary
+    reason of some decision along a case's timeline (see ``moments``; its question, and every
+    purpose on fresh data): the differential
+    test compares the engine with it on every rule, not only on the common ones.
+    """
+    codes: Counter[ReasonCode] = Counter()
+
+    @SEARCH
+    @given(cases())
+    def run(case: Case) -> None:
+        for moment in moments(case):
+            collected = case.collected_at
+            if collected is not None and collected > moment:
+                collected = None  # not yet collected then: ask about fresh data
+            asked = [(case.purpose, case.vendor, case.data, collected)]
+            asked += [(pid, None, (), None) for pid in case.policy.purpose_ids]
+            for purpose, vendor, data, when in asked:
+                _, code = decide(
+                    case.policy,
+                    case.subject,
+                    purpose,
+                    moment,
+                    vendor=vendor,
+                    data=data,
+                    collected_at=when,
+                    operation=case.operation,
+                )
+                codes[code] += 1
+
+    run()
+    missing = [code.value for code in ReasonCode if not codes[code]]
+    assert not missing, f"never the reference's primary reason: {missing}; seen: {dict(codes)}"
+
+
 def _kinds(policy: Policy) -> set[str]:
     """Names for the bases and rule kinds a policy uses."""
     found = {f"basis:{p.basis.value}" for p in policy.purposes}
@@ -85,16 +126,37 @@ def _kinds(policy: Policy) -> set[str]:
         found |= {name for name, present in flags.items() if present}
         if p.special_category_condition is not None:
             found.add(f"art_9_2_{p.special_category_condition.value}")
+            if p.basis is LegalBasis.LEGITIMATE_INTERESTS:
+                found.add("art_9_2_under_legitimate_interests")
+        found |= {f"restriction_exception:{e.value}" for e in p.restriction_exceptions}
+        if not p.recurring:
+            found.add("not_recurring")
+        vendors = {v.id: v for v in policy.vendors}
+        for vendor in (vendors[v] for v in p.vendors):
+            if vendor.outside_eea:
+                found.add(f"transfer:{vendor.transfer.value}")
+            if vendor.derogation is not None:
+                found.add(f"derogation:{vendor.derogation.value}")
+        binding = [b for b in policy.signals.tcf if b.purpose == p.id]
+        if p.device_access and binding:
+            found.add("tcf_purpose_1_for_device_access")
     if policy.age.minimum_age is not None or policy.age.parental_consent_age is not None:
         found.add(f"age_scope:{policy.age.scope.value}")
+    if policy.age.sections:
+        found.add("age_sections")
     if policy.previous_versions:
         found.add("previous_versions")
+    starts = [v.effective_from for v in policy.previous_versions] + [policy.effective_from]
+    found.add("effective_from" if any(starts) else "no_effective_from")
     return found
 
 
 def test_policies_cover_every_basis_and_rule_kind() -> None:
     """``lawful.strategies.policies`` draws every legal basis, retention rule kind and both
-    combines, every Art. 9(2) condition, and each basis-specific setting, over its examples.
+    combines, every Art. 9(2) condition (and (b)-(j) under legitimate interests), each
+    basis-specific setting, every transfer mechanism and derogation ground on a vendor a
+    purpose uses, every Art. 18(2) exception, one-off purposes, age rules for some
+    sections, and versions with and without ``effective_from``, over its examples.
     """
     seen: Counter[str] = Counter()
 
@@ -124,13 +186,23 @@ def test_policies_cover_every_basis_and_rule_kind() -> None:
         "processor_only",
         "subject_categories",
         "previous_versions",
+        "art_9_2_under_legitimate_interests",
+        *(f"restriction_exception:{e.value}" for e in RestrictionException),
+        "not_recurring",
+        *(f"transfer:{m.value}" for m in TransferMechanism if m.value != "not_applicable"),
+        *(f"derogation:{d.value}" for d in TransferDerogation),
+        "tcf_purpose_1_for_device_access",
+        "age_sections",
+        "effective_from",
+        "no_effective_from",
     }
     assert not wanted - set(seen), f"never drawn: {sorted(wanted - set(seen))}"
 
 
 def test_histories_use_every_kind_of_event() -> None:
-    """``lawful.strategies.event_histories`` draws every kind of event, and ties (two
-    events at one instant) as well as events out of order.
+    """``lawful.strategies.event_histories`` draws every kind of event, ties (two events
+    at one instant), events out of order, consents by a method that is never consent
+    (Art. 4(11)), and grants recorded after they were given.
     """
     kinds: Counter[str] = Counter()
 
@@ -143,7 +215,13 @@ def test_histories_use_every_kind_of_event() -> None:
             kinds["a tie"] += 1
         if instants != sorted(instants):
             kinds["out of order"] += 1
+        for e in history:
+            if isinstance(e, ConsentGiven | TransferConsentGiven) and not e.method.affirmative:
+                kinds["not affirmative"] += 1
+            if e.recorded_at is not None and e.recorded_at > e.at:
+                kinds["recorded later"] += 1
 
     run()
-    wanted = {cls.__name__ for cls in EVENT_TYPES} | {"a tie", "out of order"}
+    wanted = {cls.__name__ for cls in EVENT_TYPES}
+    wanted |= {"a tie", "out of order", "not affirmative", "recorded later"}
     assert not wanted - set(kinds), f"never drawn: {sorted(wanted - set(kinds))}"

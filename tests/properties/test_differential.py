@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import attrs
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.properties._cases import Case, cases
@@ -21,26 +23,35 @@ from lawful import (
     AgeScope,
     BirthDateDeclared,
     ConsentGiven,
+    ConsentMethod,
+    ContractStarted,
     DataCategory,
     Erasure,
     LegalBasis,
+    Operation,
+    OptOut,
     Policy,
     Purpose,
     ReasonCode,
     SpecialCategoryCondition,
     Subject,
+    TransferMechanism,
+    Vendor,
     bundled_policy,
 )
 
 PLUS_14 = timezone(timedelta(hours=14))
 
 
-def _policy(*purposes: Purpose, age: AgeRules | None = None) -> Policy:
+def _policy(
+    *purposes: Purpose, age: AgeRules | None = None, vendors: tuple[Vendor, ...] = ()
+) -> Policy:
     return Policy(
         id="edge",
         version="1",
         purposes=purposes,
         data_categories=[DataCategory("health", "Health", special=True)],
+        vendors=vendors,
         age=age or AgeRules(),
     )
 
@@ -107,6 +118,115 @@ ERASED_AT_ONCE = Case(
     at=_SIGN_UP + timedelta(hours=1),
     purpose="health_tips",
 )
+
+
+_NEWS = Purpose(
+    id="news",
+    title="News",
+    statement="We send news.",
+    basis=LegalBasis.CONSENT,
+    withdrawal="Settings page",
+)
+_ORDERS = Purpose(
+    id="orders",
+    title="Orders",
+    statement="We deliver what you buy.",
+    basis=LegalBasis.CONTRACT,
+    opt_out_scopes=("all",),
+)
+_HOUR = timedelta(hours=1)
+# The corrected rules, one small case each (what both implementations must answer).
+NEW_RULES = {
+    # A record never back-dates a permission: the consent counts from when it was recorded.
+    "recorded late": (
+        Case(
+            policy=_policy(_NEWS),
+            subject=Subject(
+                "late",
+                [ConsentGiven(at=_SIGN_UP, recorded_at=_SIGN_UP + _HOUR, purpose="news")],
+            ),
+            at=_SIGN_UP + _HOUR / 2,
+            purpose="news",
+        ),
+        ReasonCode.NO_CONSENT,
+    ),
+    # Art. 4(11), recital 32: a pre-ticked box is no consent.
+    "pre-ticked": (
+        Case(
+            policy=_policy(_NEWS),
+            subject=Subject(
+                "ticked",
+                [ConsentGiven(at=_SIGN_UP, purpose="news", method=ConsentMethod.PRE_TICKED_BOX)],
+            ),
+            at=_SIGN_UP + _HOUR,
+            purpose="news",
+        ),
+        ReasonCode.NO_CONSENT,
+    ),
+    # Art. 6(1)(a), 4(2): data collected before the consent had no basis when collected.
+    "collected before consent": (
+        Case(
+            policy=_policy(_NEWS),
+            subject=Subject("early", [ConsentGiven(at=_SIGN_UP, purpose="news")]),
+            at=_SIGN_UP + _HOUR,
+            purpose="news",
+            collected_at=_SIGN_UP - _HOUR,
+        ),
+        ReasonCode.NO_CONSENT,
+    ),
+    # Art. 21: an opt-out of "all" does not reach a contract.
+    "opt-out and contract": (
+        Case(
+            policy=_policy(_ORDERS),
+            subject=Subject(
+                "buyer",
+                [ContractStarted(at=_SIGN_UP, contract="c-1"), OptOut(at=_SIGN_UP, scope="all")],
+            ),
+            at=_SIGN_UP + _HOUR,
+            purpose="orders",
+        ),
+        ReasonCode.CONTRACT,
+    ),
+    # Art. 44, 46(1): a transfer with no stated safeguard cannot be shown lawful.
+    "no safeguard": (
+        Case(
+            policy=_policy(
+                attrs.evolve(_NEWS, vendors=("abroad",)),
+                vendors=(
+                    Vendor(
+                        "abroad",
+                        "Abroad Inc.",
+                        outside_eea=True,
+                        transfer=TransferMechanism.NOT_STATED,
+                    ),
+                ),
+            ),
+            subject=Subject("sent", [ConsentGiven(at=_SIGN_UP, purpose="news")]),
+            at=_SIGN_UP + _HOUR,
+            purpose="news",
+            operation=Operation.DISCLOSE,
+        ),
+        ReasonCode.TRANSFER_SAFEGUARD_MISSING,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_RULES))
+def test_the_corrected_rules_decide_as_designed(name: str) -> None:
+    """The corrected decision, by hand: a late record, a pre-ticked box, data collected
+    before the consent, an opt-out of "all" against a contract, a transfer with no stated
+    safeguard; the reference and the engine give the answer written here.
+    """
+    case, code = NEW_RULES[name]
+    assert decide(
+        case.policy,
+        case.subject,
+        case.purpose,
+        case.at,
+        collected_at=case.collected_at,
+        operation=case.operation,
+    ) == (code.allows, code)
+    _agree(case)
 
 
 def _agree(case: Case) -> None:
