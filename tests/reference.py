@@ -46,9 +46,10 @@ device access. Readings where the text leaves a choice (the engine must agree):
   check 9 applies to every consent judged (the device-access consent too) in a
   covered section: a consent given below the minimum age never counts; one given in
   the parental band counts while a parental consent is in force at ``at`` (still in
-  the band) or was in force at some instant from the consent until the band is left;
-  and for stored data a person in the band at ``collected_at`` needs a parental
-  consent in force then. With several records the youngest birth counts; "at least N"
+  the band) or was in force at some instant from the consent until the band is left.
+  Check 6 also asks, for stored data, that a person in the band at ``collected_at``
+  had a parental consent in force then (and was not below the minimum age). With
+  several records the youngest birth counts; "at least N"
   at ``t`` is a birth on the latest day making N true on the later of ``t``'s UTC date
   and its date in the zone of ``at``.
 - *Stored data.* In force at ``collected_at`` means: a grant decides there, unexpired,
@@ -426,6 +427,13 @@ class _Question:
         band = rules.parental_consent_age
         if band is not None and age <= band and not self._parental_at(self.at):
             raise Denied(R.PARENTAL_CONSENT_REQUIRED)
+        if self.collected < self.at:
+            # Step 6, stored data: collected from a child, it needed the age rules then.
+            then = self._age_at(birth, self.collected)
+            if rules.minimum_age is not None and then < rules.minimum_age:
+                raise Denied(R.BELOW_MINIMUM_AGE)
+            if band is not None and then <= band and not self._parental_at(self.collected):
+                raise Denied(R.PARENTAL_CONSENT_REQUIRED)
 
     def _child(self, grants: Sequence[ConsentGiven]) -> None:
         """Art. 8(1): a child's consent counts once "given or authorised" by a parent."""
@@ -453,13 +461,6 @@ class _Question:
                 )
             if not authorised:
                 raise Denied(R.PARENTAL_CONSENT_REQUIRED)
-        if (
-            band is not None
-            and self.collected < self.at
-            and self._age_at(birth, self.collected) <= band
-            and not self._parental_at(self.collected)
-        ):
-            raise Denied(R.PARENTAL_CONSENT_REQUIRED)
 
     # -- opt-out and objection (Art. 21) -------------------------------------------------
 

@@ -105,9 +105,11 @@ AS_WITHDRAWAL: dict[str, tuple[tuple[Event, ...], ReasonCode]] = {
         (GRANT, OptOut(at=T0, scope="all"), ConsentGiven(at=T0 + DAY, purpose="p")),
         ReasonCode.CONSENT_GIVEN,
     ),
+    # No longer opted out, but the consent it withdrew stays withdrawn (no consent by
+    # inaction, recital 32): the basis says so.
     "the opt-out withdrawn gives no consent back": (
         (GRANT, OptOut(at=T0, scope="all"), OptOutWithdrawn(at=T0 + DAY, scope="all")),
-        ReasonCode.OPTED_OUT,
+        ReasonCode.CONSENT_WITHDRAWN,
     ),
     "a pre-ticked consent after it counts for nothing": (
         (

@@ -854,9 +854,9 @@ def _reached_scopes(q: _Query) -> tuple[str | None, ...]:
         return ()
     purpose = q.purpose
     ctx = q.ctx
-    if not ctx.reached_by_all:
-        return purpose.opt_out_scopes
     declared = ctx.declared_scopes
+    if not ctx.reached_by_all:
+        return tuple(s for s in purpose.opt_out_scopes if s != _ALL_SCOPE and s in declared)
     memo_key = ("undeclared", declared)
     undeclared: tuple[str | None, ...] | None = index.memo.get(memo_key)
     if undeclared is None:
@@ -882,6 +882,13 @@ def _opt_out(q: _Query) -> _Deny | None:
         # consent back: that would be consent by inaction (Art. 4(11), recital 32).
         found = _latest_in(q.late, (lines.get((Kind.OPT_OUTS, s)) for s in scopes), q.at_key)
         if found is None or _consented_after(q, found[0]):
+            return None
+        state = latest_key(
+            lines.get((Kind.OPT_OUT_STATE, getattr(found[1], "scope", None))), q.at_key, q.late
+        )
+        if state is None or not isinstance(state[1], OptOut):
+            # Withdrawn: no longer opted out, but the consent it withdrew stays withdrawn
+            # (the basis check says so, CONSENT_WITHDRAWN): no consent by inaction.
             return None
         return _Deny(
             Reason(

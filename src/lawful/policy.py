@@ -191,11 +191,10 @@ class Policy:
         transfers = {
             v: vendors[v] for v in purpose.vendors if v in vendors and vendors[v].outside_eea
         }
-        reached_by_all = (
-            purpose.basis not in _NOT_OBJECTABLE
-            or purpose.direct_marketing
-            or "all" in purpose.opt_out_scopes
-        )
+        # Art. 21 reaches bases (e), (f) and direct marketing: there "all" and undeclared
+        # scopes stop the purpose. Elsewhere only a scope the policy declares and the
+        # purpose lists does ("all" is no declared scope: docs/explanation/decision.md).
+        reached_by_all = purpose.basis not in _NOT_OBJECTABLE or purpose.direct_marketing
         return PolicyContext(
             policy_id=self.id,
             version=self.version,
