@@ -40,7 +40,7 @@ device access. Readings where the text leaves a choice (the engine must agree):
 - *Restriction.* A declared Art. 18(2) exception lets every operation through; so
   does a consent to the purpose given strictly after the restriction that still
   decides at ``at`` (for every needed vendor).
-- *Age.* Sections: with ``AgeRules.sections`` set, a purpose without a section is not
+- *Age.* Sections: with ``AgeRules.sections`` set, a purpose without a section is
   covered. Check 6 (at ``at``) covers consent purposes, and every purpose but legal
   obligation and vital interests under ``ALL_PURPOSES``. The child's-consent step of
   check 9 applies to every consent judged (the device-access consent too) in a
@@ -58,9 +58,11 @@ device access. Readings where the text leaves a choice (the engine must agree):
   the order the query names them.
 - *Versions.* An unversioned consent is judged under the version whose
   ``effective_from`` is the latest at or before its ``at``; when none qualifies (no
-  version states one, or the consent is older than all that do) under the oldest
-  version known: the earliest ``published`` when every earlier version states one,
-  else the first of ``previous_versions``; with no earlier version, the current one.
+  version states one, or the consent is older than all that do), the controller cannot
+  show which text was consented to, so it is judged under every version that may have
+  been in force then (each undated one; where all are dated, the earliest) and is
+  stale if any of them falls short: the oldest among them included, whatever the
+  listing order.
 - *Transfers.* A derogation without a ground is no safeguard.
 - Calendar months and years are counted on the UTC calendar (limits are instants).
 """
@@ -171,7 +173,10 @@ def _counts(event: Event) -> bool:
 
 
 def _key(event: Event) -> tuple[datetime, int]:
-    return effective(event), 1 if isinstance(event, _RESTRICTIVE) else 0
+    """The person's choices count in the order they were made (``at``): a grant recorded
+    late only starts later, it never outranks a withdrawal made after it.
+    """
+    return event.at, 1 if isinstance(event, _RESTRICTIVE) else 0
 
 
 def _deciding(events: Iterable[Event], moment: datetime) -> list[Event]:
@@ -401,7 +406,9 @@ class _Question:
         rules = self.policy.age
         if rules.minimum_age is None and rules.parental_consent_age is None:
             return False
-        return not rules.sections or self.purpose.section in rules.sections
+        # A purpose that names no section may belong to any: covered (protective).
+        section = self.purpose.section
+        return not rules.sections or section is None or section in rules.sections
 
     def _birth_on_record(self) -> date | None:
         """The youngest birth any record implies: a later claim never raises the age."""
@@ -422,18 +429,23 @@ class _Question:
                 raise Denied(R.AGE_UNKNOWN)
             return
         age = self._age_at(birth, self.at)
-        if rules.minimum_age is not None and age < rules.minimum_age:
+        stored = self.collected < self.at
+        # Step 6: the minimum age (now, then at collection), then the parental band (now,
+        # then at collection: stored data collected from a child needed the rules then).
+        minimum, band = rules.minimum_age, rules.parental_consent_age
+        if minimum is not None and age < minimum:
             raise Denied(R.BELOW_MINIMUM_AGE)
-        band = rules.parental_consent_age
+        if stored and minimum is not None and self._age_at(birth, self.collected) < minimum:
+            raise Denied(R.BELOW_MINIMUM_AGE)
         if band is not None and age <= band and not self._parental_at(self.at):
             raise Denied(R.PARENTAL_CONSENT_REQUIRED)
-        if self.collected < self.at:
-            # Step 6, stored data: collected from a child, it needed the age rules then.
-            then = self._age_at(birth, self.collected)
-            if rules.minimum_age is not None and then < rules.minimum_age:
-                raise Denied(R.BELOW_MINIMUM_AGE)
-            if band is not None and then <= band and not self._parental_at(self.collected):
-                raise Denied(R.PARENTAL_CONSENT_REQUIRED)
+        if (
+            stored
+            and band is not None
+            and self._age_at(birth, self.collected) <= band
+            and not self._parental_at(self.collected)
+        ):
+            raise Denied(R.PARENTAL_CONSENT_REQUIRED)
 
     def _child(self, grants: Sequence[ConsentGiven]) -> None:
         """Art. 8(1): a child's consent counts once "given or authorised" by a parent."""
@@ -476,12 +488,24 @@ class _Question:
         return [e for e in self.of(OptOut) if isinstance(e, OptOut) and self._reaches(e.scope)]
 
     def _later_consent(self, since: datetime) -> bool:
-        """Whether an affirmative consent to the purpose took effect strictly after ``since``."""
-        return any(
-            isinstance(e, ConsentGiven) and e.purpose == self.purpose.id and since < effective(e)
-            for e in self.events
-            if effective(e) <= self.at
-        )
+        """Whether a consent that counts for the purpose (purpose-wide; per vendor, one for
+        every vendor needed) was given strictly after ``since`` and is in effect at ``at``.
+        """
+
+        def given(vendor: str | None) -> bool:
+            return any(
+                isinstance(e, ConsentGiven)
+                and e.purpose == self.purpose.id
+                and e.vendor == vendor
+                and since < e.at
+                and effective(e) <= self.at
+                for e in self.events
+            )
+
+        if given(None):
+            return True
+        needed = self.needed
+        return self.purpose.per_vendor_consent and bool(needed) and all(map(given, needed))
 
     def _opt_out_and_objection(self) -> ReasonCode | None:
         purpose = self.purpose
@@ -510,7 +534,8 @@ class _Question:
             overridden = any(
                 isinstance(e, ObjectionOverridden)
                 and e.purpose == purpose.id
-                and objected < effective(e) <= self.at
+                and objected < e.at
+                and effective(e) <= self.at
                 for e in self.events
             )
             if overridden:
@@ -653,31 +678,30 @@ class _Question:
         ):
             raise Denied(R.CONSENT_WITHDRAWN)  # a re-consent covers only later data
 
-    def _version_of(self, grant: ConsentGiven) -> str | None:
-        """The version a consent was given under (``None``: a version nobody knows)."""
+    def _versions_of(self, grant: ConsentGiven) -> list[str]:
+        """The versions a consent may have been given under; it must hold under each."""
         if grant.policy_version is not None:
-            return grant.policy_version
+            return [grant.policy_version]
         policy = self.policy
         known = [
-            (policy.version, policy.effective_from, None),
-            *((v.version, v.effective_from, v.published) for v in policy.previous_versions),
+            (policy.version, policy.effective_from),
+            *((v.version, v.effective_from) for v in policy.previous_versions),
         ]
-        stated = [(start, name) for name, start, _ in known if start is not None]
-        in_force = [(start, name) for start, name in stated if start <= grant.at]
+        in_force = [(start, name) for name, start in known if start is not None]
+        in_force = [(start, name) for start, name in in_force if start <= grant.at]
         if in_force:
-            return max(in_force)[1]
-        earlier = policy.previous_versions
-        if not earlier:
-            return policy.version
-        dated = [(v.published, i, v.version) for i, v in enumerate(earlier) if v.published]
-        if len(dated) == len(earlier):
-            return min(dated)[2]
-        return earlier[0].version
+            return [max(in_force)[1]]
+        undated = [name for name, start in known if start is None]
+        if undated:
+            return undated
+        return [min((start, name) for name, start in known if start is not None)[1]]
 
     def _stale(self, grant: ConsentGiven) -> bool:
         """Art. 4(11): the current terms go beyond the terms consented to."""
+        return any(self._stale_under(grant, v) for v in self._versions_of(grant))
+
+    def _stale_under(self, grant: ConsentGiven, version: str) -> bool:
         policy, purpose = self.policy, self.purpose
-        version = self._version_of(grant)
         old: PurposeTerms | None = grant.terms
         if version != policy.version:
             earlier = [v for v in policy.previous_versions if v.version == version]

@@ -299,7 +299,9 @@ def _evaluate(
     *,
     fresh: bool,
 ) -> tuple[Decision, int | None]:
-    """Every rule, in order, for one query; with ``valid_until`` in microseconds."""
+    """Every rule, in order, for one query; with the instant (in microseconds) up to which
+    the decision, reasons included, holds (for an allow its ``valid_until``).
+    """
     if not isinstance(purpose, CompiledPurpose):
         raise UncompiledPurposeError(
             f"purpose '{getattr(purpose, 'id', purpose)}' was not compiled by a policy, so "
@@ -322,7 +324,10 @@ def _evaluate(
             (denied.reason,),
             None if until_us is None else from_us(until_us, at.tzinfo),
         )
-        return denial, until_us
+        # Kept decisions hold the reason too: a limit met on the way (an expiry) changes
+        # which failure comes first, so the kept denial ends there as well.
+        kept_until = _next([*query.until, *([] if until_us is None else [until_us])], at_us)
+        return denial, kept_until
     until_us = _next(query.until, at_us)
     valid_until = None if until_us is None else from_us(until_us, at.tzinfo)
     return make_decision(True, purpose.id, at, purpose.basis, verdict, valid_until), until_us  # noqa: FBT003
@@ -593,8 +598,29 @@ def _derogation(q: _Query, name: str, ground: TransferDerogation | None) -> _Den
 
 def _erasure(q: _Query) -> _Deny | None:
     found = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key, q.late)
-    if found is None or q.basis is LegalBasis.LEGAL_OBLIGATION or q.c_us > found[0] // _R:
+    if found is None or q.basis is LegalBasis.LEGAL_OBLIGATION:
         return None  # Art. 17(3)(b): a legal obligation to keep the data survives erasure
+    erased = found[0] // _R
+    if q.c_us > erased:
+        if q.basis is _CONSENT:
+            # Art. 17(1): after an erasure, consent-based processing needs a consent given
+            # after it; a consent still deciding that predates it counts for nothing.
+            for grants, stops in _slots(q, as_basis=True):
+                deciding = _latest_in(q.late, (*grants, *stops), q.at_key)
+                if (
+                    deciding is not None
+                    and isinstance(deciding[1], ConsentGiven)
+                    and deciding[0] // _R <= erased
+                ):
+                    return _Deny(
+                        Reason(
+                            ReasonCode.ERASED,
+                            "The consent predates the subject's erasure; a new consent is needed.",
+                            ReasonCode.ERASED.article,
+                            event=found[1],
+                        )
+                    )
+        return None
     # Art. 17(1): data collected at or before the erasure is never processed again.
     return _Deny(
         Reason(
@@ -620,7 +646,7 @@ def _restriction(q: _Query) -> _Deny | None:
         return None
     if q.purpose.restriction_exceptions:
         return None  # Art. 18(2): legal claims, others' rights, public interest, as declared
-    if _consented_after(q, found[0]):
+    if _consented_after(q, found[0]) and _consent_stands(q):
         return None  # Art. 18(2): with the person's consent, given after the restriction
     return _Deny(
         Reason(
@@ -630,6 +656,17 @@ def _restriction(q: _Query) -> _Deny | None:
             ReasonCode.RESTRICTED.article,
             event=found[1],
         )
+    )
+
+
+def _consent_stands(q: _Query) -> bool:
+    """Whether the person's latest consent choice for the purpose at ``at`` is a grant, for
+    every vendor involved (a consent given and then withdrawn no longer stands).
+    """
+    return all(
+        isinstance(found[1], ConsentGiven)
+        for grants, stops in _slots(q, as_basis=False)
+        if (found := _latest_in(q.late, (*grants, *stops), q.at_key)) is not None
     )
 
 
