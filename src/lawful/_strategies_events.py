@@ -431,9 +431,9 @@ def history(
         # Consents to as many of the purposes that need one as the size allows.
         agreed = pick_some(draw, palette.needs_consent[:12], target - 1)
         out.append(ContractStarted(at=anchor, contract="contract-1"))
-        # Explicit (Art. 9(2)(a)) three times in four.
+        # Explicit (Art. 9(2)(a)) one time in two: both sides of the rule are reached.
         out.extend(
-            ConsentGiven(at=anchor, purpose=p, explicit=pick(draw, (True, True, True, False)))
+            ConsentGiven(at=anchor, purpose=p, explicit=pick(draw, (True, False)))
             for p in agreed
         )
         # ... and to the transfers that rest on explicit consent (Art. 49(1)(a)).

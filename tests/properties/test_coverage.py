@@ -41,7 +41,7 @@ from lawful.events import EVENT_TYPES
 # so together they see many times these; a change that stops reaching a rule fails here.
 SEARCH = settings(
     settings.get_profile("ci"),
-    max_examples=400,
+    max_examples=450,
     database=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow],
