@@ -221,10 +221,12 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         'unknown opt-out scope "gpc"',
     ),
     (
+        # C-667/21: legitimate interests may cover special categories with an Art. 9(2)
+        # condition of (b)-(j); with none named, the purpose is refused.
         "legitimate interests over special categories",
         _set("purposes.fraud.data", ["ip_address", "health"]),
-        "purposes.fraud.basis",
-        "legitimate interests cannot cover special-category data (health)",
+        "purposes.fraud.special_category_condition",
+        "uses special-category data (health) but names no Art. 9(2) condition",
     ),
     (
         "special category without an Art. 9(2) condition",

@@ -40,6 +40,8 @@ from lawful import (
     Retention,
     SessionEnd,
     Subject,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
     Vendor,
 )
 from lawful.events import EVENT_TYPES
@@ -298,6 +300,8 @@ def _future(after: datetime) -> list[Event]:
         ContractStarted(at=later[14], contract="c-2"),
         ContractEnded(at=later[15], contract="c-1"),
         Interaction(at=later[16], kind="page_view"),
+        TransferConsentGiven(at=later[17], vendor="adnet"),
+        TransferConsentWithdrawn(at=later[18], vendor="adnet"),
     ]
     assert {type(e) for e in events} == set(EVENT_TYPES)
     return events

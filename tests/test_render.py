@@ -25,6 +25,7 @@ from lawful import (
     LegalBasis,
     NoPeriodStated,
     Policy,
+    PolicyError,
     Purpose,
     RestrictionException,
     Retention,
@@ -283,7 +284,7 @@ def test_derogations_notes_and_exceptions_reach_both_texts() -> None:
         _derogation(TransferDerogation.EXPLICIT_CONSENT),
         purposes=[
             attrs.evolve(
-                _derogation(None).purposes[0],
+                _policy(notes="The basis is read from the sign-up form.").purposes[0],
                 restriction_exceptions=(RestrictionException.DATA_SUBJECT_REQUEST,),
             )
         ],
@@ -304,9 +305,11 @@ def test_derogations_notes_and_exceptions_reach_both_texts() -> None:
     )
 
 
-def test_a_derogation_without_its_ground_says_not_stated() -> None:
-    """A derogation that names no ground is shown as such, never given one."""
-    assert "(Art. 49): ground not stated" in render_settings(_derogation(None))
+def test_a_derogation_without_its_ground_is_refused_before_any_text() -> None:
+    """A derogation that names no ground never reaches a text: the policy is refused (a
+    transfer cannot be shown lawful on an unnamed ground, Art. 44, 49(1))."""
+    with pytest.raises(PolicyError, match=r"must name its Art\. 49"):
+        _derogation(None)
 
 
 def test_bundled_ropa_shows_transfers_notes_and_exceptions() -> None:

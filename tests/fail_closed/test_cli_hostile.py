@@ -52,6 +52,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         path = root / name
         path.write_bytes(data)
         out[name] = str(path)
+    (root / "key").chmod(0o600)  # a key file is private (lawful ledger refuses it otherwise)
     out["/dev/zero"] = "/dev/zero"
     out["ledger"] = str(root / "ledger.db")
     return out
@@ -68,6 +69,9 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("purposes-dev-zero", ["purposes", "{/dev/zero}"], {}),
     ("purposes-dup-json", ["purposes", "{dup.json}"], {}),
     ("render-deep-json", ["render", "{deep.json}"], {}),
+    ("banner-deep-toml", ["banner", "{deep.toml}"], {}),
+    ("banner-dev-zero", ["banner", "{/dev/zero}"], {}),
+    ("banner-dup-json", ["banner", "--html", "{dup.json}"], {}),
     ("render-bigint-toml", ["render", "{bigint.toml}"], {}),
     ("ropa-bigint-json", ["ropa", "{bigint.json}"], {}),
     ("ropa-garbage", ["ropa", "{garbage.bin}"], {}),

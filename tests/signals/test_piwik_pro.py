@@ -227,4 +227,7 @@ def test_a_withdrawal_through_the_consent_manager_denies(policy: lawful.Policy) 
         policy, _payload(remarketing=(0, T2)), subject=subject, received_at=NOW
     ).apply(subject)
     assert policy.may_process(subject, "ads", NOW).code is ReasonCode.CONSENT_WITHDRAWN
-    assert policy.may_process(subject, "ads", datetime(2025, 5, 10, tzinfo=UTC)).allowed
+    # Both were received at NOW: the grant dated 3 May never counts before it was on record
+    # (a record never back-dates a permission), and by then the later refusal stands.
+    between = policy.may_process(subject, "ads", datetime(2025, 5, 10, tzinfo=UTC))
+    assert between.code is ReasonCode.NO_CONSENT
