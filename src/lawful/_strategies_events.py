@@ -433,8 +433,7 @@ def history(
         out.append(ContractStarted(at=anchor, contract="contract-1"))
         # Explicit (Art. 9(2)(a)) one time in two: both sides of the rule are reached.
         out.extend(
-            ConsentGiven(at=anchor, purpose=p, explicit=pick(draw, (True, False)))
-            for p in agreed
+            ConsentGiven(at=anchor, purpose=p, explicit=pick(draw, (True, False))) for p in agreed
         )
         # ... and to the transfers that rest on explicit consent (Art. 49(1)(a)).
         room = target - len(out)

@@ -597,7 +597,7 @@ class PolicyContext:
         special: Whether the purpose uses a special category (Art. 9(1)).
         unknown_subject_category: What to do when a subject's categories are unknown.
         age_covers: Whether the age rules cover the purpose's section
-            (:attr:`AgeRules.sections`), so a child's consent to it must be authorised.
+            (``AgeRules.sections``), so a child's consent to it must be authorised.
         age_applies: Whether the age check runs for the purpose: covered, and based on
             consent (Art. 8) or under rules that cover every purpose.
         dated_versions: The versions that state when they took effect, as

@@ -282,7 +282,7 @@ def age_rules(
 
     Ages are 13 to 18, the minimum never above the parental-consent age; the scope
     (consent purposes or all) and the unknown-age rule vary. With ``sections``, rules
-    cover every section or some of those given (:attr:`lawful.AgeRules.sections`);
+    cover every section or some of those given (``lawful.AgeRules.sections``);
     :func:`policies` draws them from its own sections. Shrinks towards no rules.
 
     Raises:

@@ -180,7 +180,7 @@ class LedgerKey:
     def from_file(cls, path: str | os.PathLike[str]) -> LedgerKey:
         """A key from a file's bytes, trailing whitespace removed (a hex line works).
 
-        At most :data:`MAX_KEY_FILE_BYTES` are read: a larger file (or a device such as
+        At most ``MAX_KEY_FILE_BYTES`` (4 KiB) are read: a larger file (or a device such as
         ``/dev/zero``) is refused rather than read to its end.
 
         Raises:
