@@ -163,14 +163,9 @@ _READERS: dict[object, Callable[[object], object]] = {
 }
 
 
-def _optional(read: Callable[[object], object]) -> Callable[[object], object]:
-    def read_optional(value: object) -> object:
-        return None if value is None else read(value)
-
-    return read_optional
-
-
-_Schema = tuple[dict[str, Callable[[object], object]], tuple[str, ...]]
+# Per event class, once: each field's reader and whether it may be None; the fields it must
+# have. Reading an event then costs one look-up and one call per field.
+_Schema = tuple[dict[str, tuple[Callable[[object], object], bool]], tuple[str, ...]]
 _SCHEMAS: dict[type[Any], _Schema] = {}
 
 
@@ -178,13 +173,13 @@ def _schema(cls: type[Any]) -> _Schema:
     """One reader per field of an event class, and the fields it must have (built once)."""
     found = _SCHEMAS.get(cls)
     if found is None:
-        readers: dict[str, Callable[[object], object]] = {}
+        readers: dict[str, tuple[Callable[[object], object], bool]] = {}
         for name, hint in _hints(cls).items():
             if get_origin(hint) in (Union, types.UnionType):
                 inner = next(a for a in get_args(hint) if a is not type(None))
-                readers[name] = _optional(_READERS[inner])
+                readers[name] = (_READERS[inner], True)
             else:
-                readers[name] = _READERS[hint]
+                readers[name] = (_READERS[hint], False)
         required = tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING)
         found = (readers, required)
         _SCHEMAS[cls] = found
@@ -228,25 +223,29 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
         raise _fail(
             f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(BY_TYPE)}"
         )
-    readers, required = _schema(cls)
+    readers, required = _SCHEMAS.get(cls) or _schema(cls)
     kwargs: dict[str, object] = {}
     for key, value in data.items():
         if key == "type" or key == "subject":  # noqa: PLR1714 - two cheap compares, no set
             continue
-        read = readers.get(key)
-        if read is None:
+        reader = readers.get(key)
+        if reader is None:
             raise _fail(f"{where}.{key}", f"unknown key for {kind}")
+        if value is None and reader[1]:
+            kwargs[key] = None
+            continue
         try:
-            kwargs[key] = read(value)
+            kwargs[key] = reader[0](value)
         except _Bad as bad:
             raise _fail(f"{where}.{key}", str(bad)) from None
         except _Naive:
             raise NaiveDatetimeError(f"{where}.{key}") from None
         except EventError as exc:  # from nested terms, whose path starts at the field
             raise EventError(f"{where}.{key}{exc}") from None
-    for name in required:
-        if name not in kwargs:
-            raise _fail(f"{where}.{name}", f"missing required key for {kind}")
+    if len(kwargs) < len(readers):  # some field is left to its default: is it required?
+        for name in required:
+            if name not in kwargs:
+                raise _fail(f"{where}.{name}", f"missing required key for {kind}")
     try:
         return cls(**kwargs)  # type: ignore[arg-type]
     except NaiveDatetimeError:  # pragma: no cover - caught above with a better path

@@ -387,6 +387,31 @@ def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
     if len(row) != 9:
         raise _bad(None, f"expected 9 columns, found {len(row)}")
     seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row
+    # Every read checks every column. The usual row passes one test per column (exact
+    # types: a bool is no int, a memoryview is copied to bytes on the slow path below).
+    if (
+        type(seq) is int
+        and 0 < seq < _U64
+        and type(link) is int
+        and 0 <= link < seq
+        and type(kind) is int
+        and (kind == 0 or kind == 1)  # noqa: PLR1714 - two cheap compares, no set
+        and type(subject_tag) is bytes
+        and len(subject_tag) == 32  # SHA-256 and HMAC-SHA-256 outputs
+        and type(id_tag) is bytes
+        and len(id_tag) == 32
+        and type(digest) is bytes
+        and len(digest) == 32
+        and type(mac) is bytes
+        and len(mac) == 32
+        and type(payload) is bytes
+        and type(nonce) is bytes
+        and len(nonce) == NONCE_BYTES
+        and (prev_mac is None or (type(prev_mac) is bytes and len(prev_mac) == 32))
+    ):
+        return Record(
+            seq, _KINDS[kind], subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac
+        )
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < _U64:
         raise _bad(None, f"column seq: expected a position from 1, found {seq!r}")
     if not isinstance(kind, int) or isinstance(kind, bool) or kind not in (0, 1):
@@ -408,6 +433,9 @@ def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
         link=link,
         prev_mac=prev,
     )
+
+
+_KINDS = (RecordKind.EVENT, RecordKind.ERASURE)
 
 
 def seal_record(
@@ -462,6 +490,9 @@ def _positions(value: object, where: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+_decode_json = json.JSONDecoder().decode
+
+
 def decode(record: Record) -> Decoded:
     """Read a record's payload.
 
@@ -473,7 +504,9 @@ def decode(record: Record) -> Decoded:
     if record.payload is None:
         raise EventError(f"{where}: erased")
     try:
-        data = json.loads(record.payload)
+        # The ledger writes UTF-8 (canonical): decoded as such, without json.loads'
+        # detection of other encodings, which no record of ours can need.
+        data = _decode_json(record.payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise EventError(f"{where}: not valid JSON") from None
     if not isinstance(data, dict):
