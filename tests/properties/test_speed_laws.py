@@ -20,7 +20,6 @@ from tests.properties._cases import Case, cases
 import lawful
 from lawful import Subject
 
-
 # The policy a service runs: the bundled one, whose purposes cover every basis the
 # visitor histories meet. (Generated policies: tests/properties/test_laws.py.)
 POLICIES = st.just(lawful.bundled_policy("piwik-pro"))
@@ -80,9 +79,7 @@ def test_decide_all_answers_as_each_purpose_asked_alone(case: Case) -> None:
     operation = case.operation
     for subject in (fresh(case.subject), case.subject):
         case.decide(subject)  # kept answers of one purpose, for the kept subject
-        every = policy.decide_all(
-            subject, case.at, collected_at=collected_at, operation=operation
-        )
+        every = policy.decide_all(subject, case.at, collected_at=collected_at, operation=operation)
         alone = fresh(case.subject)
         assert list(every) == [p.id for p in policy.purposes]
         for pid, decision in every.items():
