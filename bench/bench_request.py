@@ -89,6 +89,10 @@ def _cold(policy: lawful.Policy, subject: Subject, pid: str, at: datetime):
     return decide
 
 
+def _empty() -> None:
+    """The floor: a Python call that does nothing."""
+
+
 class _Bulk:
     """Many subjects, each built from its events and asked once, in one loop."""
 
@@ -215,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     bulk_histories = [visitors.history(20, policy, roles) for _ in range(bulk_n)]
     bulk = Case("bulk", _Bulk(policy, bulk_histories, roles.granted, at20, cats), per=bulk_n)
     load = Case("loads_policy(text)", lawful.loads_policy, (text,), {"format": "toml"})
-    cases += [*build.values(), kept, cold, base_kept, fresh_all, lean_all, bulk, load]
+    floor = Case("empty call (the floor)", _empty)
+    cases += [*build.values(), kept, cold, base_kept, fresh_all, lean_all, bulk, load, floor]
 
     with tempfile.TemporaryDirectory(prefix="lawful-bench-") as tmp:
         ledger, connection, tag = _ledger(tmp, histories[20])
@@ -282,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         [f"{select.name} of the same rows", us(select.median)],
         ["bulk: fresh subject + may_process, per subject (20 events)", us(bulk.median)],
         [load.name, us(load.median)],
+        [floor.name, us(floor.median)],
     ]
     tables.append(("Other paths (median us)", ["what", "us"], other, 1))
 
@@ -363,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                 "select_json_loads": round(select.median, 1),
                 "bulk_per_subject": round(bulk.median, 1),
                 "policy_load": round(load.median, 1),
+                "floor": round(floor.median, 1),
             },
             "engines_missing": missing,
             "targets": targets,
