@@ -208,6 +208,47 @@ def _parse_terms(value: object, where: str) -> PurposeTerms:
     return PurposeTerms(statement, basis, lists["vendors"], lists["data"])
 
 
+_MISSING = object()
+_PREPARED: dict[type[Any], Callable[[Mapping[str, object]], Event]] = {}
+
+
+def _prepared(cls: type[Any]) -> Callable[[Mapping[str, object]], Event]:
+    """The prepared constructor of an event class (made once): each field read by name with
+    its reader, the class called with every field by keyword, its validators run as for
+    any event. It raises on anything unusual (a missing or unknown key, a bad value), and
+    :func:`event_from_dict` then reads the object again the general way, which says where.
+    """
+    found = _PREPARED.get(cls)
+    if found is not None:
+        return found
+    readers, _ = _schema(cls)
+    names: dict[str, object] = {"cls": cls, "M": _MISSING}
+    body = ["def read(data):", "    get = data.get", '    n = 2 if "subject" in data else 1']
+    args = []
+    for field in attrs.fields(cls):
+        name = field.name
+        read, optional = readers[name]
+        names[f"r_{name}"] = read
+        body.append(f"    v = get({name!r}, M)")
+        if field.default is attrs.NOTHING:
+            body.append("    if v is M: raise KeyError")
+            body.append(f"    n += 1; f_{name} = r_{name}(v)")
+        else:
+            if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                raise TypeError(f"{cls.__name__}.{name}: a factory default is not prepared")
+            names[f"d_{name}"] = field.default
+            value = f"None if v is None else r_{name}(v)" if optional else f"r_{name}(v)"
+            body.append(f"    if v is M: f_{name} = d_{name}")
+            body.append(f"    else: n += 1; f_{name} = {value}")
+        args.append(f"{name}=f_{name}")
+    body.append("    if n != len(data): raise KeyError")
+    body.append(f"    return cls({', '.join(args)})")
+    exec("\n".join(body), names)  # noqa: S102 - source made here from the class's own fields
+    found = names["read"]  # type: ignore[assignment]
+    _PREPARED[cls] = found  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
+
+
 def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Event:
     """Read one event object; ``subject`` (the JSON Lines owner) is ignored here.
 
@@ -223,6 +264,12 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
         raise _fail(
             f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(BY_TYPE)}"
         )
+    try:
+        # The usual object: every key known, every value good, read by the class's
+        # prepared constructor (the same readers and validators).
+        return (_PREPARED.get(cls) or _prepared(cls))(data)
+    except Exception:  # noqa: BLE001, S110 - read again below, which says what and where
+        pass
     readers, required = _SCHEMAS.get(cls) or _schema(cls)
     kwargs: dict[str, object] = {}
     for key, value in data.items():
