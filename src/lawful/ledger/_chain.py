@@ -303,11 +303,11 @@ class LedgerKey:
     def subject_seal(self, subject_tag: bytes, seq: int, mac: bytes) -> bytes:
         """The seal of a subject's head: its newest record is at ``seq`` with this MAC."""
         message = b"subject" + subject_tag + seq.to_bytes(8, "big") + mac
-        return hmac.digest(self.chain, message, "sha256")
+        return self._chain.digest(message)
 
     def seal(self, count: int, mac: bytes) -> bytes:
         """The seal of a head, kept by the store next to it."""
-        return hmac.digest(self.chain, b"head" + count.to_bytes(8, "big") + mac, "sha256")
+        return self._chain.digest(b"head" + count.to_bytes(8, "big") + mac)
 
 
 def _utf8(text: str, where: str) -> bytes:
