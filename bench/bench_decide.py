@@ -24,7 +24,7 @@ from typing import Any
 import harness
 import rivals
 import visitors
-from baseline import Baseline
+from baseline import Baseline, Table
 from harness import Case, ratio, table, us
 
 import lawful
@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     subjects = {
         n: Subject(f"visitor-{n}", h, categories=roles.categories) for n, h in histories.items()
     }
-    baselines = {n: Baseline(policy, h) for n, h in histories.items()}
+    prepared = Table(policy)
+    baselines = {n: Baseline(prepared, h) for n, h in histories.items()}
     engines: dict[int, list[Any]] = {}
     missing: list[str] = []
     for n, h in histories.items():

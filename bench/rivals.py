@@ -94,17 +94,31 @@ def _age(birth: date, at: datetime) -> int:
     return min(day.year - birth.year - (day < birthday(birth, day.year)) for day in days)
 
 
-class Facts:
-    """The event-history lookups the engines need, built once per subject."""
+class Prepared:
+    """What :class:`Facts` reads from the policy, prepared once per policy (not per subject)."""
 
-    def __init__(self, policy: lawful.Policy, events: Iterable[lawful.Event]) -> None:
-        declared = set(policy.opt_out_scopes) | {"all"}
+    def __init__(self, policy: lawful.Policy) -> None:
+        self.declared = frozenset(policy.opt_out_scopes) | {"all"}
+        self.lifetimes = {p.id: p.consent_lifetime for p in policy.purposes}
+        self.purposes = {
+            p.id: (p.per_vendor_consent, tuple(p.opt_out_scopes)) for p in policy.purposes
+        }
+
+
+class Facts:
+    """The event-history lookups the engines need, built once per subject (from the policy
+    or, as a service would, from a :class:`Prepared` made once per policy).
+    """
+
+    def __init__(self, policy: lawful.Policy | Prepared, events: Iterable[lawful.Event]) -> None:
+        prepared = policy if isinstance(policy, Prepared) else Prepared(policy)
+        declared = prepared.declared
         raw: dict[tuple[Any, ...], list[tuple[int, Any, int]]] = {}
 
         def put(line: tuple[Any, ...], key: int, state: Any, expires: int = 0) -> None:
             raw.setdefault(line, []).append((key, state, expires))
 
-        lifetimes = {p.id: p.consent_lifetime for p in policy.purposes}
+        lifetimes = prepared.lifetimes
         undeclared: set[str] = set()
         for event in events:
             key = _us(event.at) * _R + event.rank
@@ -143,10 +157,13 @@ class Facts:
                 [e[1] for e in entries],
                 [e[2] for e in entries],
             )
-        self.purposes = {
-            p.id: (p.per_vendor_consent, tuple(p.opt_out_scopes) + tuple(sorted(undeclared)))
-            for p in policy.purposes
-        }
+        self.purposes = prepared.purposes
+        if undeclared:
+            extra = tuple(sorted(undeclared))
+            self.purposes = {
+                pid: (per_vendor, scopes + extra)
+                for pid, (per_vendor, scopes) in prepared.purposes.items()
+            }
 
     def _latest(self, line: tuple[Any, ...], at_key: int) -> tuple[int, Any, int] | None:
         found = self.lines.get(line)

@@ -59,13 +59,11 @@ def roles(policy: Policy) -> Roles:
     consent = [p.id for p in policy.purposes if p.basis is LegalBasis.CONSENT and usable(p)]
     if len(consent) < 2:
         raise SystemExit("the policy needs two consent purposes for a visitor")
-    granted = "analytics" if "analytics" in consent else consent[0]
-    rest = [p for p in consent if p != granted]
-    withdrawn = "marketing_automation" if "marketing_automation" in rest else rest[0]
     # A purpose on legitimate interests that reads the device without being strictly
     # necessary still needs consent for the device access (ePrivacy Art. 5(3)): the probe
     # has consented to everything, so such a purpose qualifies, and the history below
-    # ends with a consent to it.
+    # ends with a consent to it. A consent purpose qualifies when the probe's consent
+    # decides it (not, say, a transfer with no stated safeguard, which denies first).
     probe = Subject(
         "probe",
         [
@@ -75,6 +73,16 @@ def roles(policy: Policy) -> Roles:
         categories=categories,
     )
     at = START + 400 * STEP
+    consent = [
+        pid
+        for pid in consent
+        if policy.may_process(probe, pid, at).code is lawful.ReasonCode.CONSENT_GIVEN
+    ]
+    if len(consent) < 2:
+        raise SystemExit("the policy needs two consent purposes a visitor's consent decides")
+    granted = "analytics" if "analytics" in consent else consent[0]
+    rest = [p for p in consent if p != granted]
+    withdrawn = "marketing_automation" if "marketing_automation" in rest else rest[0]
     interest = [
         p.id
         for p in policy.purposes

@@ -57,7 +57,14 @@ from lawful.model import (
 )
 from lawful.subject import Kind, Line, LineKey, Subject, latest_key
 
-__all__ = ["QueryError", "compare_terms", "decide", "may_process", "unknown_purpose"]
+__all__ = [
+    "QueryError",
+    "compare_terms",
+    "decide",
+    "decide_all",
+    "may_process",
+    "unknown_purpose",
+]
 
 _R = 4  # ranks per instant in a sort key
 _NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instant reaches
@@ -275,6 +282,67 @@ def decide(
         decision.valid_until,
     )
     return decision
+
+
+def decide_all(
+    subject: Subject,
+    purposes: Iterable[CompiledPurpose],
+    at: datetime,
+    collected_at: datetime | None,
+    operation: Operation,
+) -> dict[str, Decision]:
+    """:func:`decide` for every purpose at one instant, fresh data, whole purposes: what
+    depends on no purpose (``at`` in microseconds, the next instant an event takes effect
+    and its datetime) is worked out once per call, and each answer is kept as
+    :func:`decide` keeps it (the same slot), so later questions find it.
+    """
+    if collected_at is not None or operation is not _USE:
+        return {p.id: decide(subject, p, at, None, (), collected_at, operation) for p in purposes}
+    at_us = _at_us(at)
+    tz = at.tzinfo
+    index = subject._index  # noqa: SLF001 - the engine owns the index
+    kept_decisions = index.decisions
+    every = index.lines.get(_ALL_LINE)
+    following = _NEVER  # the next instant an event takes effect
+    if every is not None:
+        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
+        if pos < every[2]:
+            following = every[0][pos] // _R
+    following_at = None if following >= _NEVER else from_us(following, tz)
+    at_offset = at.utcoffset()
+    following_offset = None if following_at is None else following_at.utcoffset()
+    out: dict[str, Decision] = {}
+    for purpose in purposes:
+        slot = (purpose.id, tz)
+        kept = kept_decisions.get(slot)
+        if kept is not None and kept[0] is purpose and kept[5] <= at_us < kept[6]:
+            out[purpose.id] = make_decision(kept[7], kept[8], at, kept[9], kept[10], kept[11])
+            continue
+        decision, until_us = _evaluate(
+            subject, purpose, at, at_us, None, (), at_us, operation, fresh=True
+        )
+        until: datetime | None
+        if until_us is not None and until_us < following:
+            end, until = until_us, from_us(until_us, tz)
+            until_offset = until.utcoffset()
+        else:
+            end, until, until_offset = following, following_at, following_offset
+        kept_decisions[slot] = (
+            purpose,
+            at,
+            until,
+            at_offset,
+            until_offset,
+            at_us,
+            end,
+            decision.allowed,
+            decision.purpose,
+            decision.basis,
+            decision.reasons,
+            decision.valid_until,
+        )
+        out[purpose.id] = decision
+    return out
 
 
 def _at_us(at: datetime) -> int:

@@ -163,14 +163,9 @@ _READERS: dict[object, Callable[[object], object]] = {
 }
 
 
-def _optional(read: Callable[[object], object]) -> Callable[[object], object]:
-    def read_optional(value: object) -> object:
-        return None if value is None else read(value)
-
-    return read_optional
-
-
-_Schema = tuple[dict[str, Callable[[object], object]], tuple[str, ...]]
+# Per event class, once: each field's reader and whether it may be None; the fields it must
+# have. Reading an event then costs one look-up and one call per field.
+_Schema = tuple[dict[str, tuple[Callable[[object], object], bool]], tuple[str, ...]]
 _SCHEMAS: dict[type[Any], _Schema] = {}
 
 
@@ -178,13 +173,13 @@ def _schema(cls: type[Any]) -> _Schema:
     """One reader per field of an event class, and the fields it must have (built once)."""
     found = _SCHEMAS.get(cls)
     if found is None:
-        readers: dict[str, Callable[[object], object]] = {}
+        readers: dict[str, tuple[Callable[[object], object], bool]] = {}
         for name, hint in _hints(cls).items():
             if get_origin(hint) in (Union, types.UnionType):
                 inner = next(a for a in get_args(hint) if a is not type(None))
-                readers[name] = _optional(_READERS[inner])
+                readers[name] = (_READERS[inner], True)
             else:
-                readers[name] = _READERS[hint]
+                readers[name] = (_READERS[hint], False)
         required = tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING)
         found = (readers, required)
         _SCHEMAS[cls] = found
@@ -213,6 +208,47 @@ def _parse_terms(value: object, where: str) -> PurposeTerms:
     return PurposeTerms(statement, basis, lists["vendors"], lists["data"])
 
 
+_MISSING = object()
+_PREPARED: dict[type[Any], Callable[[Mapping[str, object]], Event]] = {}
+
+
+def _prepared(cls: type[Any]) -> Callable[[Mapping[str, object]], Event]:
+    """The prepared constructor of an event class (made once): each field read by name with
+    its reader, the class called with every field by keyword, its validators run as for
+    any event. It raises on anything unusual (a missing or unknown key, a bad value), and
+    :func:`event_from_dict` then reads the object again the general way, which says where.
+    """
+    found = _PREPARED.get(cls)
+    if found is not None:
+        return found
+    readers, _ = _schema(cls)
+    names: dict[str, object] = {"cls": cls, "M": _MISSING}
+    body = ["def read(data):", "    get = data.get", '    n = 2 if "subject" in data else 1']
+    args = []
+    for field in attrs.fields(cls):
+        name = field.name
+        read, optional = readers[name]
+        names[f"r_{name}"] = read
+        body.append(f"    v = get({name!r}, M)")
+        if field.default is attrs.NOTHING:
+            body.append("    if v is M: raise KeyError")
+            body.append(f"    n += 1; f_{name} = r_{name}(v)")
+        else:
+            if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                raise TypeError(f"{cls.__name__}.{name}: a factory default is not prepared")
+            names[f"d_{name}"] = field.default
+            value = f"None if v is None else r_{name}(v)" if optional else f"r_{name}(v)"
+            body.append(f"    if v is M: f_{name} = d_{name}")
+            body.append(f"    else: n += 1; f_{name} = {value}")
+        args.append(f"{name}=f_{name}")
+    body.append("    if n != len(data): raise KeyError")
+    body.append(f"    return cls({', '.join(args)})")
+    exec("\n".join(body), names)  # noqa: S102 - source made here from the class's own fields
+    found = names["read"]  # type: ignore[assignment]
+    _PREPARED[cls] = found  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
+
+
 def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Event:
     """Read one event object; ``subject`` (the JSON Lines owner) is ignored here.
 
@@ -228,25 +264,35 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
         raise _fail(
             f"{where}.type", f"unknown event type {kind!r}; expected one of {', '.join(BY_TYPE)}"
         )
-    readers, required = _schema(cls)
+    try:
+        # The usual object: every key known, every value good, read by the class's
+        # prepared constructor (the same readers and validators).
+        return (_PREPARED.get(cls) or _prepared(cls))(data)
+    except Exception:  # noqa: BLE001, S110 - read again below, which says what and where
+        pass
+    readers, required = _SCHEMAS.get(cls) or _schema(cls)
     kwargs: dict[str, object] = {}
     for key, value in data.items():
         if key == "type" or key == "subject":  # noqa: PLR1714 - two cheap compares, no set
             continue
-        read = readers.get(key)
-        if read is None:
+        reader = readers.get(key)
+        if reader is None:
             raise _fail(f"{where}.{key}", f"unknown key for {kind}")
+        if value is None and reader[1]:
+            kwargs[key] = None
+            continue
         try:
-            kwargs[key] = read(value)
+            kwargs[key] = reader[0](value)
         except _Bad as bad:
             raise _fail(f"{where}.{key}", str(bad)) from None
         except _Naive:
             raise NaiveDatetimeError(f"{where}.{key}") from None
         except EventError as exc:  # from nested terms, whose path starts at the field
             raise EventError(f"{where}.{key}{exc}") from None
-    for name in required:
-        if name not in kwargs:
-            raise _fail(f"{where}.{name}", f"missing required key for {kind}")
+    if len(kwargs) < len(readers):  # some field is left to its default: is it required?
+        for name in required:
+            if name not in kwargs:
+                raise _fail(f"{where}.{name}", f"missing required key for {kind}")
     try:
         return cls(**kwargs)  # type: ignore[arg-type]
     except NaiveDatetimeError:  # pragma: no cover - caught above with a better path

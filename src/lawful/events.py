@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import reprlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeAlias
 
 import attrs
@@ -160,6 +160,8 @@ def _terms(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
 
 
 def _moment(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is datetime and value.tzinfo is UTC and 1 < value.year < 9999:
+        return  # the usual instant: aware, and in UTC's years (require_aware's checks)
     if not isinstance(value, datetime):
         _wrong(instance, attribute, "an aware datetime", value)
         return

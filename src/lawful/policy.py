@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 import attrs
 
-from lawful._engine import decide, unknown_purpose
+from lawful._engine import decide, decide_all, unknown_purpose
 from lawful._time import to_us
 from lawful.decision import Decision, Operation
 from lawful.exceptions import PolicyError, Problem, UnknownPurposeError
@@ -314,9 +314,7 @@ class Policy:
         operation: Operation = Operation.USE,
     ) -> dict[str, Decision]:
         """Every purpose at once, in policy order: for example what a banner must still ask."""
-        return {
-            p.id: decide(subject, p, at, None, (), collected_at, operation) for p in self.purposes
-        }
+        return decide_all(subject, self.purposes, at, collected_at, operation)
 
     # -- files -----------------------------------------------------------------------------
 

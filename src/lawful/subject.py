@@ -18,12 +18,14 @@ one binary search per timeline it needs: O(log n) in the history.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from itertools import islice
+from operator import lt as _before
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from lawful._time import to_us
+from lawful._time import EPOCH, to_us
 from lawful.events import (
     EVENT_TYPES,
     AgeDeclared,
@@ -110,65 +112,150 @@ _GRANTS: tuple[type[Event], ...] = (
 _ALL: LineKey = (Kind.ALL,)
 
 
+# -- the timelines of each kind of event ------------------------------------------------------
+# One function per event class, found by type(event) in one dict look-up (a ``match`` over
+# nineteen class patterns cost more than the rest of indexing an event). Each returns the
+# timelines the event belongs to besides the Kind.ALL line, or None for a "consent" that
+# is no affirmative act, which enters no timeline at all.
+
+
+def _consent_given(e: ConsentGiven) -> tuple[LineKey, ...] | None:
+    if not _affirmative(e.method):
+        return None  # Art. 4(11), recital 32: it grants nothing and changes nothing
+    return ((Kind.CONSENT_GRANTS, e.purpose, e.vendor),)
+
+
+def _consent_withdrawn(e: ConsentWithdrawn) -> tuple[LineKey, ...]:
+    return ((Kind.CONSENT_STOPS, e.purpose, e.vendor),)
+
+
+def _objection(e: Objection) -> tuple[LineKey, ...]:
+    return ((Kind.OBJECTIONS, e.purpose), (Kind.OBJECTION_STATE, e.purpose))
+
+
+def _objection_withdrawn(e: ObjectionWithdrawn) -> tuple[LineKey, ...]:
+    return ((Kind.OBJECTION_STATE, e.purpose),)
+
+
+def _objection_overridden(e: ObjectionOverridden) -> tuple[LineKey, ...]:
+    return ((Kind.OVERRIDES, e.purpose),)
+
+
+def _restriction(e: RestrictionRequested | RestrictionLifted) -> tuple[LineKey, ...]:
+    return ((Kind.RESTRICTION, e.purpose),)
+
+
+_ERASURE_LINES: tuple[LineKey, ...] = ((Kind.ERASURE,),)
+_AGE_LINES: tuple[LineKey, ...] = ((Kind.AGE,),)
+_CONTRACT_LINES: tuple[LineKey, ...] = ((Kind.CONTRACT,),)
+_ANY_OPT_OUT: LineKey = (Kind.ANY_OPT_OUT,)
+_ANY_INTERACTION: LineKey = (Kind.ANY_INTERACTION,)
+
+
+def _erasure(_: Erasure) -> tuple[LineKey, ...]:
+    return _ERASURE_LINES
+
+
+def _opt_out(e: OptOut) -> tuple[LineKey, ...]:
+    return ((Kind.OPT_OUT_STATE, e.scope), (Kind.OPT_OUTS, e.scope), _ANY_OPT_OUT)
+
+
+def _opt_out_withdrawn(e: OptOutWithdrawn) -> tuple[LineKey, ...]:
+    return ((Kind.OPT_OUT_STATE, e.scope), _ANY_OPT_OUT)
+
+
+def _age(_: BirthDateDeclared | AgeDeclared) -> tuple[LineKey, ...]:
+    return _AGE_LINES
+
+
+def _parental(e: ParentalConsentGiven | ParentalConsentWithdrawn) -> tuple[LineKey, ...]:
+    return ((Kind.PARENTAL, e.purpose),)
+
+
+def _contract(_: ContractStarted | ContractEnded) -> tuple[LineKey, ...]:
+    return _CONTRACT_LINES
+
+
+def _interaction(e: Interaction) -> tuple[LineKey, ...]:
+    return ((Kind.INTERACTION, e.kind, e.purpose), _ANY_INTERACTION)
+
+
+def _transfer_given(e: TransferConsentGiven) -> tuple[LineKey, ...] | None:
+    if not _affirmative(e.method):
+        return None  # Art. 4(11), 49(1)(a): explicit consent is an affirmative act
+    return ((Kind.TRANSFER, e.vendor, e.purpose),)
+
+
+def _transfer_withdrawn(e: TransferConsentWithdrawn) -> tuple[LineKey, ...]:
+    return ((Kind.TRANSFER, e.vendor, e.purpose),)
+
+
+_LinesOf = Callable[[Any], "tuple[LineKey, ...] | None"]
+# Per event class: its rank, whether it grants (takes effect no earlier than recorded),
+# and its timelines.
+_Spec = tuple[int, bool, _LinesOf]
+_LINES_OF: dict[type[Event], _LinesOf] = {
+    ConsentGiven: _consent_given,
+    ConsentWithdrawn: _consent_withdrawn,
+    Objection: _objection,
+    ObjectionWithdrawn: _objection_withdrawn,
+    ObjectionOverridden: _objection_overridden,
+    RestrictionRequested: _restriction,
+    RestrictionLifted: _restriction,
+    Erasure: _erasure,
+    OptOut: _opt_out,
+    OptOutWithdrawn: _opt_out_withdrawn,
+    BirthDateDeclared: _age,
+    AgeDeclared: _age,
+    ParentalConsentGiven: _parental,
+    ParentalConsentWithdrawn: _parental,
+    ContractStarted: _contract,
+    ContractEnded: _contract,
+    Interaction: _interaction,
+    TransferConsentGiven: _transfer_given,
+    TransferConsentWithdrawn: _transfer_withdrawn,
+}
+assert set(_LINES_OF) == set(EVENT_TYPES)  # noqa: S101 - every event class has its lines
+_SPECS: dict[type, _Spec] = {
+    cls: (cls.rank, cls in _GRANTS, lines) for cls, lines in _LINES_OF.items()
+}
+
+
+def _spec(event: object) -> _Spec:
+    """The spec of ``event``'s class (a subclass of an event class: its base's)."""
+    spec = _SPECS.get(type(event))
+    if spec is not None:
+        return spec
+    if isinstance(event, EVENT_TYPES):
+        for cls in type(event).__mro__:
+            found = _SPECS.get(cls)
+            if found is not None:
+                # Its own rank: a ClassVar a subclass may have changed.
+                return (event.rank, found[1], found[2])
+    raise TypeError(f"not a lawful event: {event!r}")
+
+
 def _keys_for(event: Event) -> tuple[LineKey, ...]:
     """The timelines an event belongs to; none for a "consent" that is no affirmative act."""
-    match event:
-        case ConsentGiven():
-            if not _affirmative(event.method):
-                return ()  # Art. 4(11), recital 32: it grants nothing and changes nothing
-            return ((Kind.CONSENT_GRANTS, event.purpose, event.vendor), _ALL)
-        case ConsentWithdrawn():
-            return ((Kind.CONSENT_STOPS, event.purpose, event.vendor), _ALL)
-        case Objection():
-            return (
-                (Kind.OBJECTIONS, event.purpose),
-                (Kind.OBJECTION_STATE, event.purpose),
-                _ALL,
-            )
-        case ObjectionWithdrawn():
-            return ((Kind.OBJECTION_STATE, event.purpose), _ALL)
-        case ObjectionOverridden():
-            return ((Kind.OVERRIDES, event.purpose), _ALL)
-        case RestrictionRequested() | RestrictionLifted():
-            return ((Kind.RESTRICTION, event.purpose), _ALL)
-        case Erasure():
-            return ((Kind.ERASURE,), _ALL)
-        case OptOut():
-            return (
-                (Kind.OPT_OUT_STATE, event.scope),
-                (Kind.OPT_OUTS, event.scope),
-                (Kind.ANY_OPT_OUT,),
-                _ALL,
-            )
-        case OptOutWithdrawn():
-            return ((Kind.OPT_OUT_STATE, event.scope), (Kind.ANY_OPT_OUT,), _ALL)
-        case BirthDateDeclared() | AgeDeclared():
-            return ((Kind.AGE,), _ALL)
-        case ParentalConsentGiven() | ParentalConsentWithdrawn():
-            return ((Kind.PARENTAL, event.purpose), _ALL)
-        case ContractStarted() | ContractEnded():
-            return ((Kind.CONTRACT,), _ALL)
-        case Interaction():
-            return ((Kind.INTERACTION, event.kind, event.purpose), (Kind.ANY_INTERACTION,), _ALL)
-        case TransferConsentGiven():
-            if not _affirmative(event.method):
-                return ()  # Art. 4(11), 49(1)(a): explicit consent is an affirmative act
-            return ((Kind.TRANSFER, event.vendor, event.purpose), _ALL)
-        case TransferConsentWithdrawn():
-            return ((Kind.TRANSFER, event.vendor, event.purpose), _ALL)
-    raise TypeError(f"not a lawful event: {event!r}")  # pragma: no cover - typed away
+    own = _spec(event)[2](event)
+    return () if own is None else (*own, _ALL)
 
 
 def _affirmative(method: object) -> bool:
     """Whether a consent's method is an affirmative act (free text of older records, not
     yet read as a :class:`ConsentMethod`, counts as an unspecified affirmative act).
     """
+    if method.__class__ is ConsentMethod:
+        return method not in _NOT_AFFIRMATIVE  # identity first: no Enum hash
     if isinstance(method, ConsentMethod):
         return method.affirmative
     try:
         return ConsentMethod(method).affirmative
     except ValueError:
         return True
+
+
+_NOT_AFFIRMATIVE = tuple(m for m in ConsentMethod if not m.affirmative)
 
 
 def _sort_key(event: Event) -> int:
@@ -190,15 +277,6 @@ def effective_key(event: Event, key: int) -> int:
         return key
     later = to_us(recorded, f"{event.event_type}.recorded_at") * _RANKS + event.rank
     return max(key, later)
-
-
-def _ordered(events: Iterable[Event]) -> tuple[list[int], list[Event]]:
-    """Events in time order, independent of the order given.
-
-    Ties of instant and rank are broken by the event's representation, so that the
-    same set of events always yields the same order (and the same decisions).
-    """
-    return _ordered_pairs([(_sort_key(e), e) for e in events])
 
 
 def _ordered_pairs(pairs: list[tuple[int, Event]]) -> tuple[list[int], list[Event]]:
@@ -233,23 +311,38 @@ class _Index:
     decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's kept decisions
 
     @classmethod
-    def build(cls, keys: list[int], events: list[Event]) -> _Index:
+    def _of(
+        cls, keys: list[int], events: list[Event], late: dict[int, int], moved: dict[int, int]
+    ) -> _Index:  # the general case of _indexed
+        """The index of events in log order, given the grants recorded late: ``late`` (by
+        id, their log key) and ``moved`` (by id, the key of the instant they take effect).
+        """
+        if moved:  # a grant recorded late moves to the instant it takes effect
+            keys, events = _ordered_pairs(
+                [(moved.get(id(e), k), e) for k, e in zip(keys, events, strict=True)]
+            )
         grown: dict[LineKey, tuple[list[int], list[Event]]] = {}
-        effective = [effective_key(e, k) for k, e in zip(keys, events, strict=True)]
-        late: dict[int, int] = {}
-        if effective != keys:  # a grant recorded late moves to the instant it takes effect
-            late = {id(e): k for k, f, e in zip(keys, effective, events, strict=True) if f != k}
-            effective, events = _ordered_pairs(list(zip(effective, events, strict=True)))
-        for key, event in zip(effective, events, strict=True):
-            for line_key in _keys_for(event):
+        every: list[int] = []
+        counted: list[Event] = []
+        lines_of = _LINES_OF
+        for key, event in zip(keys, events):  # noqa: B905 - in step by construction
+            own = (lines_of.get(type(event)) or _spec(event)[2])(event)
+            if own is None:
+                continue
+            every.append(key)
+            counted.append(event)
+            for line_key in own:
                 line = grown.get(line_key)
                 if line is None:
                     grown[line_key] = ([key], [event])
                 else:
                     line[0].append(key)
                     line[1].append(event)
-        lines = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
-        return cls(lines, _contracts_in_force(lines.get((Kind.CONTRACT,)), late), late)
+        lines: dict[LineKey, Line] = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
+        if every:
+            lines[_ALL] = (every, counted, len(every))
+        contracts = lines.get(_CONTRACT_LINES[0])
+        return cls(lines, _contracts_in_force(contracts, late), late)
 
     def add(self, key: int, event: Event) -> _Index:
         """The index with one more event (sort key ``key``)."""
@@ -404,15 +497,76 @@ def latest_key(
     return best
 
 
+def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Index]:
+    """The events in log order, their sort keys, and their index.
+
+    One pass over the events: each instant converted once, each class's timelines found
+    in one look-up, and the timelines grown as it goes, which holds when the events come
+    in strict time order with every grant recorded in time (the usual case). Otherwise
+    (events out of order, ties of instant, a grant recorded late, a "consent" that is no
+    affirmative act) the events are sorted and the timelines grown again from them.
+    """
+    keys: list[int] = []
+    events: list[Event] = []
+    late: dict[int, int] = {}
+    moved: dict[int, int] = {}
+    grown: dict[LineKey, tuple[list[int], list[Event]]] = {}
+    specs = _SPECS
+    epoch = EPOCH
+    last = -1
+    simple = True  # strictly increasing keys, and every event enters the Kind.ALL line
+    for event in given:
+        rank, grant, lines_of = specs.get(type(event)) or _spec(event)
+        at = event.at  # _spec let only events through
+        try:
+            delta = at - epoch
+        except TypeError:  # pragma: no cover - events are checked aware where made
+            to_us(at, f"{event.event_type}.at")
+            raise
+        # ((seconds * 10**6 + microseconds) * 4 + rank, with one big-integer step fewer)
+        key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (delta.microseconds * 4 + rank)
+        if grant and event.recorded_at is not None:
+            effective = effective_key(event, key)  # type: ignore[arg-type]
+            if effective != key:
+                late[id(event)] = key
+                moved[id(event)] = effective
+                simple = False
+        keys.append(key)
+        events.append(event)  # type: ignore[arg-type]
+        if not simple:
+            continue
+        if key <= last:
+            simple = False
+            continue
+        last = key
+        own = lines_of(event)
+        if own is None:
+            simple = False
+            continue
+        for line_key in own:
+            line = grown.get(line_key)
+            if line is None:
+                grown[line_key] = ([key], [event])  # type: ignore[list-item]
+            else:
+                line[0].append(key)
+                line[1].append(event)  # type: ignore[arg-type]
+    if not simple:
+        if not all(map(_before, keys, islice(keys, 1, None))):
+            keys, events = _ordered_pairs(list(zip(keys, events, strict=True)))
+        return keys, events, _Index._of(keys, events, late, moved)  # noqa: SLF001
+    lines: dict[LineKey, Line] = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
+    if keys:
+        # Every event counts, in log order: the Kind.ALL line is a copy (Subject.add
+        # appends to the log and to this line, each on its own).
+        lines[_ALL] = (keys[:], events[:], len(keys))
+    return keys, events, _Index(lines, _contracts_in_force(lines.get(_CONTRACT_LINES[0]), late))
+
+
 def _to_events(value: Iterable[_EventBase]) -> tuple[Event, ...]:
     # Typed on the events' common base: mypy infers a mixed list literal as
-    # list[_EventBase], and Subject("s", [grant, withdrawal]) must type-check.
-    events: list[Event] = []
-    for event in value:
-        if not isinstance(event, EVENT_TYPES):
-            raise TypeError(f"not a lawful event: {event!r}")
-        events.append(event)
-    return tuple(events)
+    # list[_EventBase], and Subject("s", [grant, withdrawal]) must type-check. Each is
+    # checked in __attrs_post_init__, in the same pass that indexes it.
+    return tuple(value)  # type: ignore[arg-type]
 
 
 def _categories(value: Iterable[str] | None) -> frozenset[str] | None:
@@ -443,12 +597,12 @@ class Subject:
     _index: _Index = attrs.field(init=False, eq=False, repr=False, alias="_index")
 
     def __attrs_post_init__(self) -> None:
-        keys, ordered = _ordered(self.events)
+        keys, ordered, index = _indexed(self.events)
         object.__setattr__(self, "events", tuple(ordered))
         object.__setattr__(self, "_log", ordered)
         object.__setattr__(self, "_keys", keys)
         object.__setattr__(self, "_count", len(ordered))
-        object.__setattr__(self, "_index", _Index.build(keys, ordered))
+        object.__setattr__(self, "_index", index)
 
     if not TYPE_CHECKING:  # typed, every unknown attribute would pass as Any
 

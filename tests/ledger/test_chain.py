@@ -20,6 +20,7 @@ from lawful.ledger._chain import (
     GENESIS,
     Record,
     RecordKind,
+    _Keyed,
     canonical,
     decode,
     seal_record,
@@ -173,3 +174,13 @@ def test_unencodable_text_is_an_event_error() -> None:
     event = ConsentGiven(at=EVENT.at, purpose="\udc80")
     with pytest.raises(EventError, match="UTF-8"):
         canonical("v", stored_form(event, event_id="c", recorded_at=None))
+
+
+@pytest.mark.parametrize("size", [0, 1, 32, 63, 64, 65, 200])
+def test_the_prepared_hmac_is_hmac_sha256(size: int) -> None:
+    """A ledger key's HMAC, prepared once per key, gives hmac.digest's bytes for any key
+    length (longer than a block: hashed first) and any message.
+    """
+    secret = bytes(range(size))
+    for message in (b"", b"abc", bytes(range(256)) * 3):
+        assert _Keyed(secret).digest(message) == hmac.digest(secret, message, "sha256")

@@ -87,11 +87,14 @@ def check_head(key: LedgerKey, sealed: bytes | None, tail: Record | None) -> tup
     return count, mac
 
 
-def check_record(key: LedgerKey, record: Record) -> Decoded | None:
+def check_record(
+    key: LedgerKey, record: Record, tags: dict[str, bytes] | None = None
+) -> Decoded | None:
     """Check one record alone and read it; ``None`` for an erased (scrubbed) record.
 
     Its MAC is checked against ``record.prev_mac``, the stored MAC of the record before,
-    which the store read with it.
+    which the store read with it. ``tags`` keeps the pseudonyms of subject ids computed
+    in one read (a subject's records all name it): the check is the same, made once.
 
     Raises:
         LedgerIntegrityError: Naming the record: its content, MAC or tags do not verify,
@@ -121,8 +124,15 @@ def check_record(key: LedgerKey, record: Record) -> Decoded | None:
         decoded = decode(record)
     except EventError as exc:
         raise _fail(seq, f"unreadable content: {exc}") from None
-    if decoded.subject is not None and key.subject_tag(decoded.subject) != record.subject_tag:
-        raise _fail(seq, "its subject does not match its pseudonym")
+    subject = decoded.subject
+    if subject is not None:
+        tag = None if tags is None else tags.get(subject)
+        if tag is None:
+            tag = key.subject_tag(subject)
+            if tags is not None:
+                tags[subject] = tag
+        if tag != record.subject_tag:
+            raise _fail(seq, "its subject does not match its pseudonym")
     event_id = decoded.event.id
     if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
         raise _fail(seq, "its event id does not match its tag")
@@ -156,11 +166,12 @@ def check_history(
     decoded: list[Decoded] = []
     scrubbed: dict[int, Record] = {}
     last_seq, last_mac = after
+    tags: dict[str, bytes] = {}
     for record in records:
         if record.link != last_seq:
             missing = record.link if record.link > last_seq else record.seq
             raise _fail(missing, f"missing from its subject's history (record {record.seq})")
-        content = check_record(key, record)
+        content = check_record(key, record, tags)
         if content is None:
             scrubbed[record.seq] = record
         else:
