@@ -581,8 +581,12 @@ class _Question:
     def _session_end(self, inactivity: Duration) -> datetime:
         """The session that collected the data ends ``inactivity`` after its last interaction."""
         gap = timedelta(days=inactivity.days, seconds=inactivity.seconds)
-        last = self.collected
-        for moment in sorted(e.at for e in self.of(Interaction) if e.at >= self.collected):
+        # In UTC: an inactivity is elapsed time, not wall-clock time (a clock change in
+        # the zone the data was collected in moves no deadline).
+        last = self.collected.astimezone(UTC)
+        for moment in sorted(
+            e.at.astimezone(UTC) for e in self.of(Interaction) if e.at >= self.collected
+        ):
             if moment - last >= gap:
                 break
             last = max(last, moment)

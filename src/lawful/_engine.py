@@ -981,37 +981,28 @@ def _opt_out(q: _Query) -> _Deny | None:
     pid = purpose.id
     lines = q.lines
     clause = f"purposes.{pid}.opt_out_scopes"
-    if q.basis is _CONSENT and not purpose.direct_marketing:
-        # Art. 7(3): on a consent purpose an opt-out withdraws the consent; only a consent
-        # given after it is the person's latest choice. Withdrawing the opt-out gives no
-        # consent back: that would be consent by inaction (Art. 4(11), recital 32).
-        found = _latest_in(q.late, (lines.get((Kind.OPT_OUTS, s)) for s in scopes), q.at_key)
-        if found is None or _consented_after(q, found[0]):
-            return None
-        state = latest_key(
-            lines.get((Kind.OPT_OUT_STATE, getattr(found[1], "scope", None))), q.at_key, q.late
-        )
-        if state is None or not isinstance(state[1], OptOut):
-            # Withdrawn: no longer opted out, but the consent it withdrew stays withdrawn
-            # (the basis check says so, CONSENT_WITHDRAWN): no consent by inaction.
-            return None
-        return _Deny(
-            Reason(
-                ReasonCode.OPTED_OUT,
-                f"The subject opted out ({getattr(found[1], 'scope', '')}), which withdraws "
-                f"consent to '{pid}'; only a consent given since would count.",
-                "Art. 7(3)",
-                event=found[1],
-                clause=clause,
-            )
-        )
     for scope in scopes:
         found = latest_key(lines.get((Kind.OPT_OUT_STATE, scope)), q.at_key, q.late)
         if found is None or not isinstance(found[1], OptOut):
+            # Not (or no longer) opted out of this scope. On a consent purpose the consent
+            # an opt-out withdrew stays withdrawn (the basis says CONSENT_WITHDRAWN): no
+            # consent comes back by inaction (Art. 4(11), recital 32).
             continue
+        if q.basis is _CONSENT and _consented_after(q, found[0]):
+            continue  # the person's later affirmative consent is its latest choice
+        if q.basis is _CONSENT and not purpose.direct_marketing:
+            # Art. 7(3): on a consent purpose an opt-out withdraws the consent.
+            return _Deny(
+                Reason(
+                    ReasonCode.OPTED_OUT,
+                    f"The subject opted out ({scope}), which withdraws consent to '{pid}'; "
+                    "only a consent given since would count.",
+                    "Art. 7(3)",
+                    event=found[1],
+                    clause=clause,
+                )
+            )
         if purpose.direct_marketing:
-            if q.basis is _CONSENT and _consented_after(q, found[0]):
-                continue  # the person's later affirmative consent is its latest choice
             article = "Art. 21(3), 21(5)"  # an objection to direct marketing, by automated means
         elif q.basis in _OBJECTABLE:
             article = "Art. 21(5)"
