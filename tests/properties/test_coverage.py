@@ -9,8 +9,9 @@ occurred.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, date, datetime
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from tests.properties._cases import Case, cases, moments, timeline
 from tests.reference import decide
@@ -18,17 +19,22 @@ from tests.reference import decide
 from lawful import (
     AfterCollection,
     AfterLastInteraction,
+    AgeRules,
     AgeScope,
+    BirthDateDeclared,
     ConsentGiven,
+    DataCategory,
     Event,
     LegalBasis,
     NoPeriodStated,
     Policy,
+    Purpose,
     ReasonCode,
     RestrictionException,
     RetentionCombine,
     SessionEnd,
     SpecialCategoryCondition,
+    Subject,
     TransferConsentGiven,
     TransferDerogation,
     TransferMechanism,
@@ -48,6 +54,43 @@ SEARCH = settings(
 )
 
 
+def _pinned_child() -> Case:
+    """A pinned case for the two codes that need a rare policy (a minimum age, and Art.
+    9(2)(a) data) and a rarer history: a child's non-explicit consent. The derandomized
+    search reaches them too, but which examples it draws moves with every change to the
+    strategies; this keeps the counters from failing on an unlucky sample.
+    """
+    start = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    policy = Policy(
+        id="pinned",
+        version="1",
+        data_categories=[DataCategory("health", "Health data", special=True)],
+        purposes=[
+            Purpose(
+                "care",
+                "Care",
+                "We look after you",
+                LegalBasis.CONSENT,
+                data=("health",),
+                special_category_condition=SpecialCategoryCondition.EXPLICIT_CONSENT,
+                withdrawal="Settings",
+            )
+        ],
+        age=AgeRules(minimum_age=16),
+    )
+    subject = Subject(
+        "child",
+        [
+            BirthDateDeclared(at=start, birth_date=date(2010, 3, 2)),  # 14 then, 16 in 2026
+            ConsentGiven(at=start, purpose="care", explicit=False),
+        ],
+    )
+    return Case(policy, subject, start.replace(year=2027), "care")
+
+
+PINNED = _pinned_child()
+
+
 def test_every_reason_code_and_both_outcomes_occur() -> None:
     """Every ``ReasonCode`` is the primary reason of some decision the laws check (every
     purpose along each case's timeline, see ``timeline``), and both outcomes occur.
@@ -57,6 +100,7 @@ def test_every_reason_code_and_both_outcomes_occur() -> None:
 
     @SEARCH
     @given(cases())
+    @example(PINNED)
     def run(case: Case) -> None:
         for decision in timeline(case):
             codes[decision.code] += 1
@@ -79,6 +123,7 @@ def test_the_reference_reaches_every_reason_code() -> None:
 
     @SEARCH
     @given(cases())
+    @example(PINNED)
     def run(case: Case) -> None:
         for moment in moments(case):
             collected = case.collected_at
