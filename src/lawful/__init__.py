@@ -100,6 +100,7 @@ from lawful.model import (
 )
 from lawful.policy import Policy, PolicyVersion
 from lawful.subject import Subject
+from lawful.timeline import Span
 
 __all__ = [
     "AfterCollection",
@@ -163,6 +164,7 @@ __all__ = [
     "SignalBinding",
     "SignalError",
     "Signals",
+    "Span",
     "SpecialCategoryCondition",
     "Subject",
     "TcfBinding",

@@ -62,12 +62,14 @@ __all__ = [
     "compare_terms",
     "decide",
     "decide_all",
+    "decide_span",
     "may_process",
     "unknown_purpose",
 ]
 
 _R = 4  # ranks per instant in a sort key
 _NEVER = to_us(datetime.max.replace(tzinfo=UTC), "max") + 1  # a limit no instant reaches
+NEVER = _NEVER
 _TOP = _R - 1
 _ALL_SCOPE = "all"
 _USE = Operation.USE
@@ -343,6 +345,43 @@ def decide_all(
         )
         out[purpose.id] = decision
     return out
+
+
+def decide_span(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    at: datetime,
+    vendor: str | None,
+    data: Iterable[str],
+    collected_at: datetime | None,
+    operation: Operation,
+) -> tuple[Decision, int]:
+    """:func:`decide` without the kept answers, with the instant (microseconds) up to which
+    the decision, reasons included, holds when no new event is recorded: the earlier of the
+    next instant one of the subject's events takes effect and the rules' own deadlines.
+    :data:`NEVER` when nothing ends it. What :meth:`lawful.Policy.timeline` steps by.
+    """
+    at_us = _at_us(at)
+    if collected_at is None:
+        c_us, fresh = at_us, True
+    else:
+        c_us, fresh = to_us(collected_at, "collected_at"), False
+        if c_us > at_us:
+            raise QueryError("collected_at: data cannot be processed before it was collected")
+    if data and type(data) is not tuple:
+        data = tuple(data)
+    decision, until_us = _evaluate(
+        subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=fresh
+    )
+    end = _NEVER
+    every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001 - the engine owns the index
+    if every is not None:
+        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
+        if pos < every[2]:
+            end = every[0][pos] // _R
+    if until_us is not None:
+        end = min(end, until_us)
+    return decision, end
 
 
 def _at_us(at: datetime) -> int:

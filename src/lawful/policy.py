@@ -34,6 +34,7 @@ from lawful.model import (
     UnknownSubjectCategory,
     Vendor,
 )
+from lawful.timeline import Span, timeline
 
 if TYPE_CHECKING:
     from lawful.subject import Subject
@@ -315,6 +316,41 @@ class Policy:
     ) -> dict[str, Decision]:
         """Every purpose at once, in policy order: for example what a banner must still ask."""
         return decide_all(subject, self.purposes, at, collected_at, operation)
+
+    def timeline(
+        self,
+        subject: Subject,
+        purpose: str,
+        start: datetime,
+        end: datetime,
+        *,
+        vendor: str | None = None,
+        data: Iterable[str] = (),
+        collected_at: datetime | None = None,
+        operation: Operation = Operation.USE,
+    ) -> tuple[Span, ...]:
+        """The decisions for a purpose id over ``[start, end)``, as :class:`lawful.Span`
+        values: contiguous, neighbours differing in outcome, basis or reasons, and every
+        instant of a span deciding (``may_process`` with the same arguments) as its span
+        says. Exact: built from the events and the rules' own deadlines, not sampled.
+        Instants are read in ``start``'s zone (the age rules read local dates).
+
+        Raises:
+            NaiveDatetimeError: ``start``, ``end`` or ``collected_at`` has no time zone.
+            QueryError: ``end`` is not after ``start``, or ``collected_at`` is after
+                ``start``.
+        """
+        return timeline(
+            subject,
+            self._by_id.get(purpose),
+            purpose,
+            start,
+            end,
+            vendor=vendor,
+            data=data,
+            collected_at=collected_at,
+            operation=operation,
+        )
 
     # -- files -----------------------------------------------------------------------------
 
