@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 import pytest
@@ -24,6 +24,8 @@ from tests.properties.test_coverage import PINNED
 
 import lawful
 from lawful import (
+    AgeRules,
+    BirthDateDeclared,
     ConsentGiven,
     ConsentWithdrawn,
     Duration,
@@ -37,6 +39,8 @@ from lawful import (
     Subject,
 )
 from lawful import strategies as ls
+from lawful._time import from_us
+from lawful._time import to_us as _to_us
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -44,6 +48,12 @@ pytest.importorskip("duckdb")
 tables = pytest.importorskip("lawful.tables")
 
 _US = timedelta(microseconds=1)
+
+
+def lawful_us(moment: datetime) -> int:
+    """An instant in microseconds since the epoch, as the engine counts."""
+    return _to_us(moment, "moment")
+
 
 UNREACHABLE = {
     # A sweep asks about every data category of the purpose: naming an undeclared one is
@@ -126,12 +136,14 @@ def _pinned() -> Sweep:
 def _pinned_consents() -> Sweep:
     """A sweep whose hits meet the consent codes a drawn instant rarely meets together: a
     consent past its lifetime, one given under a version the policy does not know, one
-    withdrawn, and an objection the controller overrode (Art. 21(1)).
+    withdrawn, a child's consent no parent authorised (Art. 8(1)), and an objection the
+    controller overrode (Art. 21(1)).
     """
     day = datetime(2025, 3, 1, 9, tzinfo=UTC)
     policy = Policy(
         id="pinned-consents",
         version="2",
+        age=AgeRules(parental_consent_age=15),
         purposes=[
             Purpose(
                 "news",
@@ -164,10 +176,19 @@ def _pinned_consents() -> Sweep:
         ),
         Subject("s4", [ConsentGiven(at=day + timedelta(days=35), purpose="news")]),
         Subject(
+            "s5",
+            [
+                BirthDateDeclared(at=day, birth_date=date(2015, 1, 1)),
+                ConsentGiven(at=day + timedelta(days=35), purpose="news"),
+            ],
+        ),
+        Subject(
             "s2",
             [
                 Objection(at=day, purpose="fraud"),
-                ObjectionOverridden(at=day, purpose="fraud", grounds="Fraud ring"),
+                ObjectionOverridden(
+                    at=day + timedelta(days=1), purpose="fraud", grounds="Fraud ring"
+                ),
             ],
         ),
     )
@@ -341,3 +362,39 @@ def test_sweeps_and_spans_reach_every_reason_code() -> None:
     run()
     missing = [c.value for c in ReasonCode if c not in UNREACHABLE and not codes[c.value]]
     assert not missing, f"never a hit's primary reason: {missing}; seen {dict(codes)}"
+
+
+@given(sweeps())
+@example(_pinned())
+@example(_pinned_consents())
+@settings(max_examples=60)
+def test_every_collection_instant_of_a_piece_decides_alike(sweep: Sweep) -> None:
+    """A sweep skips by pieces: for a collection instant ``c`` the engine names ``[lo, hi)``
+    over which the answer and primary reason stay the same. Checked at both ends, next to
+    every instant where an answer can change (``_edges``) inside the piece, and in its middle.
+    """
+    from lawful.tables._core import bounded_decider  # noqa: PLC0415 - after the skip above
+
+    by_id = {s.id: s for s in sweep.subjects}
+    for asked in _each_purpose(sweep):
+        decide = bounded_decider(asked.policy, asked.purpose, asked.at, asked.vendor)
+        for subject_id, collected in asked.hits:
+            subject = by_id.get(subject_id, Subject(subject_id))
+            piece = decide(subject, lawful_us(collected))
+            inside = [lawful_us(e) for e in _edges(asked.policy, subject, asked.at, [])]
+            probes = {piece.lo, piece.hi - 1, (piece.lo + piece.hi) // 2}
+            probes |= {e for e in inside if piece.lo <= e < piece.hi}
+            for probe in sorted(probes):
+                if probe < lawful_us(datetime(1, 1, 2, tzinfo=UTC)):
+                    continue  # a piece open to the past: its start is no datetime
+                decision = asked.policy.may_process(
+                    subject,
+                    asked.purpose,
+                    asked.at,
+                    vendor=asked.vendor,
+                    collected_at=from_us(probe),
+                )
+                assert (decision.allowed, decision.code) == (
+                    piece.decision.allowed,
+                    piece.decision.code,
+                ), (from_us(probe), from_us(piece.lo), from_us(piece.hi))

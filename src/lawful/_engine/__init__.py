@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from lawful._engine.consent import compare_terms
 from lawful._engine.query import NEVER
-from lawful._engine.run import decide, decide_all, decide_span, may_process, unknown_purpose
+from lawful._engine.run import (
+    decide,
+    decide_all,
+    decide_collected,
+    decide_span,
+    may_process,
+    unknown_purpose,
+)
 from lawful.exceptions import QueryError
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "compare_terms",
     "decide",
     "decide_all",
+    "decide_collected",
     "decide_span",
     "may_process",
     "unknown_purpose",

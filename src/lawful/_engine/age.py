@@ -166,6 +166,10 @@ def _age_check(q: _Query) -> _Deny | None:
             ),
             _reaches(birth, minimum, tz),
         )
+    if not q.fresh and minimum is not None:
+        # An age at collection changes at a midnight of UTC or of at's zone, whose local
+        # dates need not be monotone across a transition: decided for this instant alone.
+        q.narrow_to_point()
     if not q.fresh and minimum is not None and _age(birth, q.c_us, tz) < minimum:
         return _Deny(
             Reason(
@@ -192,6 +196,8 @@ def _age_check(q: _Query) -> _Deny | None:
             ),
             _reaches(birth, limit + 1, tz),
         )
+    if not q.fresh:
+        q.narrow_to_point()  # an age, and a parental consent, at collection: as above
     if not q.fresh and _age(birth, q.c_us, tz) <= limit and _parental_in_force(q, q.c_key) is None:
         return _Deny(
             Reason(

@@ -181,15 +181,23 @@ def _at_collection(
     pid = q.purpose.id
     when = from_us(q.c_us, q.at.tzinfo).isoformat()
     then = _latest_in(q.late, (*grants, *stops), q.c_key)
+    q.narrow_lookup((*grants, *stops))
     lifetime = q.purpose.consent_lifetime
+    expired = False
+    if (
+        then is not None
+        and isinstance(then[1], ConsentGiven)
+        and lifetime is not None
+        and not (erasure is not None and then[0] // _R <= erasure[0] // _R)
+    ):
+        expiry = _after(lifetime, to_us(then[1].at, "consent_given.at"))
+        q.narrow_at(expiry)
+        expired = q.c_us >= expiry
     if (
         then is None
         or not isinstance(then[1], ConsentGiven)
         or (erasure is not None and then[0] // _R <= erasure[0] // _R)
-        or (
-            lifetime is not None
-            and q.c_us >= _after(lifetime, to_us(then[1].at, "consent_given.at"))
-        )
+        or expired
     ):
         return Reason(
             ReasonCode.NO_CONSENT,
@@ -200,6 +208,8 @@ def _at_collection(
             clause=f"purposes.{pid}.basis",
         )
     stop = _latest_in(q.late, stops, q.at_key)
+    if stop is not None:
+        q.narrow_at(stop[0] // _R)  # stop[0] > c_key: withdrawn after the collection
     if stop is not None and stop[0] > q.c_key:
         return Reason(
             ReasonCode.CONSENT_WITHDRAWN,

@@ -15,6 +15,7 @@ def _erasure(q: _Query) -> _Deny | None:
     if found is None or q.basis is LegalBasis.LEGAL_OBLIGATION:
         return None  # Art. 17(3)(b): a legal obligation to keep the data survives erasure
     erased = found[0] // _R
+    q.narrow_at(erased + 1)
     if q.c_us > erased:
         if q.basis is _CONSENT:
             # Art. 17(1): after an erasure, consent-based processing needs a consent given

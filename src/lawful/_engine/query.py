@@ -8,6 +8,7 @@ instant it takes effect (a grant recorded late takes effect when recorded, see
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -53,7 +54,9 @@ class _Query:
         "at_key",
         "at_us",
         "basis",
+        "c_hi",
         "c_key",
+        "c_lo",
         "c_us",
         "ctx",
         "fresh",
@@ -93,12 +96,51 @@ class _Query:
         self.vendor = vendor
         self.c_us = c_us
         self.c_key = c_us * _R + _TOP
+        # The collection instants [c_lo, c_hi) over which every reading of c_us or c_key
+        # made so far has the same result, so that the decision's outcome and primary
+        # reason hold for all of them (what a sweep over stored data skips by). Every rule
+        # that reads the collection instant narrows it; where unsure, to [c_us, c_us + 1).
+        self.c_lo = -_NEVER
+        self.c_hi = _NEVER
         self.fresh = fresh
         self.operation = operation
         self.until: list[int] = []  # deadlines of an allow (valid_until)
         self.lead: list[Reason] = []  # reasons before the basis's (an override)
         self.tail: list[Reason] = []  # reasons after it (storage pending an objection)
         self.scopes: tuple[str | None, ...] | None = None  # opt-out scopes reaching it
+
+    def narrow(self, lo: int, hi: int) -> None:
+        """Keep only collection instants in ``[lo, hi)`` (which must hold ``c_us``)."""
+        self.c_lo = max(self.c_lo, lo)
+        self.c_hi = min(self.c_hi, hi)
+
+    def narrow_to_point(self) -> None:
+        """Keep only the collection instant asked about: exact, never wide."""
+        self.narrow(self.c_us, self.c_us + 1)
+
+    def narrow_at(self, threshold: int) -> None:
+        """Keep the side of ``threshold`` (an instant, in microseconds) that ``c_us`` is on,
+        for a reading that asks ``c_us >= threshold`` (or ``c_us < threshold``).
+        """
+        if self.c_us >= threshold:
+            self.narrow(threshold, _NEVER)
+        else:
+            self.narrow(-_NEVER, threshold)
+
+    def narrow_lookup(self, lines: Iterable[Line | None]) -> None:
+        """Keep the collection instants at which a look-up at ``c_key`` in ``lines`` finds
+        the same events in effect: between the instants of the entries either side of it.
+        """
+        key = self.c_key
+        for line in lines:
+            if line is None:
+                continue
+            keys, _, count = line
+            pos = bisect_right(keys, key, 0, count)
+            self.narrow(
+                keys[pos - 1] // _R if pos else -_NEVER,
+                keys[pos] // _R if pos < count else _NEVER,
+            )
 
     @property
     def vendors(self) -> tuple[str, ...]:

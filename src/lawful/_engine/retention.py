@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from lawful._engine.query import _R, _after, _Deny, _latest_in, _Query
+from lawful._engine.query import _NEVER, _R, _after, _Deny, _latest_in, _Query
 from lawful._time import from_us
 from lawful.decision import Reason, ReasonCode
+from lawful.duration import Duration
 from lawful.model import (
     AfterCollection,
     AfterLastInteraction,
@@ -77,6 +78,7 @@ def _retention_limit(q: _Query) -> tuple[int, str] | None:
     for rule in retention.rules:
         limit: tuple[int, str] | None
         if isinstance(rule, AfterCollection):
+            _narrow_after(q, rule.period)
             limit = (_after(rule.period, c_us), f"{rule.period} after collection")
         elif isinstance(rule, AfterLastInteraction):
             last = -1
@@ -91,6 +93,7 @@ def _retention_limit(q: _Query) -> tuple[int, str] | None:
                 )
                 if found is not None and found[0] // _R > last:
                     last = found[0] // _R
+            q.narrow_at(last + 1)  # last < c_us: no reply to this data yet
             if last < c_us:
                 # An exchange before the data existed is no reply to it: the rule applies
                 # once an interaction at or after collection is on record (HubSpot).
@@ -98,6 +101,7 @@ def _retention_limit(q: _Query) -> tuple[int, str] | None:
             limit = (_after(rule.period, last), f"{rule.period} after the last interaction")
         elif isinstance(rule, SessionEnd):
             timeout = rule.inactivity.days * 86_400_000_000 + rule.inactivity.seconds * 1_000_000
+            q.narrow_to_point()  # the session's end moves with the collection: exact, not wide
             limit = (_session_end(q.subject, timeout, c_us, q.at_us), "end of the browsing session")
         else:
             assert isinstance(rule, NoPeriodStated)  # noqa: S101 - closed union
@@ -107,3 +111,37 @@ def _retention_limit(q: _Query) -> tuple[int, str] | None:
         if limit is not None:
             limits.append(limit)
     return min(limits) if limits else None
+
+
+_DAY = 86_400_000_000
+
+
+def _narrow_after(q: _Query, period: Duration) -> None:
+    """Keep the collection instants ``c`` for which "``period`` after ``c`` has passed at
+    ``at``" reads as it does for ``c_us``.
+
+    A fixed period (days, seconds) passes for every ``c <= at - period``. A calendar one
+    is not monotone in ``c`` (31 January 01:00 plus a month ends before 30 January 23:00
+    plus a month: both end on 28 February), so the piece stays within ``c_us``'s UTC day,
+    where the limit is the limit of the day's first instant plus the time of day; it
+    reaches back over every earlier day when the whole day has passed, and on over every
+    later day when none of it has, since the limit of a day's first instant never falls
+    as the day moves on (a month's last day clamps, and never goes back).
+    """
+    c_us, at_us = q.c_us, q.at_us
+    if not period.years and not period.months:
+        span = period.days * _DAY + period.seconds * 1_000_000
+        q.narrow_at(at_us - span + 1)  # passed iff c_us <= at_us - span
+        return
+    first = c_us - c_us % _DAY
+    following = first + _DAY
+    last_passed = first + (at_us - _after(period, first))  # in this day, linear in c
+    if c_us <= last_passed:
+        if last_passed >= following - 1:  # the whole day has passed: every earlier one too
+            q.narrow(-_NEVER, following)
+        else:
+            q.narrow(first, last_passed + 1)
+    elif last_passed < first:  # none of the day has passed: no later day either
+        q.narrow(first, _NEVER)
+    else:
+        q.narrow(last_passed + 1, following)

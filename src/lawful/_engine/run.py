@@ -268,6 +268,32 @@ def decide_span(
     return decision, end
 
 
+def decide_collected(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    at: datetime,
+    vendor: str | None,
+    c_us: int,
+) -> tuple[Decision, int, int]:
+    """:func:`decide` for stored data collected at ``c_us`` (microseconds), used, every
+    data category of the purpose; with the collection instants ``[lo, hi)`` around
+    ``c_us`` for which the decision's outcome and primary reason are the same (its
+    other reasons, messages and ``valid_until`` may differ). What a sweep over stored
+    data skips by: every rule that reads the collection instant narrows the interval,
+    to ``[c_us, c_us + 1)`` where it cannot say more.
+
+    Raises:
+        QueryError: ``c_us`` is after ``at``.
+    """
+    at_us = _at_us(at)
+    if c_us > at_us:
+        raise QueryError("collected_at: data cannot be processed before it was collected")
+    _require_compiled(purpose)
+    query = _Query(subject, purpose, at, at_us, vendor, c_us, _USE, fresh=False)
+    decision, _ = _run(query, ())
+    return decision, query.c_lo, min(query.c_hi, at_us + 1)
+
+
 def _evaluate(
     subject: Subject,
     purpose: CompiledPurpose,
@@ -283,13 +309,22 @@ def _evaluate(
     """Every rule, in order, for one query; with the instant (in microseconds) up to which
     the decision, reasons included, holds (for an allow its ``valid_until``).
     """
+    _require_compiled(purpose)
+    return _run(_Query(subject, purpose, at, at_us, vendor, c_us, operation, fresh=fresh), data)
+
+
+def _require_compiled(purpose: object) -> None:
     if not isinstance(purpose, CompiledPurpose):
         raise UncompiledPurposeError(
             f"purpose '{getattr(purpose, 'id', purpose)}' was not compiled by a policy, so "
             "it lacks the policy's rules; pass policy.purpose(id), or call "
             "policy.may_process(subject, id, at)"
         )
-    query = _Query(subject, purpose, at, at_us, vendor, c_us, operation, fresh=fresh)
+
+
+def _run(query: _Query, data: Iterable[str]) -> tuple[Decision, int | None]:
+    """:func:`_evaluate` for a query made: every rule, in order."""
+    purpose, at, at_us = query.purpose, query.at, query.at_us
     verdict = _decide(query, data)
     if isinstance(verdict, _Deny):
         # Only the denying rule's own deadline (a birthday) can lift a denial; limits met

@@ -29,6 +29,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lawful._engine import decide_collected
 from lawful._time import from_us, to_us
 from lawful.decision import Decision
 from lawful.events import Event
@@ -42,6 +43,7 @@ __all__ = [
     "SPAN_SCHEMA",
     "Decide",
     "Piece",
+    "bounded_decider",
     "collected_us",
     "groups",
     "piece_batch",
@@ -214,10 +216,33 @@ def point_decider(policy: Policy, purpose: str, at: datetime, vendor: str | None
     return decide
 
 
+def bounded_decider(
+    policy: Policy, purpose: str, at: datetime, vendor: str | None = None
+) -> Decide:
+    """A :data:`Decide` whose pieces are as wide as the engine can show them to be: every
+    rule that reads the collection instant narrows the piece to the instants it reads
+    alike (an erasure, a consent's or a withdrawal's instant, a retention limit), and to
+    the one instant asked about where it cannot say more (an age at collection, the end
+    of a browsing session). Exact either way; wide pieces make a sweep fast.
+    """
+    at_us = to_us(at, "at")
+    compiled = policy.purpose(purpose) if purpose in policy.purpose_ids else None
+    if compiled is None:
+        return point_decider(policy, purpose, at, vendor)
+
+    def decide(subject: Subject, c_us: int) -> Piece:
+        if c_us > at_us:
+            raise QueryError("collected_at: data cannot be processed before it was collected")
+        decision, lo, hi = decide_collected(subject, compiled, at, vendor, c_us)
+        return Piece(lo, hi, decision)
+
+    return decide
+
+
 def pieces(decide: Decide, subject: Subject, collected: Sequence[int]) -> list[Piece]:
-    """The pieces covering ``collected`` (distinct instants in microseconds, ascending):
-    decide at the earliest instant not yet covered, skip every instant its piece holds,
-    go on.
+    """The pieces covering ``collected`` (distinct instants in microseconds, ascending),
+    disjoint and in order: decide at the earliest instant not yet covered, skip every
+    instant its piece holds, go on.
     """
     out: list[Piece] = []
     i, n = 0, len(collected)
@@ -226,6 +251,11 @@ def pieces(decide: Decide, subject: Subject, collected: Sequence[int]) -> list[P
         piece = decide(subject, c_us)
         if not piece.lo <= c_us < piece.hi:  # pragma: no cover - a decider's bug
             raise AssertionError(f"piece [{piece.lo}, {piece.hi}) misses {c_us}")
+        if out and piece.lo < out[-1].hi:
+            # A piece may reach back over the one before: cut it there, so that pieces are
+            # disjoint and in order and a join by "the last piece starting at or before"
+            # finds the one that holds the instant.
+            piece = Piece(out[-1].hi, piece.hi, piece.decision)
         out.append(piece)
         i = bisect_left(collected, piece.hi, i + 1)
     return out

@@ -26,10 +26,10 @@ from lawful.tables._core import (
     PIECE_SCHEMA,
     SPAN_SCHEMA,
     Decide,
+    bounded_decider,
     collected_us,
     groups,
     piece_batch,
-    point_decider,
     span_batch,
 )
 
@@ -190,8 +190,8 @@ def sweep(
     decider: Decide | None = None,
     progress: Progress | None = None,
 ) -> pa.Table:
-    """See :func:`lawful.tables.sweep`; ``decider`` gives pieces (default: one decision
-    per distinct collection instant).
+    """See :func:`lawful.tables.sweep`; ``decider`` gives pieces (default: as wide as the
+    engine shows them, :func:`~lawful.tables._core.bounded_decider`).
     """
     if type(purpose) is not str:
         raise TableError(f"purpose: expected a purpose id, got {purpose!r}")
@@ -210,7 +210,7 @@ def sweep(
         {"row": pa.array(range(hits.num_rows), pa.int64()), "subject": subject, "c": micros}
     )
     table = _events(events)
-    decide = point_decider(policy, purpose, at, vendor) if decider is None else decider
+    decide = bounded_decider(policy, purpose, at, vendor) if decider is None else decider
     con = connect()
     try:
         con.register("events", table)
