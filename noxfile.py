@@ -79,7 +79,7 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every bench/bench_*.py (``-- bench_decide.py --quick``: one script, with arguments)."""
     # The engines lawful is compared with are installed here only, never for users.
-    session.install("-e", ".[postgres]", "opa-eval", "cedarpy", "casbin")
+    session.install("-e", ".[postgres,tables]", "opa-eval", "cedarpy", "casbin")
     if session.posargs and session.posargs[0].endswith(".py"):
         scripts = [ROOT / "bench" / Path(session.posargs[0]).name]
         extra = list(session.posargs[1:])
