@@ -89,8 +89,15 @@ def _read(path: str) -> list[tuple[str, Event]]:
 def _append(args: argparse.Namespace) -> int:
     items = _read(args.events)
     with _open(args, create=True) as ledger:
-        stored = ledger.append_batch(items)
-    sys.stdout.write(dumps_events(zip((s for s, _ in items), stored, strict=True)))
+        done = ledger.append_batch_report(items)
+    # Standard output stays JSON Lines (the events this run stored); the count goes to
+    # standard error, so that a re-run says "0 new" without listing what was skipped.
+    stored = zip((s for s, _ in items), done.events, done.new, strict=True)
+    sys.stdout.write(dumps_events((s, event) for s, event, new in stored if new))
+    say(
+        f"appended {done.added} new event(s), skipped {done.present} already recorded",
+        err=True,
+    )
     return 0
 
 
@@ -215,11 +222,13 @@ def register(subparsers: Subparsers) -> None:
 
     append = commands.add_parser(
         "append",
-        help="append JSON Lines events in one transaction; print them as stored",
+        help="append JSON Lines events in one transaction; print the new ones as stored",
         description=(
             "Append every event of EVENTS (JSON Lines with a subject on each line; '-' or "
             "nothing: standard input) in one transaction, all or none, creating the ledger "
-            "if needed. Prints the events as stored, with their ids and recorded_at."
+            "if needed. Prints the events this run stored, with their ids and recorded_at, "
+            "and on standard error how many were new and how many were already recorded "
+            "(appends are idempotent by id: a re-run stores nothing again)."
         ),
     )
     _common(append)

@@ -47,11 +47,27 @@ def test_append_prints_the_events_as_stored(
 ) -> None:
     """append stores a JSON Lines file in one batch and echoes it with ids and recorded_at."""
     code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, "appended 2 new event(s), skipped 0 already recorded\n")
     stored = list(read_events(out.splitlines()))
     assert [(s, e.id) for s, e in stored][:1] == [("visitor-1", "c-1")]
     assert all(e.recorded_at is not None for _, e in stored)
     assert stored[0][1].at.isoformat() == "2030-03-01T09:00:00+00:00"
+
+
+def test_append_again_prints_only_what_is_new_and_a_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A re-run stores nothing and says "0 new"; events already recorded are not listed."""
+    code, _, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert (code, err) == (0, "appended 2 new event(s), skipped 0 already recorded\n")
+    code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert (code, out) == (0, "")
+    assert err == "appended 0 new event(s), skipped 2 already recorded\n"
+    more = EVENTS + EVENTS.replace('"c-1"', '"c-2"').splitlines(keepends=True)[0]
+    (workdir / "events.jsonl").write_text(more)
+    code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert [e.id for _, e in read_events(out.splitlines())] == ["c-2"]
+    assert err == "appended 1 new event(s), skipped 2 already recorded\n"
 
 
 def test_append_reads_standard_input_and_the_key_from_the_environment(

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from lawful.ledger._backup import dumps_backup, read_backup
 from lawful.ledger._chain import PROOF_TYPES, Head, LedgerKey
 from lawful.ledger._memory import MemoryLedger
-from lawful.ledger._protocol import BackupEntry, ConsentLedger, Proof, ProofRecord, Restored
+from lawful.ledger._protocol import (
+    Appended,
+    BackupEntry,
+    ConsentLedger,
+    Proof,
+    ProofRecord,
+    Restored,
+)
 from lawful.ledger._sqlite import SQLiteLedger
 
 if TYPE_CHECKING:
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROOF_TYPES",
+    "Appended",
     "BackupEntry",
     "ConsentLedger",
     "Head",

@@ -41,7 +41,7 @@ from lawful.ledger._chain import (
     seal_record,
     stored_form,
 )
-from lawful.ledger._protocol import BackupEntry, Proof, ProofRecord, Restored
+from lawful.ledger._protocol import Appended, BackupEntry, Proof, ProofRecord, Restored
 from lawful.ledger._verify import (
     ChainVerifier,
     check_head,
@@ -276,7 +276,25 @@ class LedgerCore:
 
     def append_batch(self, items: Iterable[tuple[str, Event]]) -> list[Event]:
         """Store events in one transaction; see :meth:`lawful.ledger.ConsentLedger.append_batch`."""
-        pending = list(items)
+        return [event for event, _ in self._append(list(items))]
+
+    def append_batch_report(self, items: Iterable[tuple[str, Event]]) -> Appended:
+        """Store events in one transaction, as :meth:`append_batch` does, and say which of
+        them this call stored: the others were on record already (appends are idempotent
+        by id), or were erased, which an append never brings back.
+
+        Raises:
+            EventError: A subject id is empty or an event cannot be serialised.
+            LedgerConflictError: An id is stored for its subject with other content.
+            LedgerError: The store failed; nothing was stored.
+        """
+        done = self._append(list(items))
+        return Appended(events=tuple(event for event, _ in done), new=tuple(new for _, new in done))
+
+    def _append(self, pending: list[tuple[str, Event]]) -> list[tuple[Event, bool]]:
+        """Store ``pending`` in one transaction: each event as stored, and whether this
+        transaction stored it.
+        """
         if not pending:
             return []
         # Canonical forms and tags are computed before the lock is taken: writers wait less.
@@ -285,12 +303,12 @@ class LedgerCore:
         with self._store.writing() as writer:
             now = self._now()
             count, mac = self._tail(writer)
-            out: list[Event] = []
+            out: list[tuple[Event, bool]] = []
             event: Event
             for subject_id, subject_tag, id_tag, base in prepared:
                 stored = self._existing(writer, id_tag, base)
                 if stored is not None:
-                    out.append(stored)
+                    out.append((stored, False))
                     continue
                 link = self._link(writer, subject_tag)
                 if isinstance(base, Erasure):
@@ -305,7 +323,7 @@ class LedgerCore:
                     )
                 self._seal(writer, record)
                 count, mac = record.seq, record.mac
-                out.append(event)
+                out.append((event, True))
             writer.set_meta(HEAD, pack_head(self._key, count, mac))
         if erased:
             self._store.purge()

@@ -15,7 +15,7 @@ from lawful.events import Erasure, Event
 from lawful.ledger._chain import Head
 from lawful.subject import Subject
 
-__all__ = ["BackupEntry", "ConsentLedger", "Proof", "ProofRecord", "Restored"]
+__all__ = ["Appended", "BackupEntry", "ConsentLedger", "Proof", "ProofRecord", "Restored"]
 
 
 @attrs.frozen
@@ -35,6 +35,32 @@ class BackupEntry:
     event: Event
     pseudonym: str | None = None
     key_check: str | None = None
+
+
+@attrs.frozen
+class Appended:
+    """What :meth:`lawful.ledger.SQLiteLedger.append_batch_report` (every lawful ledger
+    has it) did.
+
+    Attributes:
+        events: Every event as stored, in the order given, with its id and
+            ``recorded_at``.
+        new: For each event, whether this call stored it; ``False``: it was on record
+            already (appends are idempotent by id), or erased, and nothing was written.
+    """
+
+    events: tuple[Event, ...]
+    new: tuple[bool, ...]
+
+    @property
+    def added(self) -> int:
+        """How many events this call stored."""
+        return sum(self.new)
+
+    @property
+    def present(self) -> int:
+        """How many were on record already (or erased), and skipped."""
+        return len(self.new) - self.added
 
 
 @attrs.frozen
