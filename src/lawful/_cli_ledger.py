@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -130,7 +131,85 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+_PROGRESS_MIN = 200
+"""A report over at least this many subjects shows progress on a terminal's stderr."""
+_PROGRESS_EVERY = 0.1
+"""Seconds between two redraws of the progress line."""
+
+
+class _Progress:
+    """A one-line progress bar on standard error, drawn only on a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._shown = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._shown < _PROGRESS_EVERY and done < self._total:
+            return
+        self._shown = now
+        filled = 30 * done // max(self._total, 1)
+        bar = "#" * filled + "." * (30 - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{self._total} subjects")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\r\x1b[K")  # erase the line: the report alone remains
+        sys.stderr.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _show_all(args: argparse.Namespace) -> int:
+    """Every subject's events, one section each, read one subject at a time."""
+    subjects = events = 0
+    with _open(args, read_only=True) as ledger:
+        progress = None
+        if _stderr_is_terminal() and (total := ledger.subject_count()) >= _PROGRESS_MIN:
+            progress = _Progress(total)
+        histories = ledger.histories()
+        try:
+            for history in histories:
+                if subjects:
+                    say()
+                if history.subject is None:
+                    name = f"erased subject (pseudonym {history.pseudonym[:16]}...)"
+                else:
+                    name = f"subject {history.subject!r}"
+                say(f"{name}: {len(history.events)} event(s)")
+                for event in history.events:
+                    recorded = event.recorded_at.isoformat() if event.recorded_at else "?"
+                    say(f"  {describe_event(event)}, recorded {recorded}")
+                subjects += 1
+                events += len(history.events)
+                if progress is not None:
+                    progress.update(subjects)
+        finally:
+            histories.close()
+            if progress is not None:
+                progress.close()
+    if subjects:
+        say()
+    say(f"{subjects} subject(s), {events} event(s)")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
+    if args.all_subjects:
+        if args.subject is not None or args.purpose is not None:
+            raise CommandError(
+                "--all-subjects lists every subject's events: give no SUBJECT and no "
+                "--purpose (decide for one SUBJECT with --purpose)"
+            )
+        return _show_all(args)
+    if args.subject is None:
+        raise CommandError("show: give a SUBJECT, or --all-subjects for every subject")
     with _open(args, read_only=True) as ledger:
         subject = ledger.subject(args.subject)
         if args.purpose is None:
@@ -208,6 +287,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _optional_subject(parser: argparse.ArgumentParser) -> None:
+    """Add SUBJECT, which may be left out, matched as a required positional is: argparse
+    would give an optional positional (``nargs="?"``) nothing as soon as it reads
+    LEDGER, and then refuse ``LEDGER --key-file FILE SUBJECT`` as unrecognized.
+    """
+    action = parser.add_argument("subject", metavar="[SUBJECT]")
+    action.required = False
+
+
 def register(subparsers: Subparsers) -> None:
     """Add ``ledger`` and its subcommands to the ``lawful`` command line."""
     ledger = subparsers.add_parser(
@@ -263,14 +351,20 @@ def register(subparsers: Subparsers) -> None:
 
     show = commands.add_parser(
         "show",
-        help="show a subject's events, or a decision and the records that prove it",
+        help="show a subject's events (or every subject's), or a decision and its proof",
         description=(
             "List SUBJECT's events. With --purpose, --policy and --at: decide, and list "
-            "the ledger records that support the decision (Art. 7(1)); exit 1 if denied."
+            "the ledger records that support the decision (Art. 7(1)); exit 1 if denied. "
+            "With --all-subjects instead of SUBJECT: every subject's events, one section "
+            "each, read one subject at a time (a progress bar on a terminal's standard "
+            "error when the ledger is long)."
         ),
     )
     _common(show)
-    show.add_argument("subject", metavar="SUBJECT")
+    _optional_subject(show)
+    show.add_argument(
+        "--all-subjects", action="store_true", help="report on every subject of the ledger"
+    )
     show.add_argument("--purpose", help="decide for this purpose and prove the decision")
     show.add_argument(
         "--policy",
@@ -321,5 +415,5 @@ def register(subparsers: Subparsers) -> None:
         ),
     )
     _common(export)
-    export.add_argument("subject", metavar="SUBJECT", nargs="?")
+    _optional_subject(export)
     export.set_defaults(handler=_export)

@@ -117,6 +117,17 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ),
     ("ledger-show-zero-key", ["ledger", "show", "{ledger}", "--key-file", "{/dev/zero}", "s"], {}),
     ("ledger-show-garbage-db", ["ledger", "show", "{garbage.bin}", "--key-file", "{key}", "s"], {}),
+    (
+        "ledger-show-all-garbage-db",
+        ["ledger", "show", "{garbage.bin}", "--key-file", "{key}", "--all-subjects"],
+        {},
+    ),
+    (
+        "ledger-show-all-and-a-subject",
+        ["ledger", "show", "{ledger}", "--key-file", "{key}", "s", "--all-subjects"],
+        {},
+    ),
+    ("ledger-show-no-subject", ["ledger", "show", "{ledger}", "--key-file", "{key}"], {}),
     ("ledger-verify-garbage-db", ["ledger", "verify", "{garbage.bin}", "--key-file", "{key}"], {}),
     (
         "ledger-verify-env-key",

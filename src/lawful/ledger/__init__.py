@@ -30,6 +30,7 @@ from lawful.ledger._protocol import (
     Proof,
     ProofRecord,
     Restored,
+    SubjectHistory,
 )
 from lawful.ledger._sqlite import SQLiteLedger
 
@@ -49,6 +50,7 @@ __all__ = [
     "ProofRecord",
     "Restored",
     "SQLiteLedger",
+    "SubjectHistory",
     "dumps_backup",
     "read_backup",
 ]

@@ -9,7 +9,7 @@ Everything else, including every byte of the chain, is decided here and in
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -41,7 +41,14 @@ from lawful.ledger._chain import (
     seal_record,
     stored_form,
 )
-from lawful.ledger._protocol import Appended, BackupEntry, Proof, ProofRecord, Restored
+from lawful.ledger._protocol import (
+    Appended,
+    BackupEntry,
+    Proof,
+    ProofRecord,
+    Restored,
+    SubjectHistory,
+)
 from lawful.ledger._verify import (
     ChainVerifier,
     check_head,
@@ -593,6 +600,31 @@ class LedgerCore:
     def subject(self, subject_id: str, *, categories: Iterable[str] | None = None) -> Subject:
         """The subject with every event the ledger holds for it, verified."""
         return Subject(subject_id, self._history(subject_id), categories=categories)
+
+    def histories(self) -> Generator[SubjectHistory, None, None]:
+        """Every subject's history, one subject at a time, from one read snapshot.
+
+        Only one subject's records are held at a time, so a report over a large ledger
+        runs in the memory of its largest history. Subjects come in no particular order
+        (the store's order of their pseudonyms). Each history is verified as
+        :meth:`subject` verifies it. The snapshot stays open until the iterator is
+        exhausted or closed: finish (or close) it before this thread uses the ledger
+        again.
+
+        Raises:
+            LedgerIntegrityError: A subject's records do not verify; the message names
+                the record.
+        """
+        with self._store.reading() as reader:
+            for tag, seq, seal in reader.subject_heads():
+                decoded = check_history(self._key, reader.by_subject(tag), (seq, seal))
+                subject = next((d.subject for d in decoded if d.subject is not None), None)
+                yield SubjectHistory(subject, tag.hex(), tuple(d.event for d in decoded))
+
+    def subject_count(self) -> int:
+        """How many subjects the ledger holds (erased ones included), counted streaming."""
+        with self._store.reading() as reader:
+            return sum(1 for _ in reader.subject_heads())
 
     def export(self, subject_id: str) -> str:
         """The subject's records as JSON Lines (Art. 15, Art. 20), verified."""

@@ -15,7 +15,15 @@ from lawful.events import Erasure, Event
 from lawful.ledger._chain import Head
 from lawful.subject import Subject
 
-__all__ = ["Appended", "BackupEntry", "ConsentLedger", "Proof", "ProofRecord", "Restored"]
+__all__ = [
+    "Appended",
+    "BackupEntry",
+    "ConsentLedger",
+    "Proof",
+    "ProofRecord",
+    "Restored",
+    "SubjectHistory",
+]
 
 
 @attrs.frozen
@@ -61,6 +69,23 @@ class Appended:
     def present(self) -> int:
         """How many were on record already (or erased), and skipped."""
         return len(self.new) - self.added
+
+
+@attrs.frozen
+class SubjectHistory:
+    """One subject's events, as :meth:`lawful.ledger.SQLiteLedger.histories` yields them.
+
+    Attributes:
+        subject: The subject id; ``None`` when every record of the subject was erased
+            (Art. 17: no id survives it) and only the erasure remains.
+        pseudonym: The subject's keyed pseudonym in hex, as backups name erased subjects.
+        events: The subject's events in recorded order, verified as by
+            :meth:`ConsentLedger.subject`.
+    """
+
+    subject: str | None
+    pseudonym: str
+    events: tuple[Event, ...]
 
 
 @attrs.frozen
