@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -27,7 +28,14 @@ from lawful._json import describe_event, dumps_events, read_events
 from lawful.cli import POLICY_HELP, CommandError, Subparsers, parse_instant, resolve_policy, say
 from lawful.events import Event
 from lawful.exceptions import LedgerIntegrityError, LedgerKeyError
-from lawful.ledger import Head, LedgerKey, SQLiteLedger, dumps_backup, read_backup
+from lawful.ledger import (
+    Head,
+    LedgerKey,
+    SQLiteLedger,
+    dumps_backup,
+    iso27560_records,
+    read_backup,
+)
 from lawful.ledger._protocol import BackupEntry
 
 __all__ = ["register"]
@@ -264,7 +272,45 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_iso27560(args: argparse.Namespace) -> int:
+    if args.subject is None or args.policy is None:
+        raise CommandError(
+            "--format iso27560 writes one subject's consent records: give SUBJECT and "
+            "--policy (the policy the consents were given under)"
+        )
+    policy = resolve_policy(args.policy)
+    # The export's instant is read here, at the edge: consents whose lifetime ran out by
+    # then are exported as expired.
+    at = datetime.now(UTC) if args.at is None else parse_instant(args.at, "--at")
+    with _open(args, read_only=True) as ledger:
+        events = list(ledger.events(args.subject))
+    document = iso27560_records(
+        args.subject,
+        events,
+        policy,
+        at=at,
+        notice_url=args.notice_url,
+        language=args.language,
+    )
+    say(json.dumps(document, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
+    if args.format == "iso27560":
+        return _export_iso27560(args)
+    given = [
+        option
+        for option, value in (
+            ("--policy", args.policy),
+            ("--at", args.at),
+            ("--notice-url", args.notice_url),
+            ("--language", args.language if args.language != "en" else None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise CommandError(f"{', '.join(given)}: only with --format iso27560")
     with _open(args, read_only=True) as ledger:
         if args.subject is None:
             sys.stdout.write(dumps_backup(ledger.dump()))
@@ -411,9 +457,38 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "Print SUBJECT's events as JSON Lines (access, Art. 15; portability, Art. 20); "
             "without SUBJECT, a complete backup for import: every event and every erasure "
-            "(under the subject's keyed pseudonym), after verifying the whole chain."
+            "(under the subject's keyed pseudonym), after verifying the whole chain. With "
+            "--format iso27560 and --policy: SUBJECT's consent records as ISO/IEC TS 27560 "
+            "records in JSON-LD with W3C DPV terms, which others can read."
         ),
     )
     _common(export)
     _optional_subject(export)
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "iso27560"],
+        default="jsonl",
+        help="jsonl (default): events as JSON Lines; iso27560: consent records in JSON-LD",
+    )
+    export.add_argument(
+        "--policy",
+        metavar="POLICY",
+        help="with iso27560: the policy the consents were given under; "
+        + POLICY_HELP.format(names=", ".join(bundled_policy_names()) or "none"),
+    )
+    export.add_argument(
+        "--at",
+        metavar="TIME",
+        help="with iso27560: the instant of the export, ISO 8601 with an offset (default: "
+        "now); consents whose lifetime ran out by then are expired",
+    )
+    export.add_argument(
+        "--notice-url", metavar="URL", help="with iso27560: where the privacy notice is published"
+    )
+    export.add_argument(
+        "--language",
+        default="en",
+        metavar="LANG",
+        help="with iso27560: the notice's language (default: en)",
+    )
     export.set_defaults(handler=_export)

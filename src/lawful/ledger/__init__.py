@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from lawful.ledger._backup import dumps_backup, read_backup
 from lawful.ledger._chain import PROOF_TYPES, Head, LedgerKey
+from lawful.ledger._iso27560 import iso27560_records
 from lawful.ledger._memory import MemoryLedger
 from lawful.ledger._protocol import (
     Appended,
@@ -52,6 +53,7 @@ __all__ = [
     "SQLiteLedger",
     "SubjectHistory",
     "dumps_backup",
+    "iso27560_records",
     "read_backup",
 ]
 
