@@ -607,9 +607,9 @@ class LedgerCore:
         Only one subject's records are held at a time, so a report over a large ledger
         runs in the memory of its largest history. Subjects come in no particular order
         (the store's order of their pseudonyms). Each history is verified as
-        :meth:`subject` verifies it. The snapshot stays open until the iterator is
-        exhausted or closed: finish (or close) it before this thread uses the ledger
-        again.
+        :meth:`~lawful.ledger.ConsentLedger.subject` verifies it. The snapshot stays open
+        until the iterator is exhausted or closed: finish (or close) it before this
+        thread uses the ledger again.
 
         Raises:
             LedgerIntegrityError: A subject's records do not verify; the message names
