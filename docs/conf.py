@@ -61,6 +61,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(datetime|collections\.abc|typing|enum|pathlib|re|sqlite3|io|os)\..*"),
     (r"py:.*", r"(attrs|attr|cattrs|hypothesis|psycopg)(\..*)?"),
+    (r"py:.*", r"(django|starlette|fastapi|anyio)(\..*)?"),
     (r"py:.*", r"(datetime|date|tzinfo|timedelta|Path|Mapping|Iterable|Iterator|Sequence)"),
     (r"py:.*", r"(Callable|Hashable|ClassVar|Literal|TypeAlias|Any|Self|Enum)"),
     (r"py:.*", r"(SearchStrategy|Converter|Attribute|StrEnum|InvalidArgument)"),

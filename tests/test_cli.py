@@ -280,6 +280,57 @@ def test_decide_json_on_the_example(subject: str, purpose: str, status: int, cod
     assert decision.code.value == code
 
 
+def test_decide_piped_keeps_each_explanation_on_one_line() -> None:
+    """Piped, decide does not fold its explanation: grep finds "Art. 5(3)" whole."""
+    result = decide(EXAMPLE, "--purpose", "fraud_prevention")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert "(ePrivacy Directive Art. 5(3), device_access_consent_required)" in lines[0]
+
+
+def test_decide_all_piped_one_line_per_purpose() -> None:
+    """Piped, --all prints each purpose as a heading and one indented line."""
+    result = decide(EXAMPLE, "--all")
+    body = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert len(body) == len(lawful.bundled_policy("piwik-pro").purposes)
+
+
+class _Terminal(types.SimpleNamespace):
+    """A standard output that says it is a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(text=[])
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("columns", "widest"), [("200", 88), ("60", 60), ("10", 40)])
+def test_decide_on_a_terminal_folds_to_its_width(
+    monkeypatch: pytest.MonkeyPatch, columns: str, widest: int
+) -> None:
+    """On a terminal, decide folds at 88 columns, or the terminal's width (40 at least)."""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", columns)
+    status = cli.main(
+        ["decide", "--policy", "piwik-pro", "--events", str(EXAMPLE), "--subject",
+         "visitor-1", "--purpose", "fraud_prevention", "--at", AT]
+    )  # fmt: skip
+    assert status == 1
+    lines = "".join(terminal.text).splitlines()
+    assert len(lines) > 1
+    assert max(len(line) for line in lines) <= widest
+
+
 def test_decide_all_json() -> None:
     """--all --json decides every purpose, keyed by id; one denial makes the exit status 1."""
     result = decide(EXAMPLE, "--all", "--json")

@@ -17,7 +17,9 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -26,7 +28,14 @@ from lawful._json import describe_event, dumps_events, read_events
 from lawful.cli import POLICY_HELP, CommandError, Subparsers, parse_instant, resolve_policy, say
 from lawful.events import Event
 from lawful.exceptions import LedgerIntegrityError, LedgerKeyError
-from lawful.ledger import Head, LedgerKey, SQLiteLedger, dumps_backup, read_backup
+from lawful.ledger import (
+    Head,
+    LedgerKey,
+    SQLiteLedger,
+    dumps_backup,
+    iso27560_records,
+    read_backup,
+)
 from lawful.ledger._protocol import BackupEntry
 
 __all__ = ["register"]
@@ -89,8 +98,15 @@ def _read(path: str) -> list[tuple[str, Event]]:
 def _append(args: argparse.Namespace) -> int:
     items = _read(args.events)
     with _open(args, create=True) as ledger:
-        stored = ledger.append_batch(items)
-    sys.stdout.write(dumps_events(zip((s for s, _ in items), stored, strict=True)))
+        done = ledger.append_batch_report(items)
+    # Standard output stays JSON Lines (the events this run stored); the count goes to
+    # standard error, so that a re-run says "0 new" without listing what was skipped.
+    stored = zip((s for s, _ in items), done.events, done.new, strict=True)
+    sys.stdout.write(dumps_events((s, event) for s, event, new in stored if new))
+    say(
+        f"appended {done.added} new event(s), skipped {done.present} already recorded",
+        err=True,
+    )
     return 0
 
 
@@ -123,7 +139,85 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+_PROGRESS_MIN = 200
+"""A report over at least this many subjects shows progress on a terminal's stderr."""
+_PROGRESS_EVERY = 0.1
+"""Seconds between two redraws of the progress line."""
+
+
+class _Progress:
+    """A one-line progress bar on standard error, drawn only on a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._shown = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._shown < _PROGRESS_EVERY and done < self._total:
+            return
+        self._shown = now
+        filled = 30 * done // max(self._total, 1)
+        bar = "#" * filled + "." * (30 - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{self._total} subjects")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\r\x1b[K")  # erase the line: the report alone remains
+        sys.stderr.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _show_all(args: argparse.Namespace) -> int:
+    """Every subject's events, one section each, read one subject at a time."""
+    subjects = events = 0
+    with _open(args, read_only=True) as ledger:
+        progress = None
+        if _stderr_is_terminal() and (total := ledger.subject_count()) >= _PROGRESS_MIN:
+            progress = _Progress(total)
+        histories = ledger.histories()
+        try:
+            for history in histories:
+                if subjects:
+                    say()
+                if history.subject is None:
+                    name = f"erased subject (pseudonym {history.pseudonym[:16]}...)"
+                else:
+                    name = f"subject {history.subject!r}"
+                say(f"{name}: {len(history.events)} event(s)")
+                for event in history.events:
+                    recorded = event.recorded_at.isoformat() if event.recorded_at else "?"
+                    say(f"  {describe_event(event)}, recorded {recorded}")
+                subjects += 1
+                events += len(history.events)
+                if progress is not None:
+                    progress.update(subjects)
+        finally:
+            histories.close()
+            if progress is not None:
+                progress.close()
+    if subjects:
+        say()
+    say(f"{subjects} subject(s), {events} event(s)")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
+    if args.all_subjects:
+        if args.subject is not None or args.purpose is not None:
+            raise CommandError(
+                "--all-subjects lists every subject's events: give no SUBJECT and no "
+                "--purpose (decide for one SUBJECT with --purpose)"
+            )
+        return _show_all(args)
+    if args.subject is None:
+        raise CommandError("show: give a SUBJECT, or --all-subjects for every subject")
     with _open(args, read_only=True) as ledger:
         subject = ledger.subject(args.subject)
         if args.purpose is None:
@@ -178,7 +272,45 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_iso27560(args: argparse.Namespace) -> int:
+    if args.subject is None or args.policy is None:
+        raise CommandError(
+            "--format iso27560 writes one subject's consent records: give SUBJECT and "
+            "--policy (the policy the consents were given under)"
+        )
+    policy = resolve_policy(args.policy)
+    # The export's instant is read here, at the edge: consents whose lifetime ran out by
+    # then are exported as expired.
+    at = datetime.now(UTC) if args.at is None else parse_instant(args.at, "--at")
+    with _open(args, read_only=True) as ledger:
+        events = list(ledger.events(args.subject))
+    document = iso27560_records(
+        args.subject,
+        events,
+        policy,
+        at=at,
+        notice_url=args.notice_url,
+        language=args.language,
+    )
+    say(json.dumps(document, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
+    if args.format == "iso27560":
+        return _export_iso27560(args)
+    given = [
+        option
+        for option, value in (
+            ("--policy", args.policy),
+            ("--at", args.at),
+            ("--notice-url", args.notice_url),
+            ("--language", args.language if args.language != "en" else None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise CommandError(f"{', '.join(given)}: only with --format iso27560")
     with _open(args, read_only=True) as ledger:
         if args.subject is None:
             sys.stdout.write(dumps_backup(ledger.dump()))
@@ -201,6 +333,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _optional_subject(parser: argparse.ArgumentParser) -> None:
+    """Add SUBJECT, which may be left out, matched as a required positional is: argparse
+    would give an optional positional (``nargs="?"``) nothing as soon as it reads
+    LEDGER, and then refuse ``LEDGER --key-file FILE SUBJECT`` as unrecognized.
+    """
+    action = parser.add_argument("subject", metavar="[SUBJECT]")
+    action.required = False
+
+
 def register(subparsers: Subparsers) -> None:
     """Add ``ledger`` and its subcommands to the ``lawful`` command line."""
     ledger = subparsers.add_parser(
@@ -215,11 +356,13 @@ def register(subparsers: Subparsers) -> None:
 
     append = commands.add_parser(
         "append",
-        help="append JSON Lines events in one transaction; print them as stored",
+        help="append JSON Lines events in one transaction; print the new ones as stored",
         description=(
             "Append every event of EVENTS (JSON Lines with a subject on each line; '-' or "
             "nothing: standard input) in one transaction, all or none, creating the ledger "
-            "if needed. Prints the events as stored, with their ids and recorded_at."
+            "if needed. Prints the events this run stored, with their ids and recorded_at, "
+            "and on standard error how many were new and how many were already recorded "
+            "(appends are idempotent by id: a re-run stores nothing again)."
         ),
     )
     _common(append)
@@ -254,14 +397,20 @@ def register(subparsers: Subparsers) -> None:
 
     show = commands.add_parser(
         "show",
-        help="show a subject's events, or a decision and the records that prove it",
+        help="show a subject's events (or every subject's), or a decision and its proof",
         description=(
             "List SUBJECT's events. With --purpose, --policy and --at: decide, and list "
-            "the ledger records that support the decision (Art. 7(1)); exit 1 if denied."
+            "the ledger records that support the decision (Art. 7(1)); exit 1 if denied. "
+            "With --all-subjects instead of SUBJECT: every subject's events, one section "
+            "each, read one subject at a time (a progress bar on a terminal's standard "
+            "error when the ledger is long)."
         ),
     )
     _common(show)
-    show.add_argument("subject", metavar="SUBJECT")
+    _optional_subject(show)
+    show.add_argument(
+        "--all-subjects", action="store_true", help="report on every subject of the ledger"
+    )
     show.add_argument("--purpose", help="decide for this purpose and prove the decision")
     show.add_argument(
         "--policy",
@@ -308,9 +457,38 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "Print SUBJECT's events as JSON Lines (access, Art. 15; portability, Art. 20); "
             "without SUBJECT, a complete backup for import: every event and every erasure "
-            "(under the subject's keyed pseudonym), after verifying the whole chain."
+            "(under the subject's keyed pseudonym), after verifying the whole chain. With "
+            "--format iso27560 and --policy: SUBJECT's consent records as ISO/IEC TS 27560 "
+            "records in JSON-LD with W3C DPV terms, which others can read."
         ),
     )
     _common(export)
-    export.add_argument("subject", metavar="SUBJECT", nargs="?")
+    _optional_subject(export)
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "iso27560"],
+        default="jsonl",
+        help="jsonl (default): events as JSON Lines; iso27560: consent records in JSON-LD",
+    )
+    export.add_argument(
+        "--policy",
+        metavar="POLICY",
+        help="with iso27560: the policy the consents were given under; "
+        + POLICY_HELP.format(names=", ".join(bundled_policy_names()) or "none"),
+    )
+    export.add_argument(
+        "--at",
+        metavar="TIME",
+        help="with iso27560: the instant of the export, ISO 8601 with an offset (default: "
+        "now); consents whose lifetime ran out by then are expired",
+    )
+    export.add_argument(
+        "--notice-url", metavar="URL", help="with iso27560: where the privacy notice is published"
+    )
+    export.add_argument(
+        "--language",
+        default="en",
+        metavar="LANG",
+        help="with iso27560: the notice's language (default: en)",
+    )
     export.set_defaults(handler=_export)

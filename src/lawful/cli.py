@@ -21,6 +21,7 @@ import importlib
 import io
 import json
 import os
+import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -82,6 +83,7 @@ _EXIT_OK = 0
 _EXIT_PROBLEMS = 1
 _EXIT_USAGE = 2
 _WIDTH = 88
+_MIN_WIDTH = 40
 
 POLICY_HELP = (
     "POLICY is a path to a policy file (TOML, or JSON when it ends in .json); when no such "
@@ -211,7 +213,22 @@ def _split(text: str, option: str) -> tuple[str, ...]:
     return items
 
 
+def _to_terminal() -> bool:
+    """Whether standard output is a terminal (a closed or odd stream counts as not)."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except (OSError, ValueError):
+        return False
+
+
 def _wrap(text: str, width: int = _WIDTH, indent: str = "") -> str:
+    # Only a terminal gets folded lines: piped or redirected, a paragraph stays on one
+    # line, so that `grep "Art. 5(3)"` finds it whole.
+    if not _to_terminal():
+        return indent + text
+    columns = shutil.get_terminal_size((width, 24)).columns
+    width = max(_MIN_WIDTH, min(width, columns))
     return textwrap.fill(
         text,
         width=width,

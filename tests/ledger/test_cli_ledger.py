@@ -47,11 +47,27 @@ def test_append_prints_the_events_as_stored(
 ) -> None:
     """append stores a JSON Lines file in one batch and echoes it with ids and recorded_at."""
     code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, "appended 2 new event(s), skipped 0 already recorded\n")
     stored = list(read_events(out.splitlines()))
     assert [(s, e.id) for s, e in stored][:1] == [("visitor-1", "c-1")]
     assert all(e.recorded_at is not None for _, e in stored)
     assert stored[0][1].at.isoformat() == "2030-03-01T09:00:00+00:00"
+
+
+def test_append_again_prints_only_what_is_new_and_a_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A re-run stores nothing and says "0 new"; events already recorded are not listed."""
+    code, _, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert (code, err) == (0, "appended 2 new event(s), skipped 0 already recorded\n")
+    code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert (code, out) == (0, "")
+    assert err == "appended 0 new event(s), skipped 2 already recorded\n"
+    more = EVENTS + EVENTS.replace('"c-1"', '"c-2"').splitlines(keepends=True)[0]
+    (workdir / "events.jsonl").write_text(more)
+    code, out, err = run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    assert [e.id for _, e in read_events(out.splitlines())] == ["c-2"]
+    assert err == "appended 1 new event(s), skipped 2 already recorded\n"
 
 
 def test_append_reads_standard_input_and_the_key_from_the_environment(
@@ -171,3 +187,98 @@ def test_the_installed_command_has_the_ledger(workdir: Path) -> None:
     assert done.returncode == 0
     for command in ("append", "show", "verify", "erase", "export", "import", "migrate"):
         assert command in done.stdout
+
+
+def test_show_all_subjects_reports_each_subject_in_its_own_section(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--all-subjects prints one section per subject, an erased one by pseudonym, and totals."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    run(capsys, "erase", "l.db", "visitor-2", "--key-file", "key")
+    code, out, err = run(capsys, "show", "l.db", "--all-subjects", "--key-file", "key")
+    assert (code, err) == (0, "")
+    sections = out.split("\n\n")
+    assert sections[-1] == "2 subject(s), 2 event(s)\n"
+    heads = sorted(s.splitlines()[0] for s in sections[:-1])
+    assert heads[0].startswith("erased subject (pseudonym ")
+    assert heads[1] == "subject 'visitor-1': 1 event(s)"
+    assert "  the consent given event for 'analytics'" in out
+
+
+def test_show_all_subjects_on_an_empty_ledger(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty ledger reports no subject, not an error."""
+    SQLiteLedger("l.db", key=KEY.hex().encode(), create=True).close()
+    code, out, _ = run(capsys, "show", "l.db", "--all-subjects", "--key-file", "key")
+    assert (code, out) == (0, "0 subject(s), 0 event(s)\n")
+
+
+class _Terminal(io.StringIO):
+    """Standard error that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("minimum", "shown"), [(1, True), (100, False)])
+def test_show_all_subjects_draws_progress_only_on_a_terminal_when_long(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    minimum: int,
+    shown: bool,
+) -> None:
+    """A long report draws a progress bar on a terminal's stderr, then erases it."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    monkeypatch.setattr("lawful._cli_ledger._PROGRESS_MIN", minimum)
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    code, out, _ = run(capsys, "show", "l.db", "--all-subjects", "--key-file", "key")
+    assert code == 0
+    assert out.endswith("2 subject(s), 2 event(s)\n")
+    drawn = terminal.getvalue()
+    assert ("2/2 subjects" in drawn) is shown
+    assert drawn.endswith("\r\x1b[K") is shown
+
+
+def test_show_all_subjects_never_draws_progress_when_stderr_is_not_a_terminal(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redirected, stderr gets no progress bar, however long the report."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    monkeypatch.setattr("lawful._cli_ledger._PROGRESS_MIN", 1)
+    _, _, err = run(capsys, "show", "l.db", "--all-subjects", "--key-file", "key")
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "l.db", "visitor-1", "--all-subjects"], "--all-subjects lists every"),
+        (["show", "l.db", "--all-subjects", "--purpose", "analytics"], "--all-subjects lists"),
+        (["show", "l.db"], "give a SUBJECT, or --all-subjects"),
+    ],
+)
+def test_show_needs_one_subject_or_all(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """show takes a SUBJECT or --all-subjects, never both, and says so in one line."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    code, _, err = run(capsys, *argv, "--key-file", "key")
+    assert code == 2
+    assert err.startswith("lawful: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["show", "export"])
+def test_options_may_come_between_the_ledger_and_the_subject(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """``LEDGER --key-file FILE SUBJECT`` reads SUBJECT, as ``LEDGER SUBJECT --key-file`` does."""
+    run(capsys, "append", "l.db", "events.jsonl", "--key-file", "key")
+    code, out, err = run(capsys, command, "l.db", "--key-file", "key", "visitor-1")
+    assert (code, err) == (0, "")
+    assert "analytics" in out
+    assert "visitor-2" not in out

@@ -143,6 +143,37 @@ def test_appending_the_same_event_twice_stores_it_once(backend: Backend, with_id
         assert first.id is not None
 
 
+def test_a_batch_report_says_which_events_were_new(backend: Backend) -> None:
+    """append_batch_report stores as append_batch does, and marks what was already there."""
+    with backend.open() as ledger:
+        ledger.append("s-1", consent(0))
+        ledger.append("s-1", consent(1))
+        ledger.erase("s-1", at=T0 + timedelta(days=1))
+        ledger.append("s-2", consent(0))
+        done = ledger.append_batch_report(
+            [("s-2", consent(0)), ("s-2", consent(2)), ("s-2", consent(2)), ("s-1", consent(1))]
+        )
+        assert done.new == (False, True, False, False)
+        assert (done.added, done.present) == (1, 3)
+        assert [e.id for e in done.events] == ["c-0", "c-2", "c-2", "c-1"]
+        assert ledger.head().count == 5
+        assert ledger.append_batch_report([]).events == ()
+
+
+def test_histories_yield_every_subject_once_erased_ones_by_pseudonym(backend: Backend) -> None:
+    """histories() reads each subject's verified history; an erased one has no id left."""
+    with backend.open() as ledger:
+        ledger.append_batch([("s-1", consent(0)), ("s-2", consent(1)), ("s-1", consent(2))])
+        ledger.append("s-3", consent(0))
+        erasure = ledger.erase("s-3", at=T0 + timedelta(days=1))
+        found = {h.subject: h for h in ledger.histories()}
+        assert ledger.subject_count() == 3
+    assert set(found) == {"s-1", "s-2", None}
+    assert [e.id for e in found["s-1"].events] == ["c-0", "c-2"]
+    assert found[None].events == (erasure,)
+    assert len(found[None].pseudonym) == 64
+
+
 def test_the_same_id_for_two_subjects_is_two_events(backend: Backend) -> None:
     """Idempotency is per subject: another subject's event with the same id is stored."""
     with backend.open() as ledger:

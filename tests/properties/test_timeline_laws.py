@@ -25,6 +25,9 @@ import lawful
 from lawful import Decision, QueryError, ReasonCode, Span
 
 _US = timedelta(microseconds=1)
+BUNDLED = st.just(lawful.bundled_policy("piwik-pro"))
+SHARES = st.lists(st.floats(0, 1, exclude_max=True), max_size=3)
+"""Where inside a span to probe it, as shares of its length."""
 
 
 def _window(case: Case) -> tuple[datetime, datetime]:
@@ -66,14 +69,16 @@ def _check(case: Case, spans: tuple[Span, ...], inside: list[float]) -> None:
         assert span.start < span.end
         assert span.decision.at == span.start
         probes = [span.start, span.end - _US]
-        probes += [span.start + (span.end - span.start) * share for share in inside]
+        probes += [
+            min(span.start + (span.end - span.start) * share, span.end - _US) for share in inside
+        ]
         probes += [m for m in moments(case) if span.start <= m < span.end]
         for probe in probes:
             decided = case.decide(at=probe)
             assert _says(decided) == _says(span.decision), (probe, span)
 
 
-@given(cases(), st.lists(st.floats(0, 1), max_size=3))
+@given(cases(), SHARES)
 @example(PINNED, [0.5])
 def test_every_instant_of_a_span_decides_as_the_span_says(case: Case, inside: list[float]) -> None:
     """DESIGN "The decision" (``valid_until``): the answer changes only at an event or a
@@ -82,10 +87,7 @@ def test_every_instant_of_a_span_decides_as_the_span_says(case: Case, inside: li
     _check(case, _spans(case), inside)
 
 
-BUNDLED = st.just(lawful.bundled_policy("piwik-pro"))
-
-
-@given(cases(policies=BUNDLED), st.lists(st.floats(0, 1), max_size=3))
+@given(cases(policies=BUNDLED), SHARES)
 def test_the_bundled_policy_timelines_are_exact(case: Case, inside: list[float]) -> None:
     """The same law on the policy a service runs."""
     _check(case, _spans(case), inside)

@@ -22,8 +22,17 @@ from typing import TYPE_CHECKING
 
 from lawful.ledger._backup import dumps_backup, read_backup
 from lawful.ledger._chain import PROOF_TYPES, Head, LedgerKey
+from lawful.ledger._iso27560 import iso27560_records
 from lawful.ledger._memory import MemoryLedger
-from lawful.ledger._protocol import BackupEntry, ConsentLedger, Proof, ProofRecord, Restored
+from lawful.ledger._protocol import (
+    Appended,
+    BackupEntry,
+    ConsentLedger,
+    Proof,
+    ProofRecord,
+    Restored,
+    SubjectHistory,
+)
 from lawful.ledger._sqlite import SQLiteLedger
 
 if TYPE_CHECKING:
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROOF_TYPES",
+    "Appended",
     "BackupEntry",
     "ConsentLedger",
     "Head",
@@ -41,7 +51,9 @@ __all__ = [
     "ProofRecord",
     "Restored",
     "SQLiteLedger",
+    "SubjectHistory",
     "dumps_backup",
+    "iso27560_records",
     "read_backup",
 ]
 

@@ -9,7 +9,7 @@ Everything else, including every byte of the chain, is decided here and in
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -41,7 +41,14 @@ from lawful.ledger._chain import (
     seal_record,
     stored_form,
 )
-from lawful.ledger._protocol import BackupEntry, Proof, ProofRecord, Restored
+from lawful.ledger._protocol import (
+    Appended,
+    BackupEntry,
+    Proof,
+    ProofRecord,
+    Restored,
+    SubjectHistory,
+)
 from lawful.ledger._verify import (
     ChainVerifier,
     check_head,
@@ -276,7 +283,25 @@ class LedgerCore:
 
     def append_batch(self, items: Iterable[tuple[str, Event]]) -> list[Event]:
         """Store events in one transaction; see :meth:`lawful.ledger.ConsentLedger.append_batch`."""
-        pending = list(items)
+        return [event for event, _ in self._append(list(items))]
+
+    def append_batch_report(self, items: Iterable[tuple[str, Event]]) -> Appended:
+        """Store events in one transaction, as :meth:`append_batch` does, and say which of
+        them this call stored: the others were on record already (appends are idempotent
+        by id), or were erased, which an append never brings back.
+
+        Raises:
+            EventError: A subject id is empty or an event cannot be serialised.
+            LedgerConflictError: An id is stored for its subject with other content.
+            LedgerError: The store failed; nothing was stored.
+        """
+        done = self._append(list(items))
+        return Appended(events=tuple(event for event, _ in done), new=tuple(new for _, new in done))
+
+    def _append(self, pending: list[tuple[str, Event]]) -> list[tuple[Event, bool]]:
+        """Store ``pending`` in one transaction: each event as stored, and whether this
+        transaction stored it.
+        """
         if not pending:
             return []
         # Canonical forms and tags are computed before the lock is taken: writers wait less.
@@ -285,12 +310,12 @@ class LedgerCore:
         with self._store.writing() as writer:
             now = self._now()
             count, mac = self._tail(writer)
-            out: list[Event] = []
+            out: list[tuple[Event, bool]] = []
             event: Event
             for subject_id, subject_tag, id_tag, base in prepared:
                 stored = self._existing(writer, id_tag, base)
                 if stored is not None:
-                    out.append(stored)
+                    out.append((stored, False))
                     continue
                 link = self._link(writer, subject_tag)
                 if isinstance(base, Erasure):
@@ -305,7 +330,7 @@ class LedgerCore:
                     )
                 self._seal(writer, record)
                 count, mac = record.seq, record.mac
-                out.append(event)
+                out.append((event, True))
             writer.set_meta(HEAD, pack_head(self._key, count, mac))
         if erased:
             self._store.purge()
@@ -575,6 +600,31 @@ class LedgerCore:
     def subject(self, subject_id: str, *, categories: Iterable[str] | None = None) -> Subject:
         """The subject with every event the ledger holds for it, verified."""
         return Subject(subject_id, self._history(subject_id), categories=categories)
+
+    def histories(self) -> Generator[SubjectHistory, None, None]:
+        """Every subject's history, one subject at a time, from one read snapshot.
+
+        Only one subject's records are held at a time, so a report over a large ledger
+        runs in the memory of its largest history. Subjects come in no particular order
+        (the store's order of their pseudonyms). Each history is verified as
+        :meth:`~lawful.ledger.ConsentLedger.subject` verifies it. The snapshot stays open
+        until the iterator is exhausted or closed: finish (or close) it before this
+        thread uses the ledger again.
+
+        Raises:
+            LedgerIntegrityError: A subject's records do not verify; the message names
+                the record.
+        """
+        with self._store.reading() as reader:
+            for tag, seq, seal in reader.subject_heads():
+                decoded = check_history(self._key, reader.by_subject(tag), (seq, seal))
+                subject = next((d.subject for d in decoded if d.subject is not None), None)
+                yield SubjectHistory(subject, tag.hex(), tuple(d.event for d in decoded))
+
+    def subject_count(self) -> int:
+        """How many subjects the ledger holds (erased ones included), counted streaming."""
+        with self._store.reading() as reader:
+            return sum(1 for _ in reader.subject_heads())
 
     def export(self, subject_id: str) -> str:
         """The subject's records as JSON Lines (Art. 15, Art. 20), verified."""

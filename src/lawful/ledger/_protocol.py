@@ -15,7 +15,15 @@ from lawful.events import Erasure, Event
 from lawful.ledger._chain import Head
 from lawful.subject import Subject
 
-__all__ = ["BackupEntry", "ConsentLedger", "Proof", "ProofRecord", "Restored"]
+__all__ = [
+    "Appended",
+    "BackupEntry",
+    "ConsentLedger",
+    "Proof",
+    "ProofRecord",
+    "Restored",
+    "SubjectHistory",
+]
 
 
 @attrs.frozen
@@ -35,6 +43,49 @@ class BackupEntry:
     event: Event
     pseudonym: str | None = None
     key_check: str | None = None
+
+
+@attrs.frozen
+class Appended:
+    """What :meth:`lawful.ledger.SQLiteLedger.append_batch_report` (every lawful ledger
+    has it) did.
+
+    Attributes:
+        events: Every event as stored, in the order given, with its id and
+            ``recorded_at``.
+        new: For each event, whether this call stored it; ``False``: it was on record
+            already (appends are idempotent by id), or erased, and nothing was written.
+    """
+
+    events: tuple[Event, ...]
+    new: tuple[bool, ...]
+
+    @property
+    def added(self) -> int:
+        """How many events this call stored."""
+        return sum(self.new)
+
+    @property
+    def present(self) -> int:
+        """How many were on record already (or erased), and skipped."""
+        return len(self.new) - self.added
+
+
+@attrs.frozen
+class SubjectHistory:
+    """One subject's events, as :meth:`lawful.ledger.SQLiteLedger.histories` yields them.
+
+    Attributes:
+        subject: The subject id; ``None`` when every record of the subject was erased
+            (Art. 17: no id survives it) and only the erasure remains.
+        pseudonym: The subject's keyed pseudonym in hex, as backups name erased subjects.
+        events: The subject's events in recorded order, verified as by
+            :meth:`ConsentLedger.subject`.
+    """
+
+    subject: str | None
+    pseudonym: str
+    events: tuple[Event, ...]
 
 
 @attrs.frozen

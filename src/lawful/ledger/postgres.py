@@ -390,9 +390,8 @@ class PostgresLedger(LedgerCore):
         tags = [self._key.subject_tag(s) for s in subject_ids if isinstance(s, str) and s]
         self._cache.drop(tags)
 
-    def append_batch(self, items: Iterable[tuple[str, Event]]) -> list[Event]:
-        """Store events in one transaction; see :meth:`lawful.ledger.ConsentLedger.append_batch`."""
-        pending = list(items)
+    def _append(self, pending: list[tuple[str, Event]]) -> list[tuple[Event, bool]]:
+        # append_batch and append_batch_report both come here.
         if pending:
             # The ids go with the lock in one exchange, not one query per event.
             tags = []
@@ -407,7 +406,7 @@ class PostgresLedger(LedgerCore):
                 subjects.append(prepared[1])
             self._pg.expect(tags, subjects)
         try:
-            return super().append_batch(pending)
+            return super()._append(pending)
         finally:
             self._pg.expect(())  # unused if the core refused the batch before writing
             # Even when the commit's outcome is unknown: the next read asks the server.
