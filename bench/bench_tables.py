@@ -84,7 +84,7 @@ def asof_baseline(events: pa.Table, hits: pa.Table) -> tuple[pa.Table, float]:
     )
     began = time.perf_counter()
     con.execute(
-        "CREATE TEMP TABLE consents AS SELECT subject, CAST(\"at\" AS TIMESTAMPTZ) AS t, "
+        'CREATE TEMP TABLE consents AS SELECT subject, CAST("at" AS TIMESTAMPTZ) AS t, '
         "type = 'consent_given' AS granted FROM events"
     )
     out = _duck._table(
