@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from lawful._time import EPOCH, from_us, to_us
 from lawful.decision import Operation, Reason
@@ -17,6 +18,9 @@ from lawful.duration import Duration
 from lawful.events import Event
 from lawful.model import CompiledPurpose, LegalBasis, PolicyContext
 from lawful.subject import Kind, Line, LineKey, Subject, latest_key
+
+if TYPE_CHECKING:
+    from lawful._engine.plan import Plan
 
 _R = 4  # ranks per instant in a sort key
 
@@ -61,6 +65,7 @@ class _Query:
         "lead",
         "lines",
         "operation",
+        "plan",
         "purpose",
         "scopes",
         "subject",
@@ -78,10 +83,12 @@ class _Query:
         vendor: str | None,
         c_us: int,
         operation: Operation,
+        plan: Plan,
         *,
         fresh: bool,
     ) -> None:
         self.subject = subject
+        self.plan = plan
         self.lines = subject._index.lines  # noqa: SLF001 - the engine owns the index format
         self.late = subject._index.late  # noqa: SLF001
         self.purpose = purpose
