@@ -104,7 +104,7 @@ class ReasonCode(enum.Enum):
     @property
     def article(self) -> str:
         """The article this code rests on by default."""
-        return ARTICLES[self]
+        return _ARTICLE_OF[self._value_]  # by value: an Enum member's own hash is slow
 
     @property
     def allows(self) -> bool:
@@ -142,6 +142,8 @@ ARTICLES: dict[ReasonCode, str] = {
     ReasonCode.PROCESSOR_ONLY: "Art. 28(3)(a)",
     ReasonCode.TRANSFER_SAFEGUARD_MISSING: "Art. 44, 46(1)",
 }
+
+_ARTICLE_OF = {code.value: article for code, article in ARTICLES.items()}
 
 _ALLOWING = frozenset(
     {

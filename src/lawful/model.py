@@ -13,12 +13,15 @@ import enum
 import re
 import reprlib
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
 from lawful.duration import Duration
 from lawful.exceptions import PolicyError, PolicyTypeError, Problem
+
+if TYPE_CHECKING:  # the engine's compiled form: a decision reads it, the model holds it
+    from lawful._engine.plan import Plan
 
 __all__ = [
     "AfterCollection",
@@ -724,6 +727,8 @@ class CompiledPurpose(Purpose):
     """
 
     context: PolicyContext = attrs.field(eq=False, repr=False, hash=False, kw_only=True)
+    plan: Plan | None = attrs.field(default=None, eq=False, repr=False, hash=False, kw_only=True)
+    """The checks a decision on it runs, compiled by the policy (lawful._engine.plan)."""
 
 
 Format: TypeAlias = Literal["toml", "json"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, cast
 import attrs
 
 from lawful._engine import decide, decide_all, unknown_purpose
+from lawful._engine.plan import compile_plan
 from lawful._time import to_us
 from lawful.decision import Decision, Operation
 from lawful.exceptions import PolicyError, Problem, UnknownPurposeError
@@ -164,6 +165,9 @@ class Policy:
             )
             for p in self.purposes
         )
+        for purpose in compiled:
+            # The plan refers to the compiled purpose it was made for (see plan_of).
+            object.__setattr__(purpose, "plan", compile_plan(purpose))
         object.__setattr__(self, "purposes", compiled)
         object.__setattr__(self, "_by_id", {p.id: p for p in compiled})
 

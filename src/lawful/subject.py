@@ -191,9 +191,85 @@ def _transfer_withdrawn(e: TransferConsentWithdrawn) -> tuple[LineKey, ...]:
 
 
 _LinesOf = Callable[[Any], "tuple[LineKey, ...] | None"]
+_Grown = dict[LineKey, tuple[list[int], list[Event]]]
+# Adds an event (with its sort key) to the timelines it belongs to, as they grow; False
+# for a "consent" that is no affirmative act, which enters none.
+_Grow = Callable[[Any, int, _Grown], bool]
 # Per event class: its rank, whether it grants (takes effect no earlier than recorded),
-# and its timelines.
-_Spec = tuple[int, bool, _LinesOf]
+# its timelines, and how it grows them.
+_Spec = tuple[int, bool, _LinesOf, _Grow]
+
+
+def _grow_by(lines_of: _LinesOf) -> _Grow:
+    """The grower of a class from its timelines (the classes a history holds most of,
+    consents and interactions, have one written out: a call and a tuple less each).
+    """
+
+    def grow(event: Event, key: int, grown: _Grown) -> bool:
+        own = lines_of(event)
+        if own is None:
+            return False
+        for line_key in own:
+            line = grown.get(line_key)
+            if line is None:
+                grown[line_key] = ([key], [event])
+            else:
+                line[0].append(key)
+                line[1].append(event)
+        return True
+
+    return grow
+
+
+def _grow_consent_given(event: ConsentGiven, key: int, grown: _Grown) -> bool:
+    method = event.method
+    if (method.__class__ is not ConsentMethod or method in _NOT_AFFIRMATIVE) and not (
+        _affirmative(method)
+    ):
+        return False  # as _consent_given: it enters no timeline
+    line_key = (Kind.CONSENT_GRANTS, event.purpose, event.vendor)
+    line = grown.get(line_key)
+    if line is None:
+        grown[line_key] = ([key], [event])
+    else:
+        line[0].append(key)
+        line[1].append(event)
+    return True
+
+
+def _grow_consent_withdrawn(event: ConsentWithdrawn, key: int, grown: _Grown) -> bool:
+    line_key = (Kind.CONSENT_STOPS, event.purpose, event.vendor)
+    line = grown.get(line_key)
+    if line is None:
+        grown[line_key] = ([key], [event])
+    else:
+        line[0].append(key)
+        line[1].append(event)
+    return True
+
+
+def _grow_interaction(event: Interaction, key: int, grown: _Grown) -> bool:
+    line_key = (Kind.INTERACTION, event.kind, event.purpose)
+    line = grown.get(line_key)
+    if line is None:
+        grown[line_key] = ([key], [event])
+    else:
+        line[0].append(key)
+        line[1].append(event)
+    line = grown.get(_ANY_INTERACTION)
+    if line is None:
+        grown[_ANY_INTERACTION] = ([key], [event])
+    else:
+        line[0].append(key)
+        line[1].append(event)
+    return True
+
+
+_GROW: dict[type[Event], _Grow] = {
+    ConsentGiven: _grow_consent_given,
+    ConsentWithdrawn: _grow_consent_withdrawn,
+    Interaction: _grow_interaction,
+}
 _LINES_OF: dict[type[Event], _LinesOf] = {
     ConsentGiven: _consent_given,
     ConsentWithdrawn: _consent_withdrawn,
@@ -217,7 +293,8 @@ _LINES_OF: dict[type[Event], _LinesOf] = {
 }
 assert set(_LINES_OF) == set(EVENT_TYPES)  # noqa: S101 - every event class has its lines
 _SPECS: dict[type, _Spec] = {
-    cls: (cls.rank, cls in _GRANTS, lines) for cls, lines in _LINES_OF.items()
+    cls: (cls.rank, cls in _GRANTS, lines, _GROW.get(cls) or _grow_by(lines))
+    for cls, lines in _LINES_OF.items()
 }
 
 
@@ -231,7 +308,7 @@ def _spec(event: object) -> _Spec:
             found = _SPECS.get(cls)
             if found is not None:
                 # Its own rank: a ClassVar a subclass may have changed.
-                return (event.rank, found[1], found[2])
+                return (event.rank, found[1], found[2], found[3])
     raise TypeError(f"not a lawful event: {event!r}")
 
 
@@ -516,7 +593,7 @@ def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Inde
     last = -1
     simple = True  # strictly increasing keys, and every event enters the Kind.ALL line
     for event in given:
-        rank, grant, lines_of = specs.get(type(event)) or _spec(event)
+        rank, grant, _, grow = specs.get(type(event)) or _spec(event)
         at = event.at  # _spec let only events through
         try:
             delta = at - epoch
@@ -539,17 +616,8 @@ def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Inde
             simple = False
             continue
         last = key
-        own = lines_of(event)
-        if own is None:
+        if not grow(event, key, grown):
             simple = False
-            continue
-        for line_key in own:
-            line = grown.get(line_key)
-            if line is None:
-                grown[line_key] = ([key], [event])  # type: ignore[list-item]
-            else:
-                line[0].append(key)
-                line[1].append(event)  # type: ignore[arg-type]
     if not simple:
         if not all(map(_before, keys, islice(keys, 1, None))):
             keys, events = _ordered_pairs(list(zip(keys, events, strict=True)))

@@ -5,7 +5,8 @@ DESIGN, principle 1: "Same inputs, same Decision." A subject indexed in one pass
 sorted first, grown by ``add`` or built at once, asked fresh or after it has kept
 answers, and ``decide_all`` against each question alone must all give the same
 decision. The cases come from :mod:`lawful.strategies` through ``_cases.cases()``, over
-the bundled Piwik PRO policy (the policy a service runs).
+the bundled Piwik PRO policy (the policy a service runs), and for the purposes' plans over
+generated policies too (every rule, every reason code).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.properties._cases import Case, cases
+from tests.properties._cases import Case, cases, moments
 
 import lawful
 from lawful import Subject
+from lawful._engine import decide_span
 
 # The policy a service runs: the bundled one, whose purposes cover every basis the
 # visitor histories meet. (Generated policies: tests/properties/test_laws.py.)
@@ -86,3 +88,24 @@ def test_decide_all_answers_as_each_purpose_asked_alone(case: Case) -> None:
             assert decision == policy.may_process(
                 alone, pid, case.at, collected_at=collected_at, operation=operation
             )
+
+
+@given(cases())
+def test_each_purposes_plan_decides_as_every_rule_evaluated(case: Case) -> None:
+    """DESIGN principle 1 and "The decision": the checks run in order and the first that
+    fails decides. A purpose's plan, compiled when the policy loads, leaves out the checks
+    its terms keep from ever denying it and prepares its fixed reasons; for every purpose
+    of generated policies, at every instant where an answer can change (the moments the
+    coverage counters reach every reason code with), on fresh and on stored data, it
+    gives the decision, reasons included, and the instant it holds until, that evaluating
+    every rule as written gives.
+    """
+    subject = fresh(case.subject)
+    for shown in moments(case):
+        collected = case.collected_at
+        if collected is not None and collected > shown:
+            collected = None  # not yet collected then: ask about fresh data
+        for purpose in case.policy.purposes:
+            for vendor, data in ((None, ()), (case.vendor, case.data)):
+                asked = (subject, purpose, shown, vendor, data, collected, case.operation)
+                assert decide_span(*asked) == decide_span(*asked, plain=True)

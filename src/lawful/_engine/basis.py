@@ -1,4 +1,6 @@
-"""Step 9 on a contract (Art. 6(1)(b)), and step 10, device access (ePrivacy Art. 5(3))."""
+"""Step 9 on the bases other than consent (Art. 6(1)(b)-(f)), and step 10, device access
+(ePrivacy Art. 5(3)).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,36 @@ from lawful._engine.consent import _consent
 from lawful._engine.query import _Deny, _lower_first, _Query
 from lawful.decision import Reason, ReasonCode
 from lawful.events import ContractStarted
+from lawful.model import CompiledPurpose, LegalBasis
 from lawful.subject import latest_key
+
+_BASIS_CODE = {
+    LegalBasis.LEGAL_OBLIGATION: ReasonCode.LEGAL_OBLIGATION,
+    LegalBasis.VITAL_INTERESTS: ReasonCode.VITAL_INTERESTS,
+    LegalBasis.PUBLIC_TASK: ReasonCode.PUBLIC_TASK,
+}
+
+
+def _interest_reason(purpose: CompiledPurpose) -> Reason:
+    """Art. 6(1)(f): the interest the controller declared (fixed for the purpose)."""
+    return Reason(
+        ReasonCode.LEGITIMATE_INTEREST,
+        f"The controller relies on its legitimate interest: "
+        f"{purpose.legitimate_interest or 'as declared in the policy'}.",
+        ReasonCode.LEGITIMATE_INTEREST.article,
+        clause=f"purposes.{purpose.id}.legitimate_interest",
+    )
+
+
+def _declared_reason(purpose: CompiledPurpose) -> Reason:
+    """Art. 6(1)(c)-(e): necessary as the policy declares (fixed for the purpose)."""
+    code = _BASIS_CODE[purpose.basis]
+    return Reason(
+        code,
+        f"The policy declares '{purpose.id}' necessary under {purpose.basis.article}.",
+        code.article,
+        clause=f"purposes.{purpose.id}.basis",
+    )
 
 
 def _contract(q: _Query) -> Reason | _Deny:
@@ -30,6 +61,12 @@ def _contract(q: _Query) -> Reason | _Deny:
             clause=clause,
         )
     )
+
+
+def _contract_basis(q: _Query) -> _Deny | list[Reason]:
+    """The contract basis as a plan's basis step."""
+    found = _contract(q)
+    return found if isinstance(found, _Deny) else [found]
 
 
 def _device_access(q: _Query) -> _Deny | list[Reason]:

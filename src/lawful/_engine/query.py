@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from lawful._time import EPOCH, from_us, to_us
 from lawful.decision import Operation, Reason
@@ -18,6 +19,9 @@ from lawful.duration import Duration
 from lawful.events import Event
 from lawful.model import CompiledPurpose, LegalBasis, PolicyContext
 from lawful.subject import Kind, Line, LineKey, Subject, latest_key
+
+if TYPE_CHECKING:
+    from lawful._engine.plan import Plan
 
 _R = 4  # ranks per instant in a sort key
 
@@ -64,6 +68,7 @@ class _Query:
         "lead",
         "lines",
         "operation",
+        "plan",
         "purpose",
         "scopes",
         "subject",
@@ -81,10 +86,12 @@ class _Query:
         vendor: str | None,
         c_us: int,
         operation: Operation,
+        plan: Plan,
         *,
         fresh: bool,
     ) -> None:
         self.subject = subject
+        self.plan = plan
         self.lines = subject._index.lines  # noqa: SLF001 - the engine owns the index format
         self.late = subject._index.late  # noqa: SLF001
         self.purpose = purpose

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from lawful._engine.age import _age_check
-from lawful._engine.basis import _contract, _device_access
+from lawful._engine.basis import _contract, _declared_reason, _device_access, _interest_reason
 from lawful._engine.consent import _consent
 from lawful._engine.erasure import _erasure, _restriction
 from lawful._engine.objection import _objection, _opt_out
+from lawful._engine.plan import plan_of
 from lawful._engine.query import (
     _ALL_LINE,
     _CONSENT,
@@ -40,12 +41,6 @@ from lawful.decision import (
 from lawful.exceptions import QueryError, UncompiledPurposeError
 from lawful.model import CompiledPurpose, LegalBasis
 from lawful.subject import Subject
-
-_BASIS_CODE = {
-    LegalBasis.LEGAL_OBLIGATION: ReasonCode.LEGAL_OBLIGATION,
-    LegalBasis.VITAL_INTERESTS: ReasonCode.VITAL_INTERESTS,
-    LegalBasis.PUBLIC_TASK: ReasonCode.PUBLIC_TASK,
-}
 
 
 def may_process(
@@ -239,11 +234,16 @@ def decide_span(
     data: Iterable[str],
     collected_at: datetime | None,
     operation: Operation,
+    *,
+    plain: bool = False,
 ) -> tuple[Decision, int]:
     """:func:`decide` without the kept answers, with the instant (microseconds) up to which
     the decision, reasons included, holds when no new event is recorded: the earlier of the
     next instant one of the subject's events takes effect and the rules' own deadlines.
     :data:`NEVER` when nothing ends it. What :meth:`lawful.Policy.timeline` steps by.
+
+    ``plain=True`` evaluates every rule in order, as written, instead of the purpose's
+    plan: what the speed laws hold the plan to.
     """
     at_us = _at_us(at)
     if collected_at is None:
@@ -255,7 +255,7 @@ def decide_span(
     if data and type(data) is not tuple:
         data = tuple(data)
     decision, until_us = _evaluate(
-        subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=fresh
+        subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=fresh, plain=plain
     )
     end = _NEVER
     every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001 - the engine owns the index
@@ -289,7 +289,7 @@ def decide_collected(
     if c_us > at_us:
         raise QueryError("collected_at: data cannot be processed before it was collected")
     _require_compiled(purpose)
-    query = _Query(subject, purpose, at, at_us, vendor, c_us, _USE, fresh=False)
+    query = _Query(subject, purpose, at, at_us, vendor, c_us, _USE, plan_of(purpose), fresh=False)
     decision, _ = _run(query, ())
     return decision, query.c_lo, min(query.c_hi, at_us + 1)
 
@@ -305,12 +305,17 @@ def _evaluate(
     operation: Operation,
     *,
     fresh: bool,
+    plain: bool = False,
 ) -> tuple[Decision, int | None]:
-    """Every rule, in order, for one query; with the instant (in microseconds) up to which
-    the decision, reasons included, holds (for an allow its ``valid_until``).
+    """The purpose's plan (``plain``: every rule, in order) for one query; with the instant
+    (in microseconds) up to which the decision, reasons included, holds (for an allow its
+    ``valid_until``).
     """
     _require_compiled(purpose)
-    return _run(_Query(subject, purpose, at, at_us, vendor, c_us, operation, fresh=fresh), data)
+    query = _Query(
+        subject, purpose, at, at_us, vendor, c_us, operation, plan_of(purpose), fresh=fresh
+    )
+    return _run(query, data, plain=plain)
 
 
 def _require_compiled(purpose: object) -> None:
@@ -322,10 +327,10 @@ def _require_compiled(purpose: object) -> None:
         )
 
 
-def _run(query: _Query, data: Iterable[str]) -> tuple[Decision, int | None]:
-    """:func:`_evaluate` for a query made: every rule, in order."""
+def _run(query: _Query, data: Iterable[str], *, plain: bool = False) -> tuple[Decision, int | None]:
+    """:func:`_evaluate` for a query made: the purpose's plan (``plain``: every rule)."""
     purpose, at, at_us = query.purpose, query.at, query.at_us
-    verdict = _decide(query, data)
+    verdict = _decide(query, data) if plain else _planned(query, data)
     if isinstance(verdict, _Deny):
         # Only the denying rule's own deadline (a birthday) can lift a denial; limits met
         # on the way (retention, a consent's expiry) would only deny again.
@@ -370,8 +375,35 @@ def unknown_purpose(
     return Decision(allowed=False, purpose=purpose_id, at=at, basis=None, reasons=(reason,))
 
 
+def _planned(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
+    """The checks of the purpose's plan in order; the first denial decides."""
+    verdict = _scope(q, data)
+    if verdict is not None:
+        return verdict
+    plan = q.plan
+    for check in plan.checks:
+        verdict = check(q)
+        if verdict is not None:
+            return verdict
+    found = plan.basis(q)
+    if isinstance(found, _Deny):
+        return found
+    if plan.device:
+        device = _device_access(q)
+        if isinstance(device, _Deny):
+            return device
+        found.extend(device)
+    if q.lead:
+        found[:0] = q.lead
+    if q.tail:
+        found.extend(q.tail)
+    return tuple(found)
+
+
 def _decide(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
-    """The checks in order (docs/explanation/decision.md); the first denial decides."""
+    """Every check in order (docs/explanation/decision.md), each deciding for itself
+    whether it applies; the first denial decides. What every plan must agree with.
+    """
     verdict = (
         _scope(q, data)
         or _transfers(q)
@@ -385,7 +417,6 @@ def _decide(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
     if verdict is not None:
         return verdict
     basis = q.basis
-    pid = q.purpose.id
     reasons: list[Reason]
     if basis is _CONSENT:
         found = _consent(q)
@@ -393,30 +424,14 @@ def _decide(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
             return found
         reasons = found
     elif basis is LegalBasis.LEGITIMATE_INTERESTS:
-        reasons = [
-            Reason(
-                ReasonCode.LEGITIMATE_INTEREST,
-                f"The controller relies on its legitimate interest: "
-                f"{q.purpose.legitimate_interest or 'as declared in the policy'}.",
-                ReasonCode.LEGITIMATE_INTEREST.article,
-                clause=f"purposes.{pid}.legitimate_interest",
-            )
-        ]
+        reasons = [_interest_reason(q.purpose)]
     elif basis is LegalBasis.CONTRACT:
         contract = _contract(q)
         if isinstance(contract, _Deny):
             return contract
         reasons = [contract]
     else:
-        code = _BASIS_CODE[basis]
-        reasons = [
-            Reason(
-                code,
-                f"The policy declares '{pid}' necessary under {basis.article}.",
-                code.article,
-                clause=f"purposes.{pid}.basis",
-            )
-        ]
+        reasons = [_declared_reason(q.purpose)]
     purpose = q.purpose
     if purpose.device_access and basis is not _CONSENT and not purpose.strictly_necessary:
         device = _device_access(q)

@@ -1,0 +1,128 @@
+"""The plan of one purpose, compiled once when the policy loads: the checks its decision
+runs, in the order of ``docs/explanation/decision.md``, and the fixed parts of its reasons.
+
+A check the policy's own terms keep from ever denying the purpose is left out of its
+plan (no vendor outside the EEA, no age rule that applies, no opt-out scope that reaches
+it, a basis Art. 21 does not reach, no retention period...), so a decision runs only
+what its purpose needs. Leaving one out must change no answer: the speed laws
+(``tests/properties/test_speed_laws.py``) hold every plan to the plain evaluation of
+every rule (:func:`lawful._engine.run.decide_plain`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lawful._engine.age import _age_check
+from lawful._engine.basis import _contract_basis, _declared_reason, _interest_reason
+from lawful._engine.consent import _consent
+from lawful._engine.erasure import _erasure, _restriction
+from lawful._engine.lines import _ALL_SCOPE
+from lawful._engine.objection import _OBJECTABLE, _objection, _opt_out
+from lawful._engine.query import _Deny, _Query
+from lawful._engine.retention import _retention
+from lawful._engine.scope import _transfers
+from lawful.decision import Reason
+from lawful.model import CompiledPurpose, LegalBasis, NoPeriodStated
+
+__all__ = ["Plan", "compile_plan", "plan_of"]
+
+Check = Callable[[_Query], "_Deny | None"]
+"""A check before the basis: a denial, or ``None`` to go on."""
+BasisStep = Callable[[_Query], "_Deny | list[Reason]"]
+"""The basis step: a denial, or the reasons of an allow."""
+
+
+class Plan:
+    """What a decision on one purpose runs (made by :func:`compile_plan`).
+
+    Attributes:
+        purpose: The compiled purpose the plan was made for (a purpose changed with
+            ``attrs.evolve`` is no longer it, and gets a plan of its own).
+        checks: The checks between scope and basis that can deny it, in order.
+        basis: The basis step.
+        reasons: The basis's fixed reasons (legitimate interests, and the bases the
+            policy declares necessary); empty where the basis reads the subject.
+        device: Whether the device-access step runs (ePrivacy Art. 5(3)).
+    """
+
+    __slots__ = ("basis", "checks", "device", "purpose", "reasons")
+
+    def __init__(
+        self,
+        purpose: CompiledPurpose,
+        checks: tuple[Check, ...],
+        basis: BasisStep,
+        reasons: tuple[Reason, ...],
+        *,
+        device: bool,
+    ) -> None:
+        self.purpose = purpose
+        self.checks = checks
+        self.basis = basis
+        self.reasons = reasons
+        self.device = device
+
+
+def compile_plan(purpose: CompiledPurpose) -> Plan:
+    """The plan of ``purpose``: only the checks that can deny it, its reasons prepared."""
+    return Plan(
+        purpose,
+        _checks(purpose),
+        *_basis(purpose),
+        device=(
+            purpose.device_access
+            and purpose.basis is not LegalBasis.CONSENT
+            and not purpose.strictly_necessary
+        ),
+    )
+
+
+def plan_of(purpose: CompiledPurpose) -> Plan:
+    """The plan the policy compiled for ``purpose``; made anew for a purpose it did not
+    compile as it stands (changed with ``attrs.evolve`` after the policy made it).
+    """
+    plan = purpose.plan
+    if plan is not None and plan.purpose is purpose:
+        return plan
+    return compile_plan(purpose)
+
+
+def _checks(purpose: CompiledPurpose) -> tuple[Check, ...]:
+    ctx = purpose.context
+    checks: list[Check] = []
+    if any(name in ctx.transfers for name in purpose.vendors):
+        checks.append(_transfers)  # Chapter V: a vendor involved is outside the EEA
+    checks.append(_erasure)
+    if not purpose.restriction_exceptions:
+        checks.append(_restriction)  # Art. 18(2): a declared exception is never restricted
+    rules = ctx.age
+    if ctx.age_applies and (
+        rules.minimum_age is not None or rules.parental_consent_age is not None
+    ):
+        checks.append(_age_check)
+    if ctx.reached_by_all or any(
+        s != _ALL_SCOPE and s in ctx.declared_scopes for s in purpose.opt_out_scopes
+    ):
+        checks.append(_opt_out)  # an opt-out scope can reach it
+    if purpose.direct_marketing or purpose.basis in _OBJECTABLE:
+        checks.append(_objection)  # Art. 21 reaches it
+    if any(not isinstance(rule, NoPeriodStated) for rule in purpose.retention.rules):
+        checks.append(_retention)
+    return tuple(checks)
+
+
+def _basis(purpose: CompiledPurpose) -> tuple[BasisStep, tuple[Reason, ...]]:
+    basis = purpose.basis
+    if basis is LegalBasis.CONSENT:
+        return _consent, ()
+    if basis is LegalBasis.CONTRACT:
+        return _contract_basis, ()
+    if basis is LegalBasis.LEGITIMATE_INTERESTS:
+        return _fixed, (_interest_reason(purpose),)
+    return _fixed, (_declared_reason(purpose),)
+
+
+def _fixed(q: _Query) -> list[Reason]:
+    """A basis that reads nothing of the subject: its prepared reasons."""
+    return list(q.plan.reasons)
