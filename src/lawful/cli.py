@@ -70,7 +70,12 @@ __all__ = [
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
-_EXTENSIONS: tuple[str, ...] = ("lawful._cli_render", "lawful._cli_ledger", "lawful.banner._cli")
+_EXTENSIONS: tuple[str, ...] = (
+    "lawful._cli_render",
+    "lawful._cli_ledger",
+    "lawful.banner._cli",
+    "lawful._cli_timeline",
+)
 """Modules that add commands; each exposes ``register(subparsers) -> None``."""
 
 _EXIT_OK = 0
