@@ -34,7 +34,7 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite with branch coverage, and every doctest."""
-    session.install("-e", ".[hypothesis,postgres,django,fastapi]", *_group("test"))
+    session.install("-e", ".[hypothesis,postgres,django,fastapi,tables]", *_group("test"))
     env = {"HYPOTHESIS_PROFILE": "ci" if os.environ.get("CI") else "dev"}
     # The PostgreSQL tests skip without a DSN, or fail when a server is required (CI).
     for name in ("LAWFUL_POSTGRES_DSN", "LAWFUL_REQUIRE_POSTGRES"):
@@ -52,7 +52,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check src and tests with mypy --strict."""
-    session.install("-e", ".[hypothesis,postgres]", *_group("typing"))
+    session.install("-e", ".[hypothesis,postgres,tables]", *_group("typing"))
     session.run("mypy", *session.posargs)
 
 

@@ -66,6 +66,7 @@ from lawful.exceptions import (
     Problem,
     QueryError,
     SignalError,
+    TableError,
     UncompiledPurposeError,
     UnknownPurposeError,
 )
@@ -167,6 +168,7 @@ __all__ = [
     "Span",
     "SpecialCategoryCondition",
     "Subject",
+    "TableError",
     "TcfBinding",
     "TransferConsentGiven",
     "TransferConsentWithdrawn",

@@ -30,6 +30,7 @@ __all__ = [
     "Problem",
     "QueryError",
     "SignalError",
+    "TableError",
     "UncompiledPurposeError",
     "UnknownPurposeError",
 ]
@@ -143,6 +144,14 @@ class EventError(LawfulError, ValueError):
 class EventTypeError(EventError, TypeError):
     """An event was built with a value of the wrong type (``purpose=None`` on a consent,
     ``explicit="no"``, ``at_least=17.5``); the message names the field.
+    """
+
+
+class TableError(LawfulError, ValueError):
+    """A table given to :mod:`lawful.tables` cannot be decided on as it is: a column is
+    missing or of the wrong type, or a row holds a value no decision can use (a null
+    subject or collection time). The message names the column and, where one is to
+    blame, the row (``hits[12].collected_at``, rows counted from 0).
     """
 
 

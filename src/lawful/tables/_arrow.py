@@ -1,0 +1,316 @@
+"""Events as Arrow: the JSON Lines event shape, one column per field, plus ``subject``.
+
+A row is one event: ``subject``, ``type``, ``at`` and the fields of its type by name, every
+other column null. Written tables hold instants as ISO 8601 text with their offset, as in
+JSON Lines (an Arrow timestamp has one zone per column, so it would lose the offset each
+event was written with), and a birth date as an Arrow date. Read, a table may also hold
+instants as timestamps with a time zone (a warehouse's ``TIMESTAMPTZ``). Every row is read
+through :func:`lawful.event_from_dict`, the one parser of the event shape: a bad row is an
+:class:`lawful.EventError` naming the row (counted from 0) and the field, never skipped.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any, Union, cast, get_args, get_origin, get_type_hints
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lawful._json import event_from_dict
+from lawful._time import from_us
+from lawful.events import EVENT_TYPES, ConsentMethod, Event
+from lawful.exceptions import EventError, NaiveDatetimeError, TableError
+from lawful.model import PurposeTerms
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "Rows",
+    "events_from_batch",
+    "first_true",
+    "from_arrow",
+    "plain",
+    "timestamp_us",
+    "to_arrow",
+]
+
+_TERMS = pa.struct(
+    [
+        ("statement", pa.string()),
+        ("basis", pa.string()),
+        ("vendors", pa.list_(pa.string())),
+        ("data", pa.list_(pa.string())),
+    ]
+)
+_ARROW_OF: dict[object, pa.DataType] = {
+    datetime: pa.string(),
+    date: pa.date32(),
+    bool: pa.bool_(),
+    int: pa.int64(),
+    str: pa.string(),
+    PurposeTerms: _TERMS,
+    ConsentMethod: pa.string(),
+}
+
+
+def _fields() -> dict[str, object]:
+    """Every event field and its Python type, in the order classes first declare them."""
+    found: dict[str, object] = {}
+    for cls in EVENT_TYPES:
+        hints = get_type_hints(cls)
+        for field in attrs.fields(cls):
+            hint = hints[field.name]
+            if get_origin(hint) in (Union, types.UnionType):
+                hint = next(a for a in get_args(hint) if a is not type(None))
+            if found.setdefault(field.name, hint) is not hint:  # pragma: no cover - by design
+                raise TypeError(f"event field {field.name!r} has two types")
+    return found
+
+
+_FIELDS = _fields()
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("subject", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        *(pa.field(name, _ARROW_OF[hint]) for name, hint in _FIELDS.items()),
+    ]
+)
+"""The schema :func:`to_arrow` writes: ``subject``, ``type``, then every event field."""
+
+_INSTANTS = frozenset(name for name, hint in _FIELDS.items() if hint is datetime)
+_DATES = frozenset(name for name, hint in _FIELDS.items() if hint is date)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, PurposeTerms):
+        return {
+            "statement": value.statement,
+            "basis": value.basis.value,
+            "vendors": sorted(value.vendors),
+            "data": sorted(value.data),
+        }
+    if isinstance(value, ConsentMethod):
+        return value.value
+    return value
+
+
+def to_arrow(pairs: Iterable[tuple[str, Event]]) -> pa.Table:
+    """An Arrow table of ``(subject id, event)`` pairs, in :data:`EVENT_SCHEMA`.
+
+    Write it with ``pyarrow.parquet.write_table``; :func:`from_arrow` reads it back, every
+    field kept (instants with their offsets).
+    """
+    columns: dict[str, list[object]] = {name: [] for name in EVENT_SCHEMA.names}
+    for subject, event in pairs:
+        if type(subject) is not str or not subject:
+            raise EventError(f"subject: expected a non-empty string, got {subject!r}")
+        columns["subject"].append(subject)
+        columns["type"].append(event.event_type)
+        values = {field.name: getattr(event, field.name) for field in attrs.fields(type(event))}
+        for name in _FIELDS:
+            value = values.get(name)
+            columns[name].append(None if value is None else _cell(value))
+    return pa.table(columns, schema=EVENT_SCHEMA)
+
+
+def _check_schema(schema: pa.Schema, source: str, extra: Iterable[str] = ()) -> None:
+    """Refuse a table whose columns are not the event shape's (a typo in a column name
+    would otherwise drop that field from every row without a word).
+    """
+    allowed = {"subject", "type", *_FIELDS, *extra}
+    for name in schema.names:
+        if name not in allowed:
+            raise TableError(
+                f"{source}: unknown column {name!r}; an events table has subject, type and "
+                f"the event fields ({', '.join(_FIELDS)})"
+            )
+    for name in ("subject", "type", "at"):
+        if name not in schema.names:
+            raise TableError(f"{source}: no column {name!r}")
+    if len(set(schema.names)) != len(schema.names):
+        raise TableError(f"{source}: a column name appears twice")
+
+
+def first_true(mask: pa.Array[Any] | pa.ChunkedArray[Any]) -> int | None:
+    """The index of the first true value of a boolean array (nulls are not true)."""
+    filled = cast("pa.Array[Any]", pc.fill_null(mask, pa.scalar(value=False)))
+    found: int = pc.index(filled, pa.scalar(value=True)).as_py()
+    return found if found >= 0 else None
+
+
+def plain(column: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Array[Any]:
+    """One array, dictionary-decoded: what the readers below look at."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    kind = column.type
+    if isinstance(kind, pa.DictionaryType):
+        column = column.cast(kind.value_type)
+    return column
+
+
+_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
+_THOUSAND = pa.scalar(1_000, pa.int64())
+
+
+def timestamp_us(column: pa.Array[Any]) -> tuple[pa.Array[Any], int | None]:
+    """A timestamp column in microseconds since the epoch (int64), and the index of the
+    first value finer than a microsecond (``None`` if none): lawful never rounds an
+    instant, since rounding either way could move it across an event.
+    """
+    kind = column.type
+    if not isinstance(kind, pa.TimestampType):  # pragma: no cover - callers check
+        raise TypeError(kind)
+    raw = column.cast(pa.int64())
+    if kind.unit == "ns":
+        whole = pc.divide(raw, _THOUSAND)
+        return whole, first_true(pc.not_equal(pc.multiply(whole, _THOUSAND), raw))
+    scale = _PER_UNIT[kind.unit]
+    if scale == 1:
+        return raw, None
+    return pc.multiply_checked(raw, pa.scalar(scale, pa.int64())), None
+
+
+def _instants(column: pa.Array[Any], name: str, source: str, rows: list[int]) -> list[object]:
+    """A timestamp column as ISO 8601 text (the event shape); a naive one is refused."""
+    kind = column.type
+    if not isinstance(kind, pa.TimestampType):  # pragma: no cover - the caller checks
+        raise TypeError(kind)
+    if kind.tz is None:
+        at = first_true(column.is_valid())
+        raise NaiveDatetimeError(f"{source}[{rows[at] if at is not None else 0}].{name}")
+    micros, odd = timestamp_us(column)
+    if odd is not None:
+        raise EventError(
+            f"{source}[{rows[odd]}].{name}: finer than a microsecond; lawful decides in "
+            "microseconds and never rounds an event's time"
+        )
+    return [None if v is None else from_us(v).isoformat() for v in micros.to_pylist()]
+
+
+def _values(column: pa.Array[Any], name: str, source: str, rows: list[int]) -> list[object]:
+    """A column's values in the JSON shape (the parser then checks each one)."""
+    column = plain(column)
+    kind = column.type
+    if name in _INSTANTS and pa.types.is_timestamp(kind):
+        return _instants(column, name, source, rows)
+    if name in _DATES and pa.types.is_timestamp(kind):
+        # A date has no time of day or zone to guess from (as events refuse datetimes).
+        raise EventError(f"{source}.{name}: expected dates, got a timestamp column")
+    if name in _DATES and pa.types.is_date(kind):
+        return [None if v is None else v.isoformat() for v in column.to_pylist()]
+    values: list[object] = column.to_pylist()
+    return values
+
+
+class Rows:
+    """A batch of event rows made Python values once, read into events by row range."""
+
+    __slots__ = ("_kinds", "_names", "_rows", "_source", "_subjects", "_values")
+
+    def __init__(
+        self,
+        batch: pa.RecordBatch | pa.Table,
+        *,
+        source: str = "events",
+        rows: list[int] | None = None,
+        row_column: str | None = None,
+    ) -> None:
+        extra = () if row_column is None else (row_column,)
+        _check_schema(batch.schema, source, extra)
+        if row_column is not None:
+            rows = [-1 if r is None else int(r) for r in batch.column(row_column).to_pylist()]
+            batch = batch.drop_columns([row_column])
+        if rows is None:
+            rows = list(range(batch.num_rows))
+        columns: dict[str, list[object]] = {}
+        for name in batch.schema.names:
+            columns[name] = _values(plain(batch.column(name)), name, source, rows)
+        self._source = source
+        self._rows = rows
+        self._subjects = columns.pop("subject")
+        self._kinds = columns.pop("type")
+        self._names = tuple(columns)
+        self._values = tuple(columns[name] for name in self._names)
+
+    def read(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, Event]]:
+        """The events of rows ``start`` to ``stop`` (excluded), as ``(subject id, event)``.
+
+        Raises:
+            EventError: A row that is no valid event (a null or empty subject included).
+            NaiveDatetimeError: A timestamp without an offset.
+        """
+        source, rows, subjects, kinds = self._source, self._rows, self._subjects, self._kinds
+        named = tuple(zip(self._names, self._values, strict=True))
+        for i in range(start, len(subjects) if stop is None else stop):
+            subject, kind = subjects[i], kinds[i]
+            if type(subject) is not str or not subject:
+                raise EventError(
+                    f"{source}[{rows[i]}].subject: expected the subject id as a string"
+                )
+            data: dict[str, object] = {"type": kind}
+            for name, values in named:
+                value = values[i]
+                if value is not None:
+                    data[name] = value
+            label = kind[:40] if isinstance(kind, str) and kind else "event"
+            yield subject, event_from_dict(data, where=f"{source}[{rows[i]}]: {label}")
+
+
+def events_from_batch(
+    batch: pa.RecordBatch | pa.Table,
+    *,
+    source: str = "events",
+    rows: list[int] | None = None,
+    row_column: str | None = None,
+) -> Iterator[tuple[str, Event]]:
+    """Read the events of one batch; yields ``(subject id, event)`` in row order.
+
+    Args:
+        batch: Rows in the event shape, with a ``subject`` column.
+        source: The name errors give the table (``events[3].at: ...``).
+        rows: The row number of each row in errors (default: 0, 1, ...).
+        row_column: A column holding those row numbers instead, which is not an event
+            field (the per-subject core sorts rows and keeps where each came from).
+
+    Raises:
+        TableError: A column that is no event field, or ``subject``, ``type`` or ``at``
+            missing.
+        EventError: A row that is no valid event (its subject null or empty included).
+        NaiveDatetimeError: A timestamp without an offset, or a timestamp column
+            without a time zone.
+    """
+    return Rows(batch, source=source, rows=rows, row_column=row_column).read()
+
+
+def from_arrow(
+    table: pa.Table | pa.RecordBatch | pa.RecordBatchReader, *, source: str = "events"
+) -> Iterator[tuple[str, Event]]:
+    """Read an events table (or a stream of batches), batch by batch; yields ``(subject
+    id, event)`` in row order. Nulls stand for absent fields (the JSON shape leaves them
+    out): a null in a field with a default gives the default, a null in a required one
+    is an error.
+
+    Raises:
+        TableError: A column that is no event field, or ``subject``, ``type`` or ``at``
+            missing.
+        EventError: A row that is no valid event; the message names ``events[row].field``
+            (rows counted from 0).
+        NaiveDatetimeError: A timestamp without an offset.
+    """
+    if isinstance(table, pa.RecordBatch):
+        yield from events_from_batch(table, source=source)
+        return
+    batches = table.to_batches() if isinstance(table, pa.Table) else table
+    offset = 0
+    for batch in batches:
+        rows = list(range(offset, offset + batch.num_rows))
+        yield from events_from_batch(batch, source=source, rows=rows)
+        offset += batch.num_rows
+    if offset == 0:
+        schema = table.schema
+        _check_schema(schema, source)

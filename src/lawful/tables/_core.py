@@ -1,0 +1,305 @@
+"""The per-subject core of :mod:`lawful.tables`: Arrow in, Arrow out, no query engine.
+
+What DuckDB (:mod:`lawful.tables._duck`) and Spark do around it is grouping rows by
+subject and joining; what a decision is stays here, in three steps any engine can call
+on one group of rows at a time:
+
+- :func:`subjects_of`: rows of the events table sorted (grouped) by subject, batch by
+  batch, become :class:`lawful.Subject` values, one per run of rows;
+- :func:`span_batch`: subjects become span rows (:data:`SPAN_SCHEMA`), row for row what
+  :meth:`lawful.Policy.timeline` gives;
+- :func:`piece_batch`: a subject and the distinct instants its stored data was collected
+  at become *pieces* (:data:`PIECE_SCHEMA`): intervals ``[lo, hi)`` of collection
+  instants, in microseconds since the epoch, over which ``may_process`` at the sweep's
+  instant has one answer and one primary reason. Every collection instant given lies in
+  exactly one piece, so a range join of hits against pieces decides every hit.
+
+:func:`collected_us` turns a ``collected_at`` column into those microseconds, refusing
+what no decision can use.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lawful._time import from_us, to_us
+from lawful.decision import Decision
+from lawful.events import Event
+from lawful.exceptions import NaiveDatetimeError, QueryError, TableError
+from lawful.policy import Policy
+from lawful.subject import Subject
+from lawful.tables._arrow import Rows, first_true, plain, timestamp_us
+
+__all__ = [
+    "PIECE_SCHEMA",
+    "SPAN_SCHEMA",
+    "Decide",
+    "Piece",
+    "collected_us",
+    "groups",
+    "piece_batch",
+    "pieces",
+    "point_decider",
+    "span_batch",
+]
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+_SPAN_FIELDS: list[pa.Field[Any]] = [
+    pa.field("subject", pa.string(), nullable=False),
+    pa.field("purpose", pa.string(), nullable=False),
+    pa.field("start", _TIMESTAMP, nullable=False),
+    pa.field("end", _TIMESTAMP, nullable=False),
+    pa.field("allowed", pa.bool_(), nullable=False),
+    pa.field("basis", pa.string()),
+    pa.field("code", pa.string(), nullable=False),
+]
+SPAN_SCHEMA = pa.schema(_SPAN_FIELDS)
+"""The rows of :func:`lawful.tables.spans`: one per span; ``basis`` null where the
+decision relies on none (an undeclared purpose, a processor-only one)."""
+
+_PIECE_FIELDS: list[pa.Field[Any]] = [
+    pa.field("subject", pa.string(), nullable=False),
+    pa.field("lo", pa.int64(), nullable=False),
+    pa.field("hi", pa.int64(), nullable=False),
+    pa.field("allowed", pa.bool_(), nullable=False),
+    pa.field("code", pa.string(), nullable=False),
+]
+PIECE_SCHEMA = pa.schema(_PIECE_FIELDS)
+"""Pieces: for collection instants ``lo <= c < hi`` (microseconds since the epoch) the
+sweep's decision is ``allowed`` with primary reason ``code``."""
+
+_FIRST_US = to_us(datetime.min.replace(tzinfo=UTC), "min")
+
+
+def groups(
+    batches: Iterable[pa.RecordBatch],
+    *,
+    source: str = "events",
+    row_column: str | None = None,
+    extra_column: str | None = None,
+) -> Iterator[tuple[Subject, object]]:
+    """One subject per run of rows with the same ``subject``, from batches sorted (or only
+    grouped) by subject; a run may span batches.
+
+    Args:
+        batches: Rows in the event shape (:data:`lawful.tables.EVENT_SCHEMA`).
+        source: The table's name in errors.
+        row_column: A column holding each row's number in the table it came from, for
+            errors (dropped before reading).
+        extra_column: A column that is null on event rows; a row where it is not null
+            carries a value for its subject instead of an event (the distinct collection
+            instants of a sweep), and comes after that subject's events.
+
+    Yields:
+        ``(subject, extra)``: ``extra`` is the value of ``extra_column`` on the subject's
+        run (``None`` if none); a subject with only that row has no events.
+
+    Raises:
+        TableError, EventError, NaiveDatetimeError: as :func:`lawful.tables.from_arrow`.
+    """
+    owner: str | None = None
+    events: list[Event] = []
+    extra: object = None
+    for batch in batches:
+        n = batch.num_rows
+        if not n:
+            continue
+        owners = batch.column("subject").to_pylist()
+        extras: list[object] = [None] * n
+        if extra_column is not None:
+            extras = batch.column(extra_column).to_pylist()
+            batch = batch.drop_columns([extra_column])  # noqa: PLW2901 - the same rows
+        rows = Rows(batch, source=source, row_column=row_column)
+        i = 0
+        while i < n:
+            j = i
+            while j < n and owners[j] == owners[i]:
+                j += 1
+            if owners[i] != owner:
+                if owner is not None:
+                    yield Subject(owner, events), extra
+                owner, events, extra = owners[i], [], None
+            k = j
+            while k > i and extras[k - 1] is not None:
+                k -= 1
+            if k < j:
+                extra = extras[j - 1]
+            events.extend(event for _, event in rows.read(i, k))
+            i = j
+    if owner is not None:
+        yield Subject(owner, events), extra
+
+
+def span_batch(
+    policy: Policy,
+    subjects: Iterable[Subject],
+    purposes: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> pa.RecordBatch:
+    """The spans of each subject for each purpose, in that order, as one batch: row for
+    row :meth:`lawful.Policy.timeline` (fresh data, every vendor and data category).
+    """
+    who: list[str] = []
+    what: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    allowed: list[bool] = []
+    bases: list[str | None] = []
+    codes: list[str] = []
+    for subject in subjects:
+        for purpose in purposes:
+            for span in policy.timeline(subject, purpose, start, end):
+                decision = span.decision
+                who.append(subject.id)
+                what.append(purpose)
+                starts.append(to_us(span.start, "start"))
+                ends.append(to_us(span.end, "end"))
+                allowed.append(decision.allowed)
+                bases.append(None if decision.basis is None else decision.basis.value)
+                codes.append(decision.code.value)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(who, pa.string()),
+            pa.array(what, pa.string()),
+            pa.array(starts, pa.int64()).cast(_TIMESTAMP),
+            pa.array(ends, pa.int64()).cast(_TIMESTAMP),
+            pa.array(allowed, pa.bool_()),
+            pa.array(bases, pa.string()),
+            pa.array(codes, pa.string()),
+        ],
+        schema=SPAN_SCHEMA,
+    )
+
+
+@attrs.frozen
+class Piece:
+    """For collection instants ``lo <= c < hi`` (microseconds), the decision is ``decision``
+    in its outcome and primary reason (its other reasons may differ inside the piece).
+    """
+
+    lo: int
+    hi: int
+    decision: Decision
+
+
+Decide = Callable[[Subject, int], Piece]
+"""Decides stored data collected at an instant (microseconds) and gives its piece."""
+
+
+def point_decider(policy: Policy, purpose: str, at: datetime, vendor: str | None = None) -> Decide:
+    """A :data:`Decide` whose pieces are single instants ``[c, c + 1)``: exact, one
+    decision per distinct collection instant (an undeclared purpose: one piece for all).
+    """
+    at_us = to_us(at, "at")
+    known = purpose in policy.purpose_ids
+
+    def decide(subject: Subject, c_us: int) -> Piece:
+        if c_us > at_us:
+            raise QueryError("collected_at: data cannot be processed before it was collected")
+        decision = policy.may_process(
+            subject, purpose, at, vendor=vendor, collected_at=from_us(c_us, at.tzinfo)
+        )
+        if not known:
+            return Piece(_FIRST_US, at_us + 1, decision)
+        return Piece(c_us, c_us + 1, decision)
+
+    return decide
+
+
+def pieces(decide: Decide, subject: Subject, collected: Sequence[int]) -> list[Piece]:
+    """The pieces covering ``collected`` (distinct instants in microseconds, ascending):
+    decide at the earliest instant not yet covered, skip every instant its piece holds,
+    go on.
+    """
+    out: list[Piece] = []
+    i, n = 0, len(collected)
+    while i < n:
+        c_us = collected[i]
+        piece = decide(subject, c_us)
+        if not piece.lo <= c_us < piece.hi:  # pragma: no cover - a decider's bug
+            raise AssertionError(f"piece [{piece.lo}, {piece.hi}) misses {c_us}")
+        out.append(piece)
+        i = bisect_left(collected, piece.hi, i + 1)
+    return out
+
+
+def piece_batch(decide: Decide, items: Iterable[tuple[Subject, Sequence[int]]]) -> pa.RecordBatch:
+    """The pieces of each ``(subject, distinct collection instants)`` as one batch."""
+    who: list[str] = []
+    lows: list[int] = []
+    highs: list[int] = []
+    allowed: list[bool] = []
+    codes: list[str] = []
+    for subject, collected in items:
+        for piece in pieces(decide, subject, collected):
+            who.append(subject.id)
+            lows.append(piece.lo)
+            highs.append(piece.hi)
+            allowed.append(piece.decision.allowed)
+            codes.append(piece.decision.code.value)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(who, pa.string()),
+            pa.array(lows, pa.int64()),
+            pa.array(highs, pa.int64()),
+            pa.array(allowed, pa.bool_()),
+            pa.array(codes, pa.string()),
+        ],
+        schema=PIECE_SCHEMA,
+    )
+
+
+def collected_us(
+    column: pa.Array[Any] | pa.ChunkedArray[Any], at: datetime, *, source: str
+) -> pa.Array[Any]:
+    """``collected_at`` as microseconds since the epoch (int64), checked row by row.
+
+    Args:
+        column: Timestamps with a time zone.
+        at: The instant of processing: no row may be collected after it.
+        source: The column's name in errors (``hits.collected_at``).
+
+    Raises:
+        NaiveDatetimeError: The column has no time zone (lawful never guesses one).
+        TableError: Not a timestamp column, a null (``None`` would mean fresh data, which
+            a stored row is not), or a time finer than a microsecond (rounding either
+            way could move it across an event).
+        QueryError: A row collected after ``at`` (``may_process`` refuses it too).
+    """
+    table, _, field = source.partition(".")
+    column = plain(column)
+    kind = column.type
+    if not isinstance(kind, pa.TimestampType):
+        raise TableError(f"{source}: expected timestamps with a time zone, got {kind}")
+    if kind.tz is None:
+        raise NaiveDatetimeError(f"{source} (a timestamp column without a time zone)")
+    missing = first_true(column.is_null())
+    if missing is not None:
+        raise TableError(
+            f"{table}[{missing}].{field}: null; a stored row needs the instant it was "
+            "collected (lawful never takes a missing one for fresh data)"
+        )
+    micros, odd = timestamp_us(column)
+    if odd is not None:
+        raise TableError(
+            f"{table}[{odd}].{field}: finer than a microsecond; lawful decides in "
+            "microseconds and never rounds a collection time"
+        )
+    late = first_true(pc.greater(micros, pa.scalar(to_us(at, "at"), pa.int64())))
+    if late is not None:
+        raise QueryError(
+            f"{table}[{late}].{field}: collected after at; data cannot be processed before "
+            "it was collected"
+        )
+    early = first_true(pc.less(micros, pa.scalar(_FIRST_US, pa.int64())))
+    if early is not None:
+        raise TableError(f"{table}[{early}].{field}: before the year 1 in UTC")
+    return micros

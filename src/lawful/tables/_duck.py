@@ -1,0 +1,252 @@
+"""DuckDB around the per-subject core: group events by subject, join hits with pieces.
+
+DuckDB runs embedded, in this process, on an in-memory database of its own per call; it
+reads the Arrow tables given in place (no copy) and hands rows back in batches, so the
+Python side holds one batch and one subject's events at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lawful._time import to_us
+from lawful.exceptions import QueryError, TableError
+from lawful.policy import Policy
+from lawful.subject import Subject
+from lawful.tables._arrow import first_true, from_arrow, plain
+from lawful.tables._core import (
+    PIECE_SCHEMA,
+    SPAN_SCHEMA,
+    Decide,
+    collected_us,
+    groups,
+    piece_batch,
+    point_decider,
+    span_batch,
+)
+
+__all__ = ["BATCH_ROWS", "SUBJECTS_PER_BATCH", "connect", "spans", "sweep"]
+
+BATCH_ROWS = 65_536
+"""Rows DuckDB hands over at a time."""
+SUBJECTS_PER_BATCH = 4_096
+"""Subjects decided before their rows go back to Arrow (and to DuckDB, for a sweep)."""
+THREADS: int | None = None
+"""DuckDB's threads (``None``: its default, every core); the bench sets 1."""
+
+_ROW = "__lawful_row"
+_CS = "__lawful_collected"
+Progress = Callable[[int, int], None]
+"""Told ``(subjects done, subjects in all)`` after each batch of subjects."""
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB for one call."""
+    config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
+    if THREADS is not None:
+        config["threads"] = THREADS
+    return duckdb.connect(":memory:", config=config)
+
+
+def _reader(relation: duckdb.DuckDBPyRelation) -> pa.RecordBatchReader:
+    """The relation's rows, :data:`BATCH_ROWS` at a time (DuckDB 2 renamed the call)."""
+    if hasattr(relation, "to_arrow_reader"):
+        reader: pa.RecordBatchReader = relation.to_arrow_reader(BATCH_ROWS)
+    else:  # pragma: no cover - DuckDB 1
+        reader = relation.fetch_record_batch(BATCH_ROWS)
+    return reader
+
+
+def _table(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    """The relation's rows as one table."""
+    if hasattr(relation, "to_arrow_table"):
+        table: pa.Table = relation.to_arrow_table()
+    else:  # pragma: no cover - DuckDB 1
+        table = relation.fetch_arrow_table()
+    return table
+
+
+def _as_table(value: object, source: str) -> pa.Table:
+    if isinstance(value, pa.RecordBatch):
+        return pa.Table.from_batches([value])
+    if not isinstance(value, pa.Table):
+        raise TableError(f"{source}: expected a pyarrow.Table, got {type(value).__name__}")
+    return value
+
+
+def _subject_column(table: pa.Table, source: str) -> pa.Array[Any]:
+    """The ``subject`` column, checked: text, never null or empty."""
+    if "subject" not in table.schema.names:
+        raise TableError(f"{source}: no column 'subject'")
+    column = plain(table.column("subject"))
+    kind = column.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        try:
+            column = column.cast(pa.string())  # a string view, say; never numbers
+        except pa.ArrowException:
+            kind = None
+        if kind is None or not pa.types.is_string_view(kind):
+            raise TableError(f"{source}.subject: expected subject ids as text, got {kind}")
+    bad = first_true(pc.equal(column, pa.scalar("", column.type)))
+    if bad is None:
+        bad = first_true(column.is_null())
+    if bad is not None:
+        raise TableError(f"{source}[{bad}].subject: expected the subject id, got null or ''")
+    return column
+
+
+def _events(events: object) -> pa.Table:
+    """The events table with each row's number, checked where Arrow can check it at once."""
+    table = _as_table(events, "events")
+    subject = _subject_column(table, "events")
+    table = table.set_column(table.schema.get_field_index("subject"), "subject", subject)
+    if not table.num_rows:
+        # No row to read: still refuse columns an events table cannot have.
+        list(from_arrow(table))
+    return table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
+
+
+def spans(
+    policy: Policy,
+    events: pa.Table,
+    *,
+    purposes: Sequence[str] | str,
+    start: datetime,
+    end: datetime,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """See :func:`lawful.tables.spans`."""
+    chosen = (purposes,) if isinstance(purposes, str) else tuple(purposes)
+    for purpose in chosen:
+        if type(purpose) is not str:
+            raise TableError(f"purposes: expected purpose ids, got {purpose!r}")
+    if to_us(end, "end") <= to_us(start, "start"):
+        raise QueryError("end: a timeline needs an end after its start")
+    table = _events(events)
+    con = connect()
+    try:
+        con.register("events", table)
+        (total,) = con.sql("SELECT count(DISTINCT subject) FROM events").fetchall()[0]
+        reader = _reader(con.sql("SELECT * FROM events ORDER BY subject"))
+        batches: list[pa.RecordBatch] = []
+        done = 0
+        chunk: list[Subject] = []
+        for subject, _ in groups(reader, source="events", row_column=_ROW):
+            chunk.append(subject)
+            if len(chunk) >= SUBJECTS_PER_BATCH:
+                batches.append(span_batch(policy, chunk, chosen, start, end))
+                done += len(chunk)
+                chunk = []
+                if progress is not None:
+                    progress(done, total)
+        if chunk:
+            batches.append(span_batch(policy, chunk, chosen, start, end))
+            if progress is not None:
+                progress(done + len(chunk), total)
+    finally:
+        con.close()
+    return pa.Table.from_batches(batches, schema=SPAN_SCHEMA)
+
+
+def sweep(
+    policy: Policy,
+    events: pa.Table,
+    hits: pa.Table,
+    *,
+    purpose: str,
+    at: datetime,
+    vendor: str | None = None,
+    decider: Decide | None = None,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """See :func:`lawful.tables.sweep`; ``decider`` gives pieces (default: one decision
+    per distinct collection instant).
+    """
+    if type(purpose) is not str:
+        raise TableError(f"purpose: expected a purpose id, got {purpose!r}")
+    if vendor is not None and type(vendor) is not str:
+        raise TableError(f"vendor: expected a vendor id or None, got {vendor!r}")
+    to_us(at, "at")
+    hits = _as_table(hits, "hits")
+    for name in ("allowed", "code"):
+        if name in hits.schema.names:
+            raise TableError(f"hits: has a column {name!r} already; the sweep appends it")
+    if "collected_at" not in hits.schema.names:
+        raise TableError("hits: no column 'collected_at'")
+    subject = _subject_column(hits, "hits")
+    micros = collected_us(hits.column("collected_at"), at, source="hits.collected_at")
+    keyed = pa.table(
+        {"row": pa.array(range(hits.num_rows), pa.int64()), "subject": subject, "c": micros}
+    )
+    table = _events(events)
+    decide = point_decider(policy, purpose, at, vendor) if decider is None else decider
+    con = connect()
+    try:
+        con.register("events", table)
+        con.register("hits", keyed)
+        (total,) = con.sql("SELECT count(DISTINCT subject) FROM hits").fetchall()[0]
+        # One stream in subject order: each subject's events, then one row with the
+        # distinct instants its hits were collected at (events of subjects without hits
+        # are read too: a bad row is an error wherever it is, never skipped).
+        reader = _reader(
+            con.sql(
+                f"""
+            SELECT * FROM (
+                SELECT *, NULL::BIGINT[] AS {_CS} FROM events
+                UNION ALL BY NAME
+                SELECT subject, list(c ORDER BY c) AS {_CS}
+                FROM (SELECT DISTINCT subject, c FROM hits) GROUP BY subject
+            ) ORDER BY subject, {_CS} NULLS FIRST
+            """  # noqa: S608 - only this module's own names are formatted in
+            )
+        )
+        batches = list(_piece_batches(reader, decide, total, progress))
+        con.register("pieces", pa.Table.from_batches(batches, schema=PIECE_SCHEMA))
+        joined = con.sql(
+            """
+            SELECT p.allowed, p.code, h.c < p.hi AS inside
+            FROM hits h ASOF LEFT JOIN pieces p ON h.subject = p.subject AND h.c >= p.lo
+            ORDER BY h.row
+            """
+        )
+        decided = _table(joined)
+    finally:
+        con.close()
+    inside = decided.column("inside")
+    # A hit outside every piece would be lawful's bug: refuse the whole answer.
+    if (
+        decided.num_rows != hits.num_rows
+        or inside.null_count
+        or first_true(pc.invert(inside)) is not None
+    ):  # pragma: no cover
+        raise AssertionError("sweep: a hit fell outside every piece")
+    allowed = decided.column("allowed")
+    code = decided.column("code")
+    return hits.append_column("allowed", allowed).append_column("code", code)
+
+
+def _piece_batches(
+    reader: pa.RecordBatchReader, decide: Decide, total: int, progress: Progress | None
+) -> Iterator[pa.RecordBatch]:
+    """The pieces of every subject that has hits, a batch of subjects at a time."""
+    chunk: list[tuple[Subject, list[int]]] = []
+    done = 0
+    for subject, collected in groups(reader, source="events", row_column=_ROW, extra_column=_CS):
+        if collected is None:
+            continue  # events of a subject without hits: read and checked, nothing to decide
+        chunk.append((subject, collected))  # type: ignore[arg-type]
+        if len(chunk) >= SUBJECTS_PER_BATCH:
+            yield piece_batch(decide, chunk)
+            done += len(chunk)
+            chunk = []
+            if progress is not None:
+                progress(done, total)
+    yield piece_batch(decide, chunk)
+    if progress is not None and chunk:
+        progress(done + len(chunk), total)
