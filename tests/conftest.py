@@ -34,7 +34,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # The modules that compute with datetime and date at run time. Modules that use them only
 # in annotations are left alone: attrs and cattrs resolve annotations once and cache them,
 # so a patched name there would outlive the test (test_purity checks them by their AST).
-_DECISION_MODULES = ("lawful._engine", "lawful._time")
+_DECISION_MODULES = (
+    "lawful._engine.query",
+    "lawful._engine.run",
+    "lawful._engine.age",
+    "lawful._time",
+)
 
 
 class ClockReadError(AssertionError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any, Union, cast, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import attrs
 import pyarrow as pa
@@ -138,9 +138,10 @@ def _check_schema(schema: pa.Schema, source: str, extra: Iterable[str] = ()) -> 
 
 def first_true(mask: pa.Array[Any] | pa.ChunkedArray[Any]) -> int | None:
     """The index of the first true value of a boolean array (nulls are not true)."""
-    filled = cast("pa.Array[Any]", pc.fill_null(mask, pa.scalar(value=False)))
-    found: int = pc.index(filled, pa.scalar(value=True)).as_py()
-    return found if found >= 0 else None
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    found = pc.indices_nonzero(mask)  # nulls count as false
+    return int(found[0].as_py()) if len(found) else None
 
 
 def plain(column: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Array[Any]:

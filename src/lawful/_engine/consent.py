@@ -1,0 +1,290 @@
+"""Step 9 on consent (Art. 6(1)(a), 7, 8): every consent the decision needs must hold."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from lawful._engine.age import (
+    _POLICY_AGE,
+    _age,
+    _age_article,
+    _parental_some_time,
+    _reaches,
+    _youngest,
+)
+from lawful._engine.lines import _same_instant, _slots
+from lawful._engine.query import _R, _TOP, _after, _Deny, _latest_in, _Query
+from lawful._time import from_us, to_us
+from lawful.decision import Reason, ReasonCode
+from lawful.events import ConsentGiven, Event, Objection, OptOut
+from lawful.model import PurposeTerms, SpecialCategoryCondition
+from lawful.subject import Kind, Line, latest_key
+
+
+def _stop_words(event: Event) -> str:
+    if isinstance(event, Objection):
+        return "an objection, which counts as a withdrawal"
+    if isinstance(event, OptOut):
+        return f"an opt-out ({event.scope}), which acts as a withdrawal"
+    return "a withdrawal"
+
+
+def _consent(q: _Query, *, as_basis: bool = True) -> _Deny | list[Reason]:
+    """Step 9 for consent: every consent the decision needs must hold.
+
+    Where several fail, the primary reason is the first in this order: no consent (or
+    withdrawn, or predating an erasure) at ``at``; not in force at collection, or
+    withdrawn since; stale; expired; not explicit; a child's consent never authorised.
+    """
+    pid = q.purpose.id
+    worst: tuple[int, Reason] | None = None
+    reasons: list[Reason] = []
+    seen: set[int] = set()
+    for grants, stops in _slots(q, as_basis=as_basis):
+        found = _latest_in(q.late, (*grants, *stops), q.at_key)
+        failure: tuple[int, Reason] | None
+        if found is None:
+            failure = (
+                1,
+                Reason(
+                    ReasonCode.NO_CONSENT,
+                    f"'{pid}' needs consent, and none is on record.",
+                    ReasonCode.NO_CONSENT.article,
+                    clause=f"purposes.{pid}.basis",
+                ),
+            )
+        elif not isinstance(found[1], ConsentGiven):
+            failure = (
+                1,
+                Reason(
+                    ReasonCode.CONSENT_WITHDRAWN,
+                    f"The latest consent event for '{pid}' is {_stop_words(found[1])}.",
+                    ReasonCode.CONSENT_WITHDRAWN.article,
+                    event=found[1],
+                ),
+            )
+        else:
+            group = _same_instant(q, grants, found[0])
+            if id(group[0]) in seen:
+                continue
+            seen.update(id(grant) for grant in group)
+            judged = _judge(q, group, found[0], grants, stops)
+            if isinstance(judged, Reason):
+                reasons.append(judged)
+                continue
+            failure = judged
+        if worst is None or failure[0] < worst[0]:
+            worst = failure
+    if worst is not None:
+        return _Deny(worst[1])
+    return reasons
+
+
+def _judge(
+    q: _Query,
+    group: list[ConsentGiven],
+    key: int,
+    grants: tuple[Line | None, ...],
+    stops: tuple[Line | None, ...],
+) -> Reason | tuple[int, Reason]:
+    """The grants deciding at one instant (the more restrictive of conflicting grants
+    wins, so every one must hold), judged check by check in order.
+    """
+    purpose = q.purpose
+    pid = purpose.id
+    grant = group[0]
+    erasure = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key, q.late)
+    if erasure is not None and key // _R <= erasure[0] // _R:
+        # Art. 17: after an erasure, consent-based processing needs a consent given after it.
+        return (
+            1,
+            Reason(
+                ReasonCode.ERASED,
+                "The consent predates the subject's erasure; a new consent is needed.",
+                ReasonCode.ERASED.article,
+                event=erasure[1],
+            ),
+        )
+    lifetime = purpose.consent_lifetime
+    if not q.fresh:
+        failure = _at_collection(q, grants, stops, erasure)
+        if failure is not None:
+            return (2, failure)
+    for tied in group:
+        stale = _staleness(q, tied)
+        if stale:
+            return (
+                3,
+                Reason(
+                    ReasonCode.CONSENT_STALE,
+                    f"The current terms of '{pid}' go beyond those consented to: {stale}.",
+                    ReasonCode.CONSENT_STALE.article,
+                    event=tied,
+                ),
+            )
+    if lifetime is not None:
+        # The GDPR sets no lifetime (Art. 7(1) asks only that consent be shown): the
+        # policy's clause does, counted from when the consent was given.
+        given = min(group, key=lambda g: g.at)
+        expiry = _after(lifetime, to_us(given.at, "consent_given.at"))
+        if q.at_us >= expiry:
+            return (
+                4,
+                Reason(
+                    ReasonCode.CONSENT_EXPIRED,
+                    f"The consent given at {given.at.isoformat()} lasted {lifetime} under the "
+                    f"policy and expired at {from_us(expiry, q.at.tzinfo).isoformat()}.",
+                    ReasonCode.CONSENT_EXPIRED.article,
+                    event=given,
+                    clause=f"purposes.{pid}.consent_lifetime",
+                ),
+            )
+        q.until.append(expiry)
+    if purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT:
+        for tied in group:
+            if not tied.explicit:
+                return (
+                    5,
+                    Reason(
+                        ReasonCode.EXPLICIT_CONSENT_REQUIRED,
+                        f"'{pid}' uses special categories under Art. 9(2)(a), which needs "
+                        "explicit consent; this consent was not explicit.",
+                        ReasonCode.EXPLICIT_CONSENT_REQUIRED.article,
+                        event=tied,
+                    ),
+                )
+    if q.ctx.age_covers:
+        for tied in group:
+            child = _child_consent(q, tied, key)
+            if child is not None:
+                return (6, child)
+    return Reason(
+        ReasonCode.CONSENT_GIVEN,
+        f"Consent for '{pid}'"
+        + (f" (vendor '{grant.vendor}')" if grant.vendor else "")
+        + f" was given at {grant.at.isoformat()} and is in force.",
+        ReasonCode.CONSENT_GIVEN.article,
+        event=grant,
+    )
+
+
+def _at_collection(
+    q: _Query,
+    grants: tuple[Line | None, ...],
+    stops: tuple[Line | None, ...],
+    erasure: tuple[int, Event] | None,
+) -> Reason | None:
+    """Stored data: the consent was in force when it was collected (collection is
+    processing and needs its basis then), and not withdrawn since (a re-consent covers
+    only data collected after it).
+    """
+    pid = q.purpose.id
+    when = from_us(q.c_us, q.at.tzinfo).isoformat()
+    then = _latest_in(q.late, (*grants, *stops), q.c_key)
+    lifetime = q.purpose.consent_lifetime
+    if (
+        then is None
+        or not isinstance(then[1], ConsentGiven)
+        or (erasure is not None and then[0] // _R <= erasure[0] // _R)
+        or (
+            lifetime is not None
+            and q.c_us >= _after(lifetime, to_us(then[1].at, "consent_given.at"))
+        )
+    ):
+        return Reason(
+            ReasonCode.NO_CONSENT,
+            f"No consent for '{pid}' was in force when the data was collected ({when}); "
+            "a later consent covers only data collected after it.",
+            ReasonCode.NO_CONSENT.article,
+            event=None if then is None else then[1],
+            clause=f"purposes.{pid}.basis",
+        )
+    stop = _latest_in(q.late, stops, q.at_key)
+    if stop is not None and stop[0] > q.c_key:
+        return Reason(
+            ReasonCode.CONSENT_WITHDRAWN,
+            f"The consent for '{pid}' was withdrawn after the data was collected ({when}), "
+            f"by {_stop_words(stop[1])}; a re-consent covers only data collected after it.",
+            ReasonCode.CONSENT_WITHDRAWN.article,
+            event=stop[1],
+        )
+    return None
+
+
+def _child_consent(q: _Query, grant: ConsentGiven, key: int) -> Reason | None:
+    """Art. 8(1): a child's consent counts only where a holder of parental responsibility
+    gave or authorised it: a parental consent in force at some instant from the child's
+    consent until the child left the band (or until ``at``).
+    """
+    rules = q.ctx.age
+    minimum = rules.minimum_age
+    limit = rules.parental_consent_age
+    if minimum is None and limit is None:
+        return None
+    found = _youngest(q)
+    if found is None:
+        return None
+    birth = found[0]
+    tz = q.at.tzinfo
+    age = _age(birth, to_us(grant.at, "consent_given.at"), tz)
+    if minimum is not None and age < minimum:
+        return Reason(
+            ReasonCode.BELOW_MINIMUM_AGE,
+            f"The consent was given at age {age}, below the policy's minimum age of "
+            f"{minimum}; it never becomes valid.",
+            _POLICY_AGE,
+            event=grant,
+            clause="age.minimum_age",
+        )
+    if limit is None or age > limit:
+        return None
+    leave = _reaches(birth, limit + 1, tz)
+    high = q.at_key if leave is None else min(q.at_key, leave * _R - 1)
+    if _parental_some_time(q, (key // _R) * _R + _TOP, high):
+        return None
+    return Reason(
+        ReasonCode.PARENTAL_CONSENT_REQUIRED,
+        f"The consent was given at age {age}, and no holder of parental responsibility "
+        f"authorised it while the subject was {limit} or younger; it never becomes valid "
+        "by the child growing up.",
+        _age_article(q, limit),
+        event=grant,
+        clause="age.parental_consent_age",
+    )
+
+
+def _staleness(q: _Query, grant: ConsentGiven) -> str:
+    """Why the consent is stale, or an empty string (Art. 4(11): specific and informed)."""
+    ctx = q.ctx
+    version = grant.policy_version
+    if version is not None:
+        if version not in ctx.stale:
+            return f"it was given under policy version '{version}', which the policy does not know"
+        if grant.terms is None:
+            return "; ".join(ctx.stale[version])
+    elif grant.terms is None:
+        # Art. 4(11), 7(1): an unversioned consent is judged under the version in force
+        # at its instant; with none dated then, under every version that may have been.
+        dated = ctx.dated_versions
+        if dated:
+            pos = bisect_right(dated, (to_us(grant.at, "consent_given.at"), "\U0010ffff"))
+            if pos:
+                return "; ".join(ctx.stale[dated[pos - 1][1]])
+        return "; ".join(ctx.undated_stale)
+    if grant.terms is None:  # pragma: no cover - both branches above return
+        return ""
+    return "; ".join(compare_terms(grant.terms, q.purpose.terms))
+
+
+def compare_terms(old: PurposeTerms, new: PurposeTerms) -> tuple[str, ...]:
+    """How ``new`` goes beyond ``old``; removing a vendor or category is not going beyond."""
+    why: list[str] = []
+    if added := sorted(new.vendors - old.vendors):
+        why.append("new vendor(s) " + ", ".join(added))
+    if added := sorted(new.data - old.data):
+        why.append("new data categor(ies) " + ", ".join(added))
+    if new.basis is not old.basis:
+        why.append(f"the legal basis changed from {old.basis.value} to {new.basis.value}")
+    if new.statement != old.statement:
+        why.append("the purpose statement changed")
+    return tuple(why)

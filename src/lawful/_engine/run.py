@@ -1,0 +1,395 @@
+"""The entry points (``may_process``, ``decide``, ``decide_all``, ``decide_span``) and the
+check order of ``docs/explanation/decision.md``: the first denial decides.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from lawful._engine.age import _age_check
+from lawful._engine.basis import _contract, _device_access
+from lawful._engine.consent import _consent
+from lawful._engine.erasure import _erasure, _restriction
+from lawful._engine.objection import _objection, _opt_out
+from lawful._engine.query import (
+    _ALL_LINE,
+    _CONSENT,
+    _NEVER,
+    _R,
+    _TOP,
+    _USE,
+    _at_us,
+    _Deny,
+    _next,
+    _Query,
+)
+from lawful._engine.retention import _retention
+from lawful._engine.scope import _scope, _transfers
+from lawful._time import from_us, to_us
+from lawful.decision import (
+    DRAFTS_BECOME_DECISIONS,
+    Decision,
+    Operation,
+    Reason,
+    ReasonCode,
+    _Draft,
+    make_decision,
+)
+from lawful.exceptions import QueryError, UncompiledPurposeError
+from lawful.model import CompiledPurpose, LegalBasis
+from lawful.subject import Subject
+
+_BASIS_CODE = {
+    LegalBasis.LEGAL_OBLIGATION: ReasonCode.LEGAL_OBLIGATION,
+    LegalBasis.VITAL_INTERESTS: ReasonCode.VITAL_INTERESTS,
+    LegalBasis.PUBLIC_TASK: ReasonCode.PUBLIC_TASK,
+}
+
+
+def may_process(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    at: datetime,
+    *,
+    vendor: str | None = None,
+    data: Iterable[str] = (),
+    collected_at: datetime | None = None,
+    operation: Operation = Operation.USE,
+) -> Decision:
+    """May ``subject``'s data be processed for ``purpose`` at ``at``, and why?
+
+    Args:
+        subject: The data subject and its events.
+        purpose: The purpose as a :class:`lawful.Policy` compiled it
+            (``policy.purpose("analytics")``): it carries the policy's rules.
+        at: The instant of processing; must be timezone-aware.
+        vendor: The recipient involved; ``None``: every vendor the purpose declares.
+        data: The data categories involved; empty: every category the purpose declares.
+        collected_at: When the data was collected. ``None`` means *now* (fresh data):
+            a host processing stored data must pass it, or retention is never exceeded
+            and the consent is never asked to have been in force at collection.
+        operation: Collect, store, use or disclose; only storage survives a restriction.
+
+    Returns:
+        The :class:`lawful.Decision`, with its reasons; a denial is a value.
+
+    Raises:
+        NaiveDatetimeError: ``at`` or ``collected_at`` has no time zone.
+        QueryError: ``collected_at`` is after ``at``.
+        UncompiledPurposeError: ``purpose`` was not compiled by a policy.
+    """
+    return decide(subject, purpose, at, vendor, data, collected_at, operation)
+
+
+def decide(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    at: datetime,
+    vendor: str | None,
+    data: Iterable[str],
+    collected_at: datetime | None,
+    operation: Operation,
+) -> Decision:
+    """:func:`may_process` with positional arguments: the call behind every decision."""
+    if collected_at is not None:
+        at_us = _at_us(at)
+        c_us = to_us(collected_at, "collected_at")
+        if c_us > at_us:
+            raise QueryError("collected_at: data cannot be processed before it was collected")
+        return _evaluate(subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=False)[0]
+    if data and type(data) is not tuple:
+        data = tuple(data)  # read once (it may be a generator), and hashable for the key
+    # Fresh data: the answer is constant from one instant until the instant the subject's
+    # next event takes effect, or the decision's own valid_until, whichever comes first, so
+    # the last one is kept with that interval and given again while `at` falls in it.
+    # Kept per purpose, zone (valid_until is shown in at's zone, and the age rules read
+    # local dates), vendor, data and operation (an Enum, whose hash is slow: its value).
+    try:
+        tz = at.tzinfo
+    except AttributeError:
+        _at_us(at)  # raises, naming the argument: not a datetime
+        raise
+    if operation is _USE:
+        slot: tuple[object, ...] = (
+            (purpose.id, tz) if vendor is None and not data else (purpose.id, tz, vendor, data)
+        )
+    else:
+        slot = (purpose.id, tz, vendor, data, operation.value)
+    try:
+        kept = subject._index.decisions.get(slot)  # noqa: SLF001 - the engine owns the index
+    except TypeError:  # a category that is no string (not even hashable): never kept
+        at_us = _at_us(at)
+        return _evaluate(subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True)[0]
+    if kept is not None and kept[0] is purpose:
+        # Datetimes in one zone (one tzinfo object) compare by their digits. That is time
+        # order when their UTC offsets are equal, as in a fixed-offset zone such as UTC;
+        # where a clock is set back or forward the digits can disagree with time, so a
+        # zone with rules first compares offsets, and else the instants in microseconds.
+        fixed = type(tz) is timezone
+        if (
+            type(at) is datetime
+            and (fixed or (offset := at.utcoffset()) == kept[3])
+            and kept[1] <= at
+            and (kept[2] is None or ((fixed or offset == kept[4]) and at < kept[2]))
+        ) or kept[5] <= _at_us(at) < kept[6]:
+            if not DRAFTS_BECOME_DECISIONS:  # pragma: no cover - another Python's layout rules
+                return make_decision(kept[7], kept[8], at, kept[9], kept[10], kept[11])
+            made = _Draft(kept[7], kept[8], at, kept[9], kept[10], kept[11])  # make_decision,
+            made.__class__ = Decision  # type: ignore[assignment]  # inline: a call less
+            return made  # type: ignore[return-value]
+    at_us = _at_us(at)
+    decision, until_us = _evaluate(
+        subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True
+    )
+    # The next instant an event takes effect: a grant recorded after `at` counts from then.
+    every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001
+    end = _NEVER
+    if every is not None:
+        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
+        if pos < every[2]:
+            end = every[0][pos] // _R
+    if until_us is not None:
+        end = min(end, until_us)
+    until = None if end >= _NEVER else from_us(end, tz)
+    subject._index.decisions[slot] = (  # noqa: SLF001
+        purpose,
+        at,  # from: the instant decided, in its own zone
+        until,  # until: the next event or valid_until, in the same zone (None: never)
+        at.utcoffset(),
+        None if until is None else until.utcoffset(),
+        at_us,
+        end,
+        decision.allowed,
+        decision.purpose,
+        decision.basis,
+        decision.reasons,
+        decision.valid_until,
+    )
+    return decision
+
+
+def decide_all(
+    subject: Subject,
+    purposes: Iterable[CompiledPurpose],
+    at: datetime,
+    collected_at: datetime | None,
+    operation: Operation,
+) -> dict[str, Decision]:
+    """:func:`decide` for every purpose at one instant, fresh data, whole purposes: what
+    depends on no purpose (``at`` in microseconds, the next instant an event takes effect
+    and its datetime) is worked out once per call, and each answer is kept as
+    :func:`decide` keeps it (the same slot), so later questions find it.
+    """
+    if collected_at is not None or operation is not _USE:
+        return {p.id: decide(subject, p, at, None, (), collected_at, operation) for p in purposes}
+    at_us = _at_us(at)
+    tz = at.tzinfo
+    index = subject._index  # noqa: SLF001 - the engine owns the index
+    kept_decisions = index.decisions
+    every = index.lines.get(_ALL_LINE)
+    following = _NEVER  # the next instant an event takes effect
+    if every is not None:
+        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
+        if pos < every[2]:
+            following = every[0][pos] // _R
+    following_at = None if following >= _NEVER else from_us(following, tz)
+    at_offset = at.utcoffset()
+    following_offset = None if following_at is None else following_at.utcoffset()
+    out: dict[str, Decision] = {}
+    for purpose in purposes:
+        slot = (purpose.id, tz)
+        kept = kept_decisions.get(slot)
+        if kept is not None and kept[0] is purpose and kept[5] <= at_us < kept[6]:
+            out[purpose.id] = make_decision(kept[7], kept[8], at, kept[9], kept[10], kept[11])
+            continue
+        decision, until_us = _evaluate(
+            subject, purpose, at, at_us, None, (), at_us, operation, fresh=True
+        )
+        until: datetime | None
+        if until_us is not None and until_us < following:
+            end, until = until_us, from_us(until_us, tz)
+            until_offset = until.utcoffset()
+        else:
+            end, until, until_offset = following, following_at, following_offset
+        kept_decisions[slot] = (
+            purpose,
+            at,
+            until,
+            at_offset,
+            until_offset,
+            at_us,
+            end,
+            decision.allowed,
+            decision.purpose,
+            decision.basis,
+            decision.reasons,
+            decision.valid_until,
+        )
+        out[purpose.id] = decision
+    return out
+
+
+def decide_span(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    at: datetime,
+    vendor: str | None,
+    data: Iterable[str],
+    collected_at: datetime | None,
+    operation: Operation,
+) -> tuple[Decision, int]:
+    """:func:`decide` without the kept answers, with the instant (microseconds) up to which
+    the decision, reasons included, holds when no new event is recorded: the earlier of the
+    next instant one of the subject's events takes effect and the rules' own deadlines.
+    :data:`NEVER` when nothing ends it. What :meth:`lawful.Policy.timeline` steps by.
+    """
+    at_us = _at_us(at)
+    if collected_at is None:
+        c_us, fresh = at_us, True
+    else:
+        c_us, fresh = to_us(collected_at, "collected_at"), False
+        if c_us > at_us:
+            raise QueryError("collected_at: data cannot be processed before it was collected")
+    if data and type(data) is not tuple:
+        data = tuple(data)
+    decision, until_us = _evaluate(
+        subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=fresh
+    )
+    end = _NEVER
+    every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001 - the engine owns the index
+    if every is not None:
+        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
+        if pos < every[2]:
+            end = every[0][pos] // _R
+    if until_us is not None:
+        end = min(end, until_us)
+    return decision, end
+
+
+def _evaluate(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    at: datetime,
+    at_us: int,
+    vendor: str | None,
+    data: Iterable[str],
+    c_us: int,
+    operation: Operation,
+    *,
+    fresh: bool,
+) -> tuple[Decision, int | None]:
+    """Every rule, in order, for one query; with the instant (in microseconds) up to which
+    the decision, reasons included, holds (for an allow its ``valid_until``).
+    """
+    if not isinstance(purpose, CompiledPurpose):
+        raise UncompiledPurposeError(
+            f"purpose '{getattr(purpose, 'id', purpose)}' was not compiled by a policy, so "
+            "it lacks the policy's rules; pass policy.purpose(id), or call "
+            "policy.may_process(subject, id, at)"
+        )
+    query = _Query(subject, purpose, at, at_us, vendor, c_us, operation, fresh=fresh)
+    verdict = _decide(query, data)
+    if isinstance(verdict, _Deny):
+        # Only the denying rule's own deadline (a birthday) can lift a denial; limits met
+        # on the way (retention, a consent's expiry) would only deny again.
+        denied = verdict
+        until_us = _next([] if denied.until is None else [denied.until], at_us)
+        denial = make_decision(
+            False,  # noqa: FBT003 - the positional fast constructor
+            purpose.id,
+            at,
+            # Art. 28: for a processor-only purpose the client, as controller, picks the basis.
+            None if purpose.processor_only else purpose.basis,
+            (denied.reason,),
+            None if until_us is None else from_us(until_us, at.tzinfo),
+        )
+        # Kept decisions hold the reason too: a limit met on the way (an expiry) changes
+        # which failure comes first, so the kept denial ends there as well.
+        kept_until = _next([*query.until, *([] if until_us is None else [until_us])], at_us)
+        return denial, kept_until
+    until_us = _next(query.until, at_us)
+    valid_until = None if until_us is None else from_us(until_us, at.tzinfo)
+    return make_decision(True, purpose.id, at, purpose.basis, verdict, valid_until), until_us  # noqa: FBT003
+
+
+def unknown_purpose(
+    purpose_id: str, at: datetime, *, collected_at: datetime | None = None
+) -> Decision:
+    """The denial for a purpose id the policy does not declare.
+
+    Raises:
+        NaiveDatetimeError: ``at`` or ``collected_at`` has no time zone.
+        QueryError: ``collected_at`` is after ``at``.
+    """
+    at_us = to_us(at, "at")
+    if collected_at is not None and to_us(collected_at, "collected_at") > at_us:
+        raise QueryError("collected_at: data cannot be processed before it was collected")
+    reason = Reason(
+        ReasonCode.UNKNOWN_PURPOSE,
+        f"The policy declares no purpose '{purpose_id}'; undeclared processing is never allowed.",
+        ReasonCode.UNKNOWN_PURPOSE.article,
+        clause="purposes",
+    )
+    return Decision(allowed=False, purpose=purpose_id, at=at, basis=None, reasons=(reason,))
+
+
+def _decide(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
+    """The checks in order (docs/explanation/decision.md); the first denial decides."""
+    verdict = (
+        _scope(q, data)
+        or _transfers(q)
+        or _erasure(q)
+        or _restriction(q)
+        or (_age_check(q) if q.ctx.age_applies else None)
+        or _opt_out(q)
+        or _objection(q)
+        or _retention(q)
+    )
+    if verdict is not None:
+        return verdict
+    basis = q.basis
+    pid = q.purpose.id
+    reasons: list[Reason]
+    if basis is _CONSENT:
+        found = _consent(q)
+        if isinstance(found, _Deny):
+            return found
+        reasons = found
+    elif basis is LegalBasis.LEGITIMATE_INTERESTS:
+        reasons = [
+            Reason(
+                ReasonCode.LEGITIMATE_INTEREST,
+                f"The controller relies on its legitimate interest: "
+                f"{q.purpose.legitimate_interest or 'as declared in the policy'}.",
+                ReasonCode.LEGITIMATE_INTEREST.article,
+                clause=f"purposes.{pid}.legitimate_interest",
+            )
+        ]
+    elif basis is LegalBasis.CONTRACT:
+        contract = _contract(q)
+        if isinstance(contract, _Deny):
+            return contract
+        reasons = [contract]
+    else:
+        code = _BASIS_CODE[basis]
+        reasons = [
+            Reason(
+                code,
+                f"The policy declares '{pid}' necessary under {basis.article}.",
+                code.article,
+                clause=f"purposes.{pid}.basis",
+            )
+        ]
+    purpose = q.purpose
+    if purpose.device_access and basis is not _CONSENT and not purpose.strictly_necessary:
+        device = _device_access(q)
+        if isinstance(device, _Deny):
+            return device
+        reasons.extend(device)
+    if q.lead:
+        reasons[:0] = q.lead
+    if q.tail:
+        reasons.extend(q.tail)
+    return tuple(reasons)
