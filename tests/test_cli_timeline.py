@@ -215,3 +215,29 @@ def test_a_bad_events_line_names_the_line(
     )
     assert code == 2
     assert err.startswith(f"lawful: error: {events}:1")
+
+
+def test_the_picture_in_the_docs_is_what_the_documented_command_draws(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/_static/timeline.svg is byte for byte what the how-to's command writes (redraw it
+    with that command, in a folder holding the page's events.jsonl, when the picture changes).
+    """
+    from tests.test_docs import DOCS, blocks  # noqa: PLC0415 - the docs' own block reader
+
+    page = (DOCS / "howto" / "retention-sweep.md").read_text(encoding="utf-8")
+    found = blocks(page)
+    (events,) = [b for b in found if b.options.get("caption") == "events.jsonl"]
+    (tmp_path / "events.jsonl").write_text(events.body, encoding="utf-8")
+    (command,) = [
+        line.removeprefix("$ lawful ")
+        for b in found
+        if b.language == "console"
+        for line in b.body.splitlines()
+        if "--svg timeline.svg" in line
+    ]
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run(capsys, *command.split())
+    assert code == 0
+    drawn = (tmp_path / "timeline.svg").read_text(encoding="utf-8")
+    assert drawn == (DOCS / "_static" / "timeline.svg").read_text(encoding="utf-8")
