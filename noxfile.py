@@ -70,7 +70,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs offline with warnings as errors; run the Django and FastAPI examples."""
-    session.install("-e", ".[hypothesis,postgres,django,fastapi]", *_group("docs"))
+    # tables: the reference documents lawful.tables (pyarrow, DuckDB) from its docstrings.
+    session.install("-e", ".[hypothesis,postgres,django,fastapi,tables]", *_group("docs"))
     # -n: every cross-reference must resolve; nothing is fetched (no intersphinx).
     session.run(
         "sphinx-build", "-E", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
