@@ -7,6 +7,9 @@
 - ``downstream``: a fresh venv with only the built wheel and hypothesis runs a
   downstream-style property test through ``st.from_type``.
 - ``bench`` (not default): the benchmarks, writing bench/results/latest.json.
+- ``spark`` (not default): PySpark in local mode (Java 17+): ``lawful.tables.spark.sweep``
+  against the DuckDB sweep on generated data, hit by hit (tests/spark, and the Spark
+  examples of docs/howto/retention-sweep.md); fails if one row differs.
 - ``pgload`` (not default): a short, bounded load test of the PostgreSQL ledger on the
   server of ``LAWFUL_POSTGRES_DSN`` (appends/s for 1, 4, 8 writers against raw INSERTs,
   read latency, verify rate).
@@ -67,7 +70,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs offline with warnings as errors; run the Django and FastAPI examples."""
-    session.install("-e", ".[hypothesis,postgres,django,fastapi]", *_group("docs"))
+    # tables: the reference documents lawful.tables (pyarrow, DuckDB) from its docstrings.
+    session.install("-e", ".[hypothesis,postgres,django,fastapi,tables]", *_group("docs"))
     # -n: every cross-reference must resolve; nothing is fetched (no intersphinx).
     session.run(
         "sphinx-build", "-E", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
@@ -92,6 +96,17 @@ def bench(session: nox.Session) -> None:
         extra = list(session.posargs)
     for script in scripts:
         session.run("python", str(script), *extra)
+
+
+@nox.session(default=False)
+def spark(session: nox.Session) -> None:
+    """The Spark sweep against the DuckDB sweep, in PySpark's local mode (``-- -k analytics``)."""
+    session.install("-e", ".[spark]", "pytest>=8", "hypothesis>=6.100")
+    # -m spark: the default run deselects these tests; -s: each comparison prints its line
+    # (hits, codes, identical or not, the time of each engine).
+    session.run(
+        "pytest", "tests/spark", "-m", "spark", "-s", "-p", "no:cacheprovider", *session.posargs
+    )
 
 
 @nox.session(default=False)

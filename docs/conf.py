@@ -46,6 +46,8 @@ myst_heading_anchors = 3
 html_theme = "furo"
 html_title = "lawful"
 
+# lawful.tables.spark is documented without PySpark (a JVM's worth of it) installed.
+autodoc_mock_imports = ["pyspark"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
@@ -60,8 +62,10 @@ nitpicky = True
 # Standard-library and third-party names are not linked (no network: no intersphinx).
 nitpick_ignore_regex = [
     (r"py:.*", r"(datetime|collections\.abc|typing|enum|pathlib|re|sqlite3|io|os)\..*"),
-    (r"py:.*", r"(attrs|attr|cattrs|hypothesis|psycopg)(\..*)?"),
+    (r"py:.*", r"(attrs|attr|cattrs|hypothesis|psycopg|pyarrow|pa|duckdb|pyspark)(\..*)?"),
     (r"py:.*", r"(django|starlette|fastapi|anyio)(\..*)?"),
+    (r"py:.*", r"DataFrame"),  # pyspark.sql.DataFrame, named under TYPE_CHECKING
+    (r"py:.*", r"Plan"),  # lawful._engine.plan.Plan: CompiledPurpose.plan, the engine's own
     (r"py:.*", r"(datetime|date|tzinfo|timedelta|Path|Mapping|Iterable|Iterator|Sequence)"),
     (r"py:.*", r"(Callable|Hashable|ClassVar|Literal|TypeAlias|Any|Self|Enum)"),
     (r"py:.*", r"(SearchStrategy|Converter|Attribute|StrEnum|InvalidArgument)"),
@@ -173,6 +177,7 @@ def _resolve(app: Sphinx, env: BuildEnvironment, node: Element, contnode: Elemen
 PUBLIC_MODULES = (
     "lawful",
     "lawful.render",
+    "lawful.picture",
     "lawful.ledger",
     "lawful.ledger.postgres",
     "lawful.signals",

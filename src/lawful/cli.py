@@ -76,6 +76,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "lawful._cli_ledger",
     "lawful.banner._cli",
     "lawful._cli_tables",
+    "lawful._cli_timeline",
 )
 """Modules that add commands; each exposes ``register(subparsers) -> None``."""
 
