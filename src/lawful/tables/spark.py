@@ -38,7 +38,7 @@ from lawful._time import from_us, to_us
 from lawful.exceptions import LawfulError, NaiveDatetimeError, TableError
 from lawful.subject import Subject
 from lawful.tables._arrow import EVENT_SCHEMA
-from lawful.tables._core import PIECE_SCHEMA, Decide, groups, piece_batch, point_decider
+from lawful.tables._core import PIECE_SCHEMA, Decide, bounded_decider, groups, piece_batch
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -105,7 +105,7 @@ def sweep(
     _check_hits(hits, at, at_us)
     keyed = hits.withColumn(_C, F.unix_micros(F.col("collected_at")))
     instants = keyed.select(F.col("subject"), F.col(_C)).distinct()
-    decide = _pieces_of(point_decider(policy, purpose, at, vendor))
+    decide = _pieces_of(bounded_decider(policy, purpose, at, vendor))
     pieces = (
         events.groupBy("subject")
         .cogroup(instants.groupBy("subject"))
