@@ -20,6 +20,8 @@ from lawful.events import ConsentGiven, Event, Objection, OptOut
 from lawful.model import PurposeTerms, SpecialCategoryCondition
 from lawful.subject import Kind, Line, latest_key
 
+_GIVEN_ARTICLE = ReasonCode.CONSENT_GIVEN.article
+
 
 def _stop_words(event: Event) -> str:
     if isinstance(event, Objection):
@@ -160,10 +162,10 @@ def _judge(
                 return (6, child)
     return Reason(
         ReasonCode.CONSENT_GIVEN,
-        f"Consent for '{pid}'"
+        q.plan.given
         + (f" (vendor '{grant.vendor}')" if grant.vendor else "")
         + f" was given at {grant.at.isoformat()} and is in force.",
-        ReasonCode.CONSENT_GIVEN.article,
+        _GIVEN_ARTICLE,
         event=grant,
     )
 

@@ -8,7 +8,7 @@ from bisect import bisect_right
 
 from lawful._engine.query import _latest_in, _Query
 from lawful.events import ConsentGiven
-from lawful.subject import Kind, Line, latest_key
+from lawful.subject import Kind, Line, LineKey, latest_key
 
 _ALL_SCOPE = "all"
 
@@ -69,35 +69,49 @@ def _reached_scopes(q: _Query) -> tuple[str | None, ...]:
 _Slot = tuple[tuple[Line | None, ...], tuple[Line | None, ...]]
 
 
+class _ConsentKeys:
+    """The keys of the timelines one purpose's consent reads, for the vendors involved
+    (made once per purpose in its plan, for every vendor it declares).
+    """
+
+    __slots__ = ("grants", "objections", "stops", "vendors")
+
+    def __init__(self, pid: str, vendors: tuple[str, ...]) -> None:
+        self.grants: LineKey = (Kind.CONSENT_GRANTS, pid, None)
+        self.stops: LineKey = (Kind.CONSENT_STOPS, pid, None)
+        self.objections: tuple[LineKey, LineKey] = ((Kind.OBJECTIONS, pid), (Kind.OBJECTIONS, None))
+        # Per vendor: its own grants and its own withdrawals.
+        self.vendors: tuple[tuple[LineKey, LineKey], ...] = tuple(
+            ((Kind.CONSENT_GRANTS, pid, name), (Kind.CONSENT_STOPS, pid, name)) for name in vendors
+        )
+
+
 def _slots(q: _Query, *, as_basis: bool) -> list[_Slot]:
     lines = q.lines
     purpose = q.purpose
-    pid = purpose.id
-    wide_grants = lines.get((Kind.CONSENT_GRANTS, pid, None))
-    wide_stops = lines.get((Kind.CONSENT_STOPS, pid, None))
+    vendor = q.vendor
+    keys = q.plan.consent_keys if vendor is None else _ConsentKeys(purpose.id, (vendor,))
+    wide_grants = lines.get(keys.grants)
+    wide_stops = lines.get(keys.stops)
     extra: tuple[Line | None, ...] = ()
     if as_basis and not purpose.direct_marketing:
         # On a consent purpose that is not direct marketing an objection counts as a
         # withdrawal, and so does an opt-out that reaches it (Art. 7(3)).
         scopes = q.scopes if q.scopes is not None else _reached_scopes(q)
         extra = (
-            lines.get((Kind.OBJECTIONS, pid)),
-            lines.get((Kind.OBJECTIONS, None)),
+            lines.get(keys.objections[0]),
+            lines.get(keys.objections[1]),
             *(lines.get((Kind.OPT_OUTS, s)) for s in scopes),
         )
-    vendors = q.vendors
-    if purpose.per_vendor_consent and vendors:
+    if purpose.per_vendor_consent and keys.vendors:
         # Per vendor: the later of the purpose-wide and the vendor's own event decides.
         return [
-            (
-                (wide_grants, lines.get((Kind.CONSENT_GRANTS, pid, name))),
-                (wide_stops, lines.get((Kind.CONSENT_STOPS, pid, name)), *extra),
-            )
-            for name in vendors
+            ((wide_grants, lines.get(grants)), (wide_stops, lines.get(stops), *extra))
+            for grants, stops in keys.vendors
         ]
     # Purpose-wide: a vendor's own grant is no consent to the purpose, but a withdrawal
     # for a vendor involved still counts.
-    own_stops = tuple(lines.get((Kind.CONSENT_STOPS, pid, name)) for name in vendors)
+    own_stops = tuple(lines.get(stops) for _, stops in keys.vendors)
     return [((wide_grants,), (wide_stops, *own_stops, *extra))]
 
 
@@ -115,6 +129,11 @@ def _same_instant(q: _Query, lines: tuple[Line | None, ...], key: int) -> list[C
         lo = hi
         while lo > 0 and keys[lo - 1] == key:
             lo -= 1
+        if not late and hi - lo == 1 and not out:  # the usual case: one grant, in time
+            first = events[lo]
+            if isinstance(first, ConsentGiven):
+                out.append(first)
+            continue
         twins = [e for e in events[lo:hi] if not late or id(e) not in late]
         if late:  # grants recorded late sit where they took effect, not at `key`
             end = bisect_right(keys, q.at_key, 0, count)

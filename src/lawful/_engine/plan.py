@@ -17,7 +17,7 @@ from lawful._engine.age import _age_check
 from lawful._engine.basis import _contract_basis, _declared_reason, _interest_reason
 from lawful._engine.consent import _consent
 from lawful._engine.erasure import _erasure, _restriction
-from lawful._engine.lines import _ALL_SCOPE
+from lawful._engine.lines import _ALL_SCOPE, _ConsentKeys
 from lawful._engine.objection import _OBJECTABLE, _objection, _opt_out
 from lawful._engine.query import _Deny, _Query
 from lawful._engine.retention import _retention
@@ -44,9 +44,11 @@ class Plan:
         reasons: The basis's fixed reasons (legitimate interests, and the bases the
             policy declares necessary); empty where the basis reads the subject.
         device: Whether the device-access step runs (ePrivacy Art. 5(3)).
+        consent_keys: The keys of the consent timelines it reads, for its vendors.
+        given: The start of its ``CONSENT_GIVEN`` message.
     """
 
-    __slots__ = ("basis", "checks", "device", "purpose", "reasons")
+    __slots__ = ("basis", "checks", "consent_keys", "device", "given", "purpose", "reasons")
 
     def __init__(
         self,
@@ -62,6 +64,8 @@ class Plan:
         self.basis = basis
         self.reasons = reasons
         self.device = device
+        self.consent_keys = _ConsentKeys(purpose.id, purpose.vendors)
+        self.given = f"Consent for '{purpose.id}'"
 
 
 def compile_plan(purpose: CompiledPurpose) -> Plan:
