@@ -506,7 +506,7 @@ class LedgerCore:
         with self._store.writing() as writer:
             now = self._now()
             tips = _Tips(self._key, writer, self._shards)
-            tips.load(self._key.subject_tag(e.subject) for e in pending if _named(e.subject))
+            tips.load(self._key.subject_tag(name) for name in _named(pending))
             seen: dict[bytes, set[bytes]] = {}
             erased_at: dict[bytes, datetime | None] = {}
             for number, entry in enumerate(pending, start=1):
@@ -756,8 +756,11 @@ class LedgerCore:
         self.close()
 
 
-def _named(subject: str | None) -> bool:
-    return isinstance(subject, str) and bool(subject)
+def _named(entries: Iterable[BackupEntry]) -> Iterator[str]:
+    """The subject ids of the entries that name one (erasures go by pseudonym)."""
+    for entry in entries:
+        if isinstance(entry.subject, str) and entry.subject:
+            yield entry.subject
 
 
 def _pseudonym(text: str, number: int) -> bytes:

@@ -25,9 +25,20 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
-from lawful.ledger._chain import Record, record_from_row
+from lawful.ledger._chain import Record, record_from_row, shard_of
 
-__all__ = ["MARKER", "MIGRATIONS", "PURGE_PENDING", "Limits", "PostgresStore", "channel_name"]
+__all__ = [
+    "DEFAULT_SHARDS",
+    "MARKER",
+    "MAX_SHARDS",
+    "MIGRATIONS",
+    "PURGE_PENDING",
+    "RESHARD",
+    "SHARDS",
+    "Limits",
+    "PostgresStore",
+    "channel_name",
+]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # Version 1: the SQLite ledger's tables, plus the row whose lock orders the writers.
@@ -81,18 +92,48 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " EXECUTE FUNCTION {schema}.ledger_records_guard()"
         ),
     ),
+    # Version 3: the chain cut into shards, one lock row each (the rows are added, and the
+    # number of shards recorded, by _migrate). A version 2 ledger's records stay in one
+    # chain until the ledger re-seals them in shards (PostgresLedger(..., migrate=True)).
+    (
+        "ALTER TABLE {schema}.ledger_records ADD COLUMN shard integer NOT NULL DEFAULT 0",
+        "CREATE INDEX ledger_records_shard ON {schema}.ledger_records (shard, seq)",
+        "ALTER TABLE {schema}.ledger_subjects ADD COLUMN shard integer NOT NULL DEFAULT 0",
+        "CREATE INDEX ledger_subjects_shard ON {schema}.ledger_subjects (shard, seq)",
+        "CREATE TABLE {schema}.ledger_shards (shard integer PRIMARY KEY CHECK (shard >= 0))",
+        "DROP TABLE {schema}.ledger_lock",
+        (
+            "CREATE OR REPLACE FUNCTION {schema}.ledger_records_guard() RETURNS trigger"
+            " LANGUAGE plpgsql AS $guard$ BEGIN"
+            " IF TG_OP = 'UPDATE' AND NEW.nonce IS NULL AND NEW.payload IS NULL"
+            " AND NEW.seq = OLD.seq AND NEW.kind = OLD.kind"
+            " AND NEW.subject_tag = OLD.subject_tag AND NEW.id_tag = OLD.id_tag"
+            " AND NEW.digest = OLD.digest AND NEW.mac = OLD.mac AND NEW.link = OLD.link"
+            " AND NEW.shard = OLD.shard"
+            " THEN RETURN NEW; END IF;"
+            " RAISE EXCEPTION 'lawful ledger records are append-only: % refused', TG_OP;"
+            " END $guard$"
+        ),
+    ),
 )
 """Schema migrations: entry ``n`` takes a schema from version ``n`` to ``n + 1``."""
 
 Conn = psycopg.Connection[TupleRow]
 T = TypeVar("T")
 PURGE_PENDING = "purge_pending"
+SHARDS = "shards"
+"""The ``ledger_meta`` row with the number of shards, fixed when the ledger is created."""
+RESHARD = "reshard"
+"""The ``ledger_meta`` row of a version 2 ledger whose single chain awaits re-sealing."""
+DEFAULT_SHARDS = 16
+MAX_SHARDS = 1024
 MARKER = "lawful"
 """The ``ledger_meta`` row that says lawful created the schema's tables."""
 _MARKER_VALUE = b"lawful consent ledger"
 _COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
 _UPSERT = sql.SQL(
-    " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal"
+    " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal,"
+    " shard = excluded.shard"
 )
 _CHUNK_RECORDS = 500
 _CHUNK_BYTES = 4 << 20
@@ -192,8 +233,9 @@ def _tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
     return seq, seal, mac if isinstance(mac, bytes) else None
 
 
-def _row(record: Record) -> tuple[object, ...]:
+def _row(record: Record, shards: int) -> tuple[object, ...]:
     return (
+        (record.seq - 1) % shards,
         record.seq,
         int(record.kind),
         record.subject_tag,
@@ -217,11 +259,19 @@ class _Queries:
 
     meta: sql.Composed
     set_meta: sql.Composed
+    drop_meta: sql.Composed
     by_id: sql.Composed
     by_ids: sql.Composed
     by_subject: sql.Composed
     after: sql.Composed
     tail: sql.Composed
+    shard_tails: sql.Composed
+    shard_scan: sql.Composed
+    shard_heads: sql.Composed
+    newest_before: sql.Composed
+    at_seqs: sql.Composed
+    remove_all: sql.Composed
+    repair_shards: sql.Composed
     tip: sql.Composed
     tips: sql.Composed
     heads: sql.Composed
@@ -241,18 +291,19 @@ class _Queries:
     channel: str
 
     @classmethod
-    def build(cls, schema: str, *, vacuum_full: bool) -> _Queries:
+    def build(cls, schema: str, *, vacuum_full: bool, shards: int) -> _Queries:
         def q(text: str) -> sql.Composed:
-            return sql.SQL(text).format(schema=sql.Identifier(schema))
+            return sql.SQL(text).format(schema=sql.Identifier(schema), shards=shards)
 
         # Constant text only; the schema goes in through sql.Identifier, quoted.
         plain = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
-        # Each record with the stored MAC of the one before, to verify it alone.
-        records = (
-            "SELECT r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest,"
-            " r.mac, r.link, p.mac FROM {schema}.ledger_records AS r"
-            " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - 1"
+        # Each record with the stored MAC of the one before it in its shard, to verify it
+        # alone (``shards`` is an int, formatted as a literal).
+        columns = (
+            "r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest, r.mac, r.link"
         )
+        linked = " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - {shards}"
+        records = f"SELECT {columns}, p.mac FROM {{schema}}.ledger_records AS r" + linked  # noqa: S608 - constant
         tips = (
             "SELECT s.subject_tag, s.seq, s.seal, r.mac FROM {schema}.ledger_subjects AS s"
             " LEFT JOIN {schema}.ledger_records AS r"
@@ -265,27 +316,55 @@ class _Queries:
                 "INSERT INTO {schema}.ledger_meta (name, value) VALUES (%s, %s)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
             ),
+            drop_meta=q("DELETE FROM {schema}.ledger_meta WHERE name = ANY(%s)"),
             by_id=q(records + " WHERE r.id_tag = %s"),
             by_ids=q(records + " WHERE r.id_tag = ANY(%s)"),
             by_subject=q(records + " WHERE r.subject_tag = %s ORDER BY r.seq"),
             after=q(records + " WHERE r.subject_tag = %s AND r.seq > %s ORDER BY r.seq"),
             tail=q(records + " ORDER BY r.seq DESC LIMIT 1"),
+            # Each shard's last record, found through (shard, seq).
+            shard_tails=q(
+                f"SELECT {columns}, p.mac FROM unnest(%s::integer[]) AS t (shard)"  # noqa: S608 - constant
+                " CROSS JOIN LATERAL (SELECT * FROM {schema}.ledger_records AS x"
+                " WHERE x.shard = t.shard ORDER BY x.seq DESC LIMIT 1) AS r" + linked
+            ),
+            shard_scan=q(plain + " WHERE shard = %s AND seq > %s ORDER BY seq"),
+            shard_heads=q(
+                "SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"
+                " WHERE shard = %s AND seq > %s"
+            ),
+            newest_before=q(
+                "SELECT t.tag, (SELECT max(r.seq) FROM {schema}.ledger_records AS r"
+                " WHERE r.subject_tag = t.tag AND r.seq <= %s)"
+                " FROM unnest(%s::bytea[]) AS t (tag)"
+            ),
+            at_seqs=q(records + " WHERE r.seq = ANY(%s)"),
+            remove_all=q("DELETE FROM {schema}.ledger_records"),
+            repair_shards=q(
+                "INSERT INTO {schema}.ledger_shards (shard)"
+                " SELECT generate_series(0, {shards} - 1) ON CONFLICT DO NOTHING"
+            ),
             tip=q(tips + " WHERE s.subject_tag = %s"),
             tips=q(tips + " WHERE s.subject_tag = ANY(%s)"),
             heads=q("SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"),
             # Followed by one (%s, %s, %s) per subject (a subject appears once) and _UPSERT.
-            set_heads=q("INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal) VALUES "),
+            set_heads=q(
+                "INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal, shard) VALUES "
+            ),
             rewrite=q("UPDATE {schema}.ledger_records SET link = %s, mac = %s WHERE seq = %s"),
             triggers=q("ALTER TABLE {schema}.ledger_records DISABLE TRIGGER USER"),
             enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
             scan=q(plain + " ORDER BY seq"),
-            insert=q(f"INSERT INTO {{schema}}.ledger_records ({_COLUMNS}) VALUES "),  # noqa: S608 - constant
-            row=sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s)"),
+            insert=q(f"INSERT INTO {{schema}}.ledger_records (shard, {_COLUMNS}) VALUES "),  # noqa: S608 - constant
+            row=sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"),
             scrub=q(
                 "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
                 " WHERE seq = ANY(%s)"
             ),
-            lock=q("SELECT id FROM {schema}.ledger_lock FOR UPDATE"),
+            lock=q(
+                "SELECT shard FROM {schema}.ledger_shards WHERE shard = ANY(%s)"
+                " ORDER BY shard FOR UPDATE"
+            ),
             all_meta=q("SELECT name, value FROM {schema}.ledger_meta"),
             vacuum=q(("VACUUM (FULL) " if vacuum_full else "VACUUM ") + "{schema}.ledger_records"),
             purged=q("DELETE FROM {schema}.ledger_meta WHERE name = %s AND value = %s"),
@@ -297,13 +376,52 @@ class _Queries:
 class _Reader:
     """A read transaction's view of the schema (a ``RecordReader``)."""
 
-    def __init__(self, conn: Conn, queries: _Queries) -> None:
+    def __init__(self, conn: Conn, queries: _Queries, shards: int = 1) -> None:
         self._conn = conn
         self._q = queries
+        self.shards = shards
+        self._meta: dict[str, bytes] | None = None
 
     def meta(self, name: str) -> bytes | None:
-        row = self._conn.execute(self._q.meta, (name,)).fetchone()
-        return None if row is None else bytes(row[0])
+        # Every named value at once (the shards' heads are read together): the snapshot
+        # of a read is repeatable, so they cannot change meanwhile.
+        if self._meta is None:
+            rows = self._conn.execute(self._q.all_meta).fetchall()
+            self._meta = {str(n): bytes(v) for n, v in rows}
+        return self._meta.get(name)
+
+    def shard_tail(self, shard: int) -> Record | None:
+        row = self._conn.execute(self._q.shard_tails, ([shard],)).fetchone()
+        return None if row is None else _record(row)
+
+    def shard_scan(self, shard: int, after: int = 0) -> Iterator[Record]:
+        """A shard's records after position ``after``, in chain order (server-side cursor)."""
+        with self._conn.cursor(name=f"lawful_scan_{shard}") as cursor:
+            cursor.itersize = 2000
+            cursor.execute(self._q.shard_scan, (shard, after))
+            for row in cursor:
+                yield _record(row)
+
+    def shard_heads(self, shard: int, after: int = 0) -> Iterator[tuple[bytes, int, bytes]]:
+        """The subject heads filed under a shard, naming a record after ``after``."""
+        with self._conn.cursor(name=f"lawful_heads_{shard}") as cursor:
+            cursor.itersize = 2000
+            cursor.execute(self._q.shard_heads, (shard, after))
+            for tag, seq, seal in cursor:
+                checked = _tip((seq, seal, None))
+                if not isinstance(tag, bytes):
+                    raise LedgerIntegrityError("a subject head: its tag is not bytes")
+                yield tag, checked[0], checked[1]
+
+    def newest_before(self, tags: Sequence[bytes], seq: int) -> dict[bytes, int]:
+        """Per subject tag, the position of its newest record at or before ``seq``."""
+        rows = self._conn.execute(self._q.newest_before, (seq, list(tags))).fetchall()
+        return {bytes(tag): found for tag, found in rows if isinstance(found, int)}
+
+    def at(self, seqs: Sequence[int]) -> dict[int, Record]:
+        """The records at these positions (those that exist)."""
+        rows = self._conn.execute(self._q.at_seqs, (list(seqs),)).fetchall()
+        return {r.seq: r for r in map(_record, rows)}
 
     def by_id(self, id_tag: bytes) -> Record | None:
         row = self._conn.execute(self._q.by_id, (id_tag,)).fetchone()
@@ -341,7 +459,7 @@ class _Reader:
 
 
 class _LockMissingError(LedgerError):
-    """The row of ``ledger_lock`` is gone: nothing may be written until it is back."""
+    """A row of ``ledger_shards`` is gone: nothing may be written until it is back."""
 
 
 Statement = tuple[sql.Composable, Sequence[object]]
@@ -370,8 +488,9 @@ def _exchange(conn: Conn, statements: Sequence[Statement]) -> list[list[TupleRow
 class _Writer(_Reader):
     """A write transaction's view (a ``RecordWriter``): writes wait for :meth:`finish`.
 
-    The chain's lock is held throughout, so nobody else can write meanwhile; reads that
-    could see a pending write (by subject, a scan, an erasure's update) flush first.
+    The locks of the shards it may write are held throughout, so nobody else can write
+    them meanwhile; reads that could see a pending write (by subject, a scan, an
+    erasure's update) flush first. Writing a shard it did not lock is refused.
     """
 
     def __init__(
@@ -379,20 +498,25 @@ class _Writer(_Reader):
         conn: Conn,
         queries: _Queries,
         prelude: sql.Composable,
+        shards: int,
         expected: Sequence[bytes],
         subjects: Sequence[bytes] = (),
     ) -> None:
-        super().__init__(conn, queries)
-        # One exchange: the bounds, the lock, then the clock, the named values and the
-        # ids the write will look up, all read after the lock (READ COMMITTED: each
-        # statement sees every commit before it started, so every earlier writer's).
+        super().__init__(conn, queries, shards)
+        # The shards of the subjects it was told about; all of them if none.
+        wanted = sorted({shard_of(tag, shards) for tag in subjects}) or list(range(shards))
+        # One exchange: the bounds, the locks (in shard order: two writers never wait for
+        # each other in a cycle), then the clock, the named values, the shards' last
+        # records and the ids and subject heads the write will look up, all read after
+        # the locks (READ COMMITTED: each statement sees every commit before it started,
+        # so every earlier writer's).
         statements: list[Statement] = [
             (sql.SQL("BEGIN ISOLATION LEVEL READ COMMITTED"), ()),
             (prelude, ()),
-            (queries.lock, ()),
+            (queries.lock, (wanted,)),
             (sql.SQL("SELECT clock_timestamp()"), ()),
             (queries.all_meta, ()),
-            (queries.tail, ()),
+            (queries.shard_tails, (wanted,)),
         ]
         if expected:
             statements.append((queries.by_ids, (list(set(expected)),)))
@@ -401,9 +525,12 @@ class _Writer(_Reader):
         results = _exchange(conn, statements)
         # The prelude is several statements: count the results from the end.
         base = len(results) - (len(statements) - 2)
-        lock, clock, values, tail = results[base : base + 4]
-        if not lock:
-            raise _LockMissingError("the row of ledger_lock is missing")
+        lock, clock, values, tails = results[base : base + 4]
+        locked = {row[0] for row in lock}
+        if locked != set(wanted):
+            missing = sorted(set(wanted) - locked)
+            raise _LockMissingError(f"the rows of ledger_shards for shards {missing} are missing")
+        self.locked = frozenset(wanted)
         now = clock[0] if clock else None
         if now is None or not isinstance(now[0], datetime):
             raise LedgerError(f"postgres: the server's clock returned {now!r}")
@@ -416,15 +543,25 @@ class _Writer(_Reader):
         found = results[base + 4] if expected else []
         self._known.update((r.id_tag, r) for r in map(_record, found))
         # Parsed only when asked for: opening a ledger must not fail on a broken tail.
-        self._tail_row = tail[0] if tail else None
-        self._tail: Record | None = None
+        self._tail_rows: dict[int, TupleRow] = {}
+        for row in tails:
+            if isinstance(row[0], int):
+                self._tail_rows[(row[0] - 1) % shards] = row
+        self._tails: dict[int, Record | None] = {}
         self._tips: dict[bytes, tuple[int, bytes, bytes | None] | None] = dict.fromkeys(subjects)
         if subjects:
             self._tips.update((bytes(r[0]), _tip(r[1:])) for r in results[-1])
         self._heads: dict[bytes, tuple[int, bytes]] = {}
         self._macs: dict[int, bytes] = {}
         self._triggers_off = False
+        self._replaced = False
+        self._dropped: list[str] = []
         self.touched: set[bytes] = set()
+
+    def _mine(self, seq: int) -> None:
+        shard = (seq - 1) % self.shards
+        if shard not in self.locked:
+            raise LedgerError(f"record {seq}: shard {shard} is not locked by this write")
 
     def meta(self, name: str) -> bytes | None:
         return self._changed.get(name, self._values.get(name))
@@ -441,9 +578,16 @@ class _Writer(_Reader):
         return super().by_subject(subject_tag, after)
 
     def tail(self) -> Record | None:
-        if self._tail is None and self._tail_row is not None:
-            self._tail = _record(self._tail_row)
-        return self._tail
+        self._flush()
+        return super().tail()
+
+    def shard_tail(self, shard: int) -> Record | None:
+        if shard not in self.locked:
+            raise LedgerError(f"shard {shard} is not locked by this write")
+        if shard not in self._tails:
+            row = self._tail_rows.get(shard)
+            self._tails[shard] = None if row is None else _record(row)
+        return self._tails[shard]
 
     def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
         if subject_tag in self._heads:
@@ -454,31 +598,60 @@ class _Writer(_Reader):
         return super().subject_tip(subject_tag)
 
     def set_subject_head(self, subject_tag: bytes, seq: int, seal: bytes) -> None:
+        if not self._replaced:
+            self._mine(seq)
         self._heads[subject_tag] = (seq, seal)
 
     def rewrite(self, seq: int, link: int, mac: bytes) -> None:
+        self._triggers()
+        self._conn.execute(self._q.rewrite, (link, mac, seq))
+
+    def _triggers(self) -> None:
         if not self._triggers_off:
             # Migration only, by the table's owner, inside this transaction.
             self._conn.execute(self._q.triggers)
             self._triggers_off = True
-        self._conn.execute(self._q.rewrite, (link, mac, seq))
+
+    def replace_all(self, records: Iterable[Record]) -> None:
+        """Migration only: every record replaced by these (the chain re-sealed in shards),
+        under the lock of every shard.
+        """
+        if len(self.locked) != self.shards:
+            raise LedgerError("re-sealing the chain needs the lock of every shard")
+        self._flush()
+        self._triggers()
+        self._conn.execute(self._q.remove_all)
+        self._known.clear()
+        self._replaced = True
+        for record in records:
+            self.insert(record)
+        self._flush()
+
+    def drop_meta(self, names: Sequence[str]) -> None:
+        """Migration only: named values that no longer apply."""
+        self._dropped.extend(names)
+        for name in names:
+            self._changed.pop(name, None)
 
     def scan(self) -> Iterator[Record]:
         self._flush()
         return super().scan()
 
     def insert(self, record: Record) -> None:
+        self._mine(record.seq)
         if record.id_tag in self._pending:
             raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
         self._pending[record.id_tag] = record
         self._size += len(record.payload or b"")
         self._macs[record.seq] = record.mac
-        self._tail, self._tail_row = record, None
+        self._tails[(record.seq - 1) % self.shards] = record
         self.touched.add(record.subject_tag)
         if len(self._pending) >= _CHUNK_RECORDS or self._size >= _CHUNK_BYTES:
             self._flush()
 
     def scrub(self, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            self._mine(seq)
         self._flush()
         # A scrubbed record may have been looked up by id earlier in this transaction.
         self._known.clear()
@@ -489,6 +662,11 @@ class _Writer(_Reader):
         self.set_meta(PURGE_PENDING, os.urandom(16))
 
     def set_meta(self, name: str, value: bytes) -> None:
+        shard, sep, _ = name.partition(":")
+        if sep and shard == "head":
+            number = int(name[5:])
+            if number not in self.locked:
+                raise LedgerError(f"the head of shard {number} is not locked by this write")
         self._changed[name] = value
 
     def _inserts(self) -> list[Statement]:
@@ -501,7 +679,8 @@ class _Writer(_Reader):
         for start in range(0, len(rows), _CHUNK_RECORDS):
             chunk = rows[start : start + _CHUNK_RECORDS]
             values = sql.SQL(", ").join([self._q.row] * len(chunk))
-            out.append((self._q.insert + values, [v for r in chunk for v in _row(r)]))
+            params = [v for r in chunk for v in _row(r, self.shards)]
+            out.append((self._q.insert + values, params))
         return out
 
     def _flush(self) -> None:
@@ -512,22 +691,46 @@ class _Writer(_Reader):
         """Send every pending write, the notification and ``COMMIT`` in one message."""
         statements = self._inserts()
         statements.extend((self._q.set_meta, (n, v)) for n, v in self._changed.items())
+        if self._dropped:
+            statements.append((self._q.drop_meta, (self._dropped,)))
         if self._heads:
-            values = sql.SQL(", ").join([sql.SQL("(%s, %s, %s)")] * len(self._heads))
-            params = [v for tag, (seq, seal) in self._heads.items() for v in (tag, seq, seal)]
-            statements.append((self._q.set_heads + values + _UPSERT, params))
+            heads = list(self._heads.items())
+            for start in range(0, len(heads), _CHUNK_RECORDS):
+                chunk = heads[start : start + _CHUNK_RECORDS]
+                values = sql.SQL(", ").join([sql.SQL("(%s, %s, %s, %s)")] * len(chunk))
+                params = [
+                    v
+                    for tag, (seq, seal) in chunk
+                    for v in (tag, seq, seal, shard_of(tag, self.shards))
+                ]
+                statements.append((self._q.set_heads + values + _UPSERT, params))
         if self._triggers_off:
             statements.append((self._q.enable_triggers, ()))
-        if self.touched:
-            # Delivered at commit to every process that listens (a pseudonym each).
-            statements.append(
-                (
-                    sql.SQL("SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t"),
-                    (self._q.channel, sorted(t.hex() for t in self.touched)),
-                )
-            )
         statements.append((sql.SQL("COMMIT"), ()))
         _exchange(self._conn, statements)
+
+    def notify(self) -> None:
+        """After the commit: tell every listening process which subjects changed (a
+        pseudonym each), in a transaction of its own that does not wait for the disk.
+
+        Not inside the write: a transaction that notifies takes one lock for the whole
+        cluster at commit and holds it until its commit is flushed, so every writer, on
+        every shard, would wait for every other's flush. Best effort: a lost
+        notification costs at most ``max_staleness`` (the cache asks the server again).
+        """
+        if not self.touched or self._replaced:
+            return
+        statements: list[Statement] = [
+            (sql.SQL("BEGIN"), ()),
+            (sql.SQL("SET LOCAL synchronous_commit = off"), ()),
+            (
+                sql.SQL("SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t"),
+                (self._q.channel, sorted(t.hex() for t in self.touched)),
+            ),
+            (sql.SQL("COMMIT"), ()),
+        ]
+        with suppress(psycopg.Error):
+            _exchange(self._conn, statements)
 
 
 def _version(conn: Conn, schema: str, where: str) -> int:
@@ -572,7 +775,7 @@ def _version(conn: Conn, schema: str, where: str) -> int:
     version = int(text)
     if rows.get(MARKER) != _MARKER_VALUE:
         # Created before lawful wrote its marker: adopted if it has the ledger's tables.
-        if not {"ledger_lock", "ledger_records"} <= set(names) or MARKER in rows:
+        if "ledger_records" not in names or MARKER in rows:
             raise LedgerError(foreign)
         conn.execute(
             sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
@@ -581,7 +784,8 @@ def _version(conn: Conn, schema: str, where: str) -> int:
     return version
 
 
-def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
+def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool, shards: int | None) -> int:
+    """Create or migrate the schema; the ledger's number of shards."""
     ident = sql.Identifier(schema)
     # Serialises concurrent first opens (CREATE ... IF NOT EXISTS races on the catalogs).
     digest = hashlib.sha256(b"lawful-migrate " + schema.encode("utf-8")).digest()
@@ -600,7 +804,15 @@ def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
         if version == 1 and not migrate:
             raise LedgerError(
                 f"{where}: a format 1 ledger; migrate it with PostgresLedger(..., "
-                "migrate=True), which verifies it and seals it again in format 2"
+                "migrate=True) or `lawful ledger migrate`, which verifies it and seals it "
+                "again in format 2, in shards"
+            )
+        if version == 2 and not migrate:
+            raise LedgerError(
+                f"{where}: a single-chain ledger (schema 2), which this lawful does not "
+                "write; migrate it with PostgresLedger(..., migrate=True) or `lawful ledger "
+                "migrate`, which verifies it and seals it again in shards (stop other "
+                "writers first)"
             )
         for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in statements:
@@ -617,6 +829,38 @@ def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
                 sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
                 (MARKER, _MARKER_VALUE),
             )
+        if version < 3 <= len(MIGRATIONS):
+            count = DEFAULT_SHARDS if shards is None else shards
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.ledger_shards (shard) SELECT generate_series(0, %s - 1)"
+                ).format(ident),
+                (count,),
+            )
+            conn.execute(
+                sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
+                (SHARDS, str(count).encode("ascii")),
+            )
+            if version:
+                # Its records are one chain: the ledger re-seals them (it has the key).
+                conn.execute(
+                    sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(
+                        ident
+                    ),
+                    (RESHARD, b"1"),
+                )
+        found = conn.execute(
+            sql.SQL("SELECT value FROM {}.ledger_meta WHERE name = %s").format(ident), (SHARDS,)
+        ).fetchone()
+    text = bytes(found[0]).decode("ascii", "replace") if found is not None else ""
+    if not text.isdigit() or not text.isascii() or not 1 <= int(text) <= MAX_SHARDS:
+        raise LedgerError(f"{where}: the number of shards in ledger_meta is missing or malformed")
+    if shards is not None and int(text) != shards:
+        raise LedgerError(
+            f"{where}: the ledger has {int(text)} shards, fixed when it was created; "
+            f"asked for {shards}"
+        )
+    return int(text)
 
 
 def _scrubbed(message: str, secrets: Iterable[str]) -> str:
@@ -649,9 +893,15 @@ class PostgresStore:
         vacuum_full: bool,
         migrate: bool = False,
         limits: Limits | None = None,
+        shards: int | None = None,
     ) -> None:
         if not schema or len(schema.encode("utf-8")) > 63:
             raise LedgerError(f"postgres: a schema name is 1 to 63 bytes, got {schema!r}")
+        given: object = shards  # hosts without a type checker pass "16", 16.0, True
+        if given is not None and (
+            not isinstance(given, int) or isinstance(given, bool) or not 1 <= given <= MAX_SHARDS
+        ):
+            raise LedgerError(f"postgres: shards must be 1 to {MAX_SHARDS}, got {shards!r}")
         self.limits = limits or Limits()
         self.limits.check()
         self.schema = schema
@@ -672,7 +922,9 @@ class PostgresStore:
         params["options"] = f"{self.limits.options()} {given}".strip()
         params["connect_timeout"] = max(1, round(connect_timeout))
         self.dsn = make_conninfo("", **params)
-        self.queries = _Queries.build(schema, vacuum_full=vacuum_full)
+        self._vacuum_full = vacuum_full
+        self.shards = 1
+        self.queries = _Queries.build(schema, vacuum_full=vacuum_full, shards=1)
         self._guard = threading.Condition(threading.Lock())
         self._closed = False
         self._idle: list[Conn] = []
@@ -681,8 +933,11 @@ class PostgresStore:
         self._fresh_process()
         conn = self.acquire()
         try:
-            _migrate(conn, schema, self.where, migrate=migrate)
-            pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
+            self.shards = _migrate(conn, schema, self.where, migrate=migrate, shards=shards)
+            self.queries = _Queries.build(schema, vacuum_full=vacuum_full, shards=self.shards)
+            reader = _Reader(conn, self.queries, self.shards)
+            pending = reader.meta(PURGE_PENDING)
+            self.reshard_pending = reader.meta(RESHARD) is not None
         except psycopg.Error as exc:
             self.release(conn)
             self.close()
@@ -828,7 +1083,7 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
         try:
-            yield _Reader(conn, self.queries)
+            yield _Reader(conn, self.queries, self.shards)
             conn.execute("COMMIT")
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
@@ -854,22 +1109,20 @@ class PostgresStore:
             return conn
 
     def _repair_lock(self) -> None:
-        """Put the lock row back; safe with any number of writers doing the same, since
-        none writes without holding it (the primary key keeps it to one row).
+        """Put missing shard lock rows back; safe with any number of writers doing the
+        same, since none writes a shard without holding its row (the primary key keeps
+        one row per shard). The rows hold no data: the shards' heads are sealed in
+        ``ledger_meta``.
         """
 
         def insert(conn: Conn) -> None:
-            conn.execute(
-                sql.SQL("INSERT INTO {}.ledger_lock DEFAULT VALUES ON CONFLICT DO NOTHING").format(
-                    sql.Identifier(self.schema)
-                )
-            )
+            conn.execute(self.queries.repair_shards)
 
         try:
             self._retrying(insert)
         except psycopg.Error as exc:
             raise LedgerError(
-                f"{self.where}: the row of ledger_lock is missing and cannot be put back "
+                f"{self.where}: rows of ledger_shards are missing and cannot be put back "
                 f"({self._clean(exc)}); nothing was written"
             ) from exc
 
@@ -882,7 +1135,7 @@ class PostgresStore:
 
         def begin(conn: Conn) -> None:
             prelude = self.limits.prelude(conn.info.server_version)
-            made.append(_Writer(conn, self.queries, prelude, expected, subjects))
+            made.append(_Writer(conn, self.queries, prelude, self.shards, expected, subjects))
 
         for attempt in (1, 2):
             try:
@@ -890,7 +1143,7 @@ class PostgresStore:
             except _LockMissingError:
                 if attempt == 2:
                     raise LedgerError(
-                        f"{self.where}: the row of ledger_lock is missing; nothing was written"
+                        f"{self.where}: rows of ledger_shards are missing; nothing was written"
                     ) from None
                 self._repair_lock()
                 continue
@@ -923,6 +1176,7 @@ class PostgresStore:
                 ) from exc
             except psycopg.Error as exc:
                 raise LedgerError(f"{self.where}: nothing was written: {self._clean(exc)}") from exc
+            writer.notify()
         finally:
             self._local.writer = None
             self.release(conn)
@@ -985,7 +1239,7 @@ class PostgresStore:
                 if notice.severity_nonlocalized == "WARNING":
                     warnings.append(str(notice.message_primary))
 
-            pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
+            pending = _Reader(conn, self.queries, self.shards).meta(PURGE_PENDING)
             conn.add_notice_handler(heard)
             try:
                 conn.execute(self.queries.vacuum)  # autocommit: VACUUM refuses a transaction

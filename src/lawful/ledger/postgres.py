@@ -46,11 +46,12 @@ from psycopg.rows import TupleRow
 
 from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
-from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind, canonical, decode
-from lawful.ledger._core import HEAD, Clock, LedgerCore
+from lawful.ledger._chain import GENESIS, Head, LedgerKey, RecordKind, canonical, decode
+from lawful.ledger._core import Clock, LedgerCore
+from lawful.ledger._pgshards import reshard, verify_shards
 from lawful.ledger._pgstore import MIGRATIONS, Limits, PostgresStore
 from lawful.ledger._protocol import BackupEntry
-from lawful.ledger._verify import ChainVerifier, check_history
+from lawful.ledger._verify import check_history
 from lawful.subject import Subject
 
 __all__ = ["MIGRATIONS", "PostgresLedger"]
@@ -278,6 +279,7 @@ class PostgresLedger(LedgerCore):
         max_connections: int = 10,
         pool_timeout: float = 10.0,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        shards: int | None = None,
     ) -> None:
         if not max_staleness >= 0 or cache_size < 0:
             raise LedgerError(
@@ -302,6 +304,7 @@ class PostgresLedger(LedgerCore):
                 max_connections=max_connections,
                 pool_timeout=pool_timeout,
             ),
+            shards=shards,
         )
         try:
             super().__init__(
@@ -315,6 +318,8 @@ class PostgresLedger(LedgerCore):
         except BaseException:
             self._pg.close()  # the core closes it too, except for a key refused at once
             raise
+        if self._pg.reshard_pending:
+            self._reshard(migrate=migrate)
         self.max_staleness = max_staleness
         self._monotonic = time.monotonic
         self._listen = listen and cache_size > 0
@@ -323,6 +328,26 @@ class PostgresLedger(LedgerCore):
         self._listener: _Listener | None = None
         self._starting = threading.Lock()
         self._pid = os.getpid()
+
+    def _reshard(self, *, migrate: bool) -> None:
+        """Re-seal a single chain in shards (schema 3 over version 2 records), or refuse."""
+        try:
+            if not migrate:
+                raise LedgerError(  # noqa: TRY301 - closes the store, then re-raises
+                    f"{self._pg.where}: a single-chain ledger whose migration to shards did "
+                    "not finish; open it with migrate=True (or `lawful ledger migrate`)"
+                )
+            with self._pg.writing() as writer:
+                reshard(self._key, writer)
+            self._pg.reshard_pending = False
+        except BaseException:
+            self._pg.close()
+            raise
+
+    @property
+    def shards(self) -> int:
+        """The number of shards the chain is cut into, fixed when the ledger was created."""
+        return self._shards
 
     def _same_process(self) -> None:
         with self._starting:
@@ -367,10 +392,11 @@ class PostgresLedger(LedgerCore):
             head = None if tip is None else tip[:2]
             after = (entry.version, entry.mac)
             if not newer:
-                check_history(self._key, newer, head, after=after)
+                check_history(self._key, newer, head, after=after, shards=self._shards)
                 return entry.subject, entry.version, entry.mac
             if all(r.kind is RecordKind.EVENT for r in newer):
-                added = [d.event for d in check_history(self._key, newer, head, after=after)]
+                checked = check_history(self._key, newer, head, after=after, shards=self._shards)
+                added = [d.event for d in checked]
                 subject = entry.subject
                 if len(added) > _REBUILD:
                     subject = subject.extend(added)
@@ -380,7 +406,9 @@ class PostgresLedger(LedgerCore):
                 return subject, newer[-1].seq, newer[-1].mac
             # An erasure emptied records read before: compile the subject again.
         records, tip = self._pg.subject_records(tag, 0)
-        decoded = check_history(self._key, records, None if tip is None else tip[:2])
+        decoded = check_history(
+            self._key, records, None if tip is None else tip[:2], shards=self._shards
+        )
         subject = Subject(subject_id, [d.event for d in decoded], categories=categories)
         if not records:
             return subject, 0, GENESIS
@@ -430,9 +458,14 @@ class PostgresLedger(LedgerCore):
         self, subject_id: str, *, at: datetime | None = None, keep_proof: bool | None = None
     ) -> Erasure:
         """Erase a subject (Art. 17); see :meth:`lawful.ledger.ConsentLedger.erase`."""
+        given: object = subject_id  # checked by the core; a bad id just locks every shard
+        if isinstance(given, str) and given:
+            # Only the subject's shard is locked.
+            self._pg.expect((), [self._key.subject_tag(subject_id)])
         try:
             return super().erase(subject_id, at=at, keep_proof=keep_proof)
         finally:
+            self._pg.expect(())  # unused if the core refused before writing
             self._forget([subject_id])
 
     def dump(self) -> Generator[BackupEntry]:
@@ -453,11 +486,7 @@ class PostgresLedger(LedgerCore):
 
     def _dump(self) -> Generator[BackupEntry | None]:
         with self._pg.reading() as reader:
-            verifier = ChainVerifier(self._key)
-            for record in reader.scan():
-                verifier.feed(record)
-            verifier.subject_heads(reader.subject_heads())
-            verifier.finish(reader.meta(HEAD))
+            verify_shards(self._key, self._pg, reader=reader)
             yield None
             check = self._key.check.hex()
             for record in reader.scan():
@@ -469,6 +498,41 @@ class PostgresLedger(LedgerCore):
                     yield BackupEntry(None, decoded.event, tag, key_check=check)
                 else:
                     yield BackupEntry(decoded.subject, decoded.event)
+
+    def verify(
+        self, *, expected_head: Head | None = None, since: Head | None = None, workers: int = 1
+    ) -> Head:
+        """Check every record and head, shard by shard; return the ledger's head.
+
+        Each shard is streamed through a server-side cursor in a repeatable-read snapshot of
+        its own, so no snapshot outlasts one shard's scan; memory grows with the subjects
+        of the shards in flight, not with records.
+
+        Args:
+            expected_head: A head the host anchored earlier: every shard must still hold
+                the records it counted, unchanged (see ``docs/ledger.md``).
+            since: A head this method returned earlier (a checkpoint): only the records
+                added after it are verified, chained from it; the records at its counts are
+                checked to hash to it. Records before it that an erasure after it lists
+                are checked to be erased; other changes to records before it are found by
+                a run without ``since`` (and by every read, which verifies what it returns).
+            workers: Shards verified at once, each on its own connection (at most
+                ``max_connections``).
+
+        Raises:
+            LedgerIntegrityError: Something does not verify: every problem of every shard
+                is listed, each naming its shard and record.
+            LedgerError: ``expected_head`` or ``since`` is a head of another layout.
+        """
+        if workers < 1:
+            raise LedgerError(f"postgres: workers must be at least 1, got {workers!r}")
+        return verify_shards(
+            self._key,
+            self._pg,
+            expected_head=expected_head,
+            since=since,
+            workers=min(workers, self._pg.limits.max_connections),
+        )
 
     def purge(self) -> None:
         """Run the ``VACUUM`` of an erasure again (after one failed: see :meth:`erase`).
