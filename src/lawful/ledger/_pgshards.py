@@ -95,12 +95,14 @@ def _counts(head: Head | None, shards: int, what: str) -> list[int] | None:
     """A head's record count per shard, refusing a head of another layout."""
     if head is None:
         return None
+    # An anchored head of another layout: not this ledger's (or from before a migration).
+    error = LedgerIntegrityError if what == "expected_head" else LedgerError
     if shards == 1:
         if head.shards:
-            raise LedgerError(f"{what}: a sharded ledger's head, and this ledger has one chain")
+            raise error(f"{what}: a sharded ledger's head, and this ledger has one chain")
         return [head.count]
     if len(head.shards) != shards:
-        raise LedgerError(
+        raise error(
             f"{what}: a head of {len(head.shards) or 1} chain(s), and this ledger has "
             f"{shards} shards"
         )

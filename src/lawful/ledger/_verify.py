@@ -314,8 +314,10 @@ class ChainVerifier:
         shard, pos = shard_pos(seq, shards)
         expected = shard_seq(self._shard, self._pos + 1, shards)
         if shard != self._shard:
+            # Not part of this chain: judged by its own shard's scan (where it is missing).
             self._problem(seq, f"read as a record of shard {self._shard}: moved")
-        elif pos > self._pos + 1:
+            return
+        if pos > self._pos + 1:
             self._problem(
                 expected,
                 "missing"
