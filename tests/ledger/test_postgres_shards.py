@@ -426,3 +426,17 @@ def test_the_number_of_shards_is_fixed_at_creation(pg: PostgresBackend) -> None:
         open_ledger(pg, shards=0)
     with open_ledger(pg, shards=None) as ledger:
         assert ledger.shards == SHARDS
+
+
+def test_a_failed_notification_after_the_commit_is_not_a_failed_append(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notification goes after the write's COMMIT (a notifying commit would hold a
+    cluster-wide lock through the flush): if it fails, the append still succeeded.
+    """
+    from lawful.ledger import _pgstore  # noqa: PLC0415 - optional extra
+
+    monkeypatch.setattr(_pgstore, "_NOTIFY", "SELECT 1 / 0 WHERE %s IS NOT NULL AND %s IS NOT NULL")
+    with open_ledger(pg) as ledger:
+        stored = ledger.append("s-1", consent(0))
+        assert list(ledger.events("s-1")) == [stored]

@@ -131,9 +131,16 @@ MARKER = "lawful"
 """The ``ledger_meta`` row that says lawful created the schema's tables."""
 _MARKER_VALUE = b"lawful consent ledger"
 _COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
-_UPSERT = sql.SQL(
+_UPSERT = (
     " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal,"
     " shard = excluded.shard"
+)
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_COMMIT = sql.SQL("COMMIT")
+_NOTIFY_BEGIN = "BEGIN"
+_NOTIFY = (
+    "SELECT set_config('synchronous_commit', 'off', true),"
+    " (SELECT count(pg_notify(%s, t)) FROM unnest(%s::text[]) AS t)"
 )
 _CHUNK_RECORDS = 500
 _CHUNK_BYTES = 4 << 20
@@ -198,8 +205,10 @@ class Limits:
             f" -c tcp_keepalives_count=3 -c tcp_user_timeout={(idle + 3) * 1000}"
         )
 
-    def prelude(self, server_version: int) -> sql.Composable:
-        """``SET LOCAL`` of a write transaction's bounds, sent before it asks for the lock."""
+    def prelude(self, server_version: int) -> sql.SQL:
+        """The write transaction's bounds, set for it alone (``set_config(..., true)``, as
+        ``SET LOCAL``) in one statement, sent before it asks for the lock.
+        """
         hold = _ms(self.hold_timeout)
         lock = _ms(self.lock_timeout)
         settings = [
@@ -212,10 +221,11 @@ class Limits:
             # Also ends a client stopped half-way through a message, which the idle
             # timeout cannot see (the server is still reading).
             settings.append(("transaction_timeout", _ms(self.transaction_timeout)))
-        return sql.SQL("; ").join(
-            sql.SQL("SET LOCAL {} = {}").format(sql.Identifier(name), sql.Literal(value))
+        calls = sql.SQL(", ").join(
+            sql.SQL("set_config({}, {}, true)").format(sql.Literal(name), sql.Literal(str(value)))
             for name, value in settings
         )
+        return sql.SQL((sql.SQL("SELECT ") + calls).as_string(None))
 
 
 def _ms(seconds: float) -> int:
@@ -257,43 +267,44 @@ def channel_name(schema: str) -> str:
 class _Queries:
     """Every statement, composed once with the schema's quoted name."""
 
-    meta: sql.Composed
-    set_meta: sql.Composed
-    drop_meta: sql.Composed
-    by_id: sql.Composed
-    by_ids: sql.Composed
-    by_subject: sql.Composed
-    after: sql.Composed
-    tail: sql.Composed
-    shard_tails: sql.Composed
-    shard_scan: sql.Composed
-    shard_heads: sql.Composed
-    newest_before: sql.Composed
-    at_seqs: sql.Composed
-    remove_all: sql.Composed
-    repair_shards: sql.Composed
-    tip: sql.Composed
-    tips: sql.Composed
-    heads: sql.Composed
-    set_heads: sql.Composed
-    rewrite: sql.Composed
-    triggers: sql.Composed
-    enable_triggers: sql.Composed
-    scan: sql.Composed
-    insert: sql.Composed
-    row: sql.SQL
-    scrub: sql.Composed
-    lock: sql.Composed
-    all_meta: sql.Composed
-    vacuum: sql.Composed
-    purged: sql.Composed
-    listen: sql.Composed
+    meta: sql.SQL
+    set_meta: sql.SQL
+    drop_meta: sql.SQL
+    by_id: sql.SQL
+    by_ids: sql.SQL
+    by_subject: sql.SQL
+    after: sql.SQL
+    tail: sql.SQL
+    shard_tails: sql.SQL
+    shard_scan: sql.SQL
+    shard_heads: sql.SQL
+    newest_before: sql.SQL
+    at_seqs: sql.SQL
+    remove_all: sql.SQL
+    repair_shards: sql.SQL
+    tip: sql.SQL
+    tips: sql.SQL
+    heads: sql.SQL
+    set_heads: sql.SQL
+    rewrite: sql.SQL
+    triggers: sql.SQL
+    enable_triggers: sql.SQL
+    scan: sql.SQL
+    insert: sql.SQL
+    scrub: sql.SQL
+    lock: sql.SQL
+    all_meta: sql.SQL
+    vacuum: sql.SQL
+    purged: sql.SQL
+    listen: sql.SQL
     channel: str
 
     @classmethod
     def build(cls, schema: str, *, vacuum_full: bool, shards: int) -> _Queries:
-        def q(text: str) -> sql.Composed:
-            return sql.SQL(text).format(schema=sql.Identifier(schema), shards=shards)
+        def q(text: str) -> sql.SQL:
+            # Rendered once: a write then sends text, not a tree psycopg walks each time.
+            composed = sql.SQL(text).format(schema=sql.Identifier(schema), shards=shards)
+            return sql.SQL(composed.as_string(None))
 
         # Constant text only; the schema goes in through sql.Identifier, quoted.
         plain = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
@@ -356,7 +367,6 @@ class _Queries:
             enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
             scan=q(plain + " ORDER BY seq"),
             insert=q(f"INSERT INTO {{schema}}.ledger_records (shard, {_COLUMNS}) VALUES "),  # noqa: S608 - constant
-            row=sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"),
             scrub=q(
                 "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
                 " WHERE seq = ANY(%s)"
@@ -368,7 +378,7 @@ class _Queries:
             all_meta=q("SELECT name, value FROM {schema}.ledger_meta"),
             vacuum=q(("VACUUM (FULL) " if vacuum_full else "VACUUM ") + "{schema}.ledger_records"),
             purged=q("DELETE FROM {schema}.ledger_meta WHERE name = %s AND value = %s"),
-            listen=sql.SQL("LISTEN {}").format(sql.Identifier(channel)),
+            listen=sql.SQL(sql.SQL("LISTEN {}").format(sql.Identifier(channel)).as_string(None)),
             channel=channel,
         )
 
@@ -462,7 +472,12 @@ class _LockMissingError(LedgerError):
     """A row of ``ledger_shards`` is gone: nothing may be written until it is back."""
 
 
-Statement = tuple[sql.Composable, Sequence[object]]
+Statement = tuple[sql.Composable | str, Sequence[object]]
+"""A statement (composed SQL, or its text) and its values."""
+
+
+def _text(statement: sql.Composable | str) -> str:
+    return statement if isinstance(statement, str) else statement.as_string(None)
 
 
 def _exchange(conn: Conn, statements: Sequence[Statement]) -> list[list[TupleRow]]:
@@ -474,7 +489,8 @@ def _exchange(conn: Conn, statements: Sequence[Statement]) -> list[list[TupleRow
     own, so a client stopped in between leaves the server waiting unbounded). Values
     are bound by the client: nothing is prepared, so nothing can go stale on an error.
     """
-    query = sql.SQL("; ").join(text for text, _ in statements)
+    # Text, not a composed tree: psycopg then parses each distinct message once (cached).
+    query = "; ".join(_text(text) for text, _ in statements)
     params = [value for _, values in statements for value in values]
     with psycopg.ClientCursor(conn) as cursor:
         cursor.execute(query, params)
@@ -556,6 +572,9 @@ class _Writer(_Reader):
         self._triggers_off = False
         self._replaced = False
         self._dropped: list[str] = []
+        self._probe: bytes | None = None
+        self._insert = queries.insert.as_string(None)
+        self._set_heads = queries.set_heads.as_string(None)
         self.touched: set[bytes] = set()
 
     def _mine(self, seq: int) -> None:
@@ -642,6 +661,7 @@ class _Writer(_Reader):
         if record.id_tag in self._pending:
             raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
         self._pending[record.id_tag] = record
+        self._probe = record.id_tag
         self._size += len(record.payload or b"")
         self._macs[record.seq] = record.mac
         self._tails[(record.seq - 1) % self.shards] = record
@@ -678,17 +698,32 @@ class _Writer(_Reader):
         out: list[Statement] = []
         for start in range(0, len(rows), _CHUNK_RECORDS):
             chunk = rows[start : start + _CHUNK_RECORDS]
-            values = sql.SQL(", ").join([self._q.row] * len(chunk))
+            values = ", ".join([_ROW] * len(chunk))
             params = [v for r in chunk for v in _row(r, self.shards)]
-            out.append((self._q.insert + values, params))
+            out.append((self._insert + values, params))
         return out
 
     def _flush(self) -> None:
         if self._pending:
             _exchange(self._conn, self._inserts())
 
+    def landed(self) -> bool | None:
+        """After the commit's message failed with a server error: whether the write was
+        committed (and only the notification after it failed); ``None``: cannot tell.
+        """
+        if self._probe is None:
+            return False  # nothing followed the COMMIT: the error was the write's own
+        try:
+            self._conn.execute("ROLLBACK")
+            found = self._conn.execute(self._q.by_id, (self._probe,)).fetchone()
+        except psycopg.Error:
+            return None
+        return found is not None
+
     def commit(self) -> None:
-        """Send every pending write, the notification and ``COMMIT`` in one message."""
+        """Send every pending write, ``COMMIT`` and the notification in one message."""
+        if not self.touched or self._replaced:
+            self._probe = None
         statements = self._inserts()
         statements.extend((self._q.set_meta, (n, v)) for n, v in self._changed.items())
         if self._dropped:
@@ -697,40 +732,32 @@ class _Writer(_Reader):
             heads = list(self._heads.items())
             for start in range(0, len(heads), _CHUNK_RECORDS):
                 chunk = heads[start : start + _CHUNK_RECORDS]
-                values = sql.SQL(", ").join([sql.SQL("(%s, %s, %s, %s)")] * len(chunk))
+                values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
                 params = [
                     v
                     for tag, (seq, seal) in chunk
                     for v in (tag, seq, seal, shard_of(tag, self.shards))
                 ]
-                statements.append((self._q.set_heads + values + _UPSERT, params))
+                statements.append((self._set_heads + values + _UPSERT, params))
         if self._triggers_off:
             statements.append((self._q.enable_triggers, ()))
-        statements.append((sql.SQL("COMMIT"), ()))
+        statements.append((_COMMIT, ()))
+        if self.touched and not self._replaced:
+            # Tell every listening process which subjects changed (a pseudonym each), in
+            # a transaction of its own after the write's, in the same message. Not inside
+            # the write: a transaction that notifies takes one lock for the whole cluster
+            # at commit and holds it until its commit is flushed, so every writer, on
+            # every shard, would wait for every other's flush. This one does not wait for
+            # the disk (a notification is not kept anyway): the lock is held for
+            # microseconds. A lost notification costs at most ``max_staleness``.
+            statements.extend(
+                [
+                    (_NOTIFY_BEGIN, ()),
+                    (_NOTIFY, (self._q.channel, sorted(t.hex() for t in self.touched))),
+                    (_COMMIT, ()),
+                ]
+            )
         _exchange(self._conn, statements)
-
-    def notify(self) -> None:
-        """After the commit: tell every listening process which subjects changed (a
-        pseudonym each), in a transaction of its own that does not wait for the disk.
-
-        Not inside the write: a transaction that notifies takes one lock for the whole
-        cluster at commit and holds it until its commit is flushed, so every writer, on
-        every shard, would wait for every other's flush. Best effort: a lost
-        notification costs at most ``max_staleness`` (the cache asks the server again).
-        """
-        if not self.touched or self._replaced:
-            return
-        statements: list[Statement] = [
-            (sql.SQL("BEGIN"), ()),
-            (sql.SQL("SET LOCAL synchronous_commit = off"), ()),
-            (
-                sql.SQL("SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t"),
-                (self._q.channel, sorted(t.hex() for t in self.touched)),
-            ),
-            (sql.SQL("COMMIT"), ()),
-        ]
-        with suppress(psycopg.Error):
-            _exchange(self._conn, statements)
 
 
 def _version(conn: Conn, schema: str, where: str) -> int:
@@ -923,6 +950,7 @@ class PostgresStore:
         params["connect_timeout"] = max(1, round(connect_timeout))
         self.dsn = make_conninfo("", **params)
         self._vacuum_full = vacuum_full
+        self._preludes: dict[int, sql.SQL] = {}
         self.shards = 1
         self.queries = _Queries.build(schema, vacuum_full=vacuum_full, shards=1)
         self._guard = threading.Condition(threading.Lock())
@@ -1134,7 +1162,10 @@ class PostgresStore:
         made: list[_Writer] = []
 
         def begin(conn: Conn) -> None:
-            prelude = self.limits.prelude(conn.info.server_version)
+            version = conn.info.server_version
+            prelude = self._preludes.get(version)
+            if prelude is None:
+                prelude = self._preludes[version] = self.limits.prelude(version)
             made.append(_Writer(conn, self.queries, prelude, self.shards, expected, subjects))
 
         for attempt in (1, 2):
@@ -1175,8 +1206,17 @@ class PostgresStore:
                     "appending the same events again is safe: appends are idempotent by id"
                 ) from exc
             except psycopg.Error as exc:
-                raise LedgerError(f"{self.where}: nothing was written: {self._clean(exc)}") from exc
-            writer.notify()
+                landed = writer.landed()
+                if landed is None:
+                    raise LedgerError(
+                        f"{self.where}: the commit's outcome is unknown ({self._clean(exc)}); "
+                        "appending the same events again is safe: appends are idempotent by id"
+                    ) from exc
+                if not landed:
+                    raise LedgerError(
+                        f"{self.where}: nothing was written: {self._clean(exc)}"
+                    ) from exc
+                # Committed: only the notification after it failed (see _Writer.commit).
         finally:
             self._local.writer = None
             self.release(conn)
