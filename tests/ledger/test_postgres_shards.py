@@ -440,3 +440,31 @@ def test_a_failed_notification_after_the_commit_is_not_a_failed_append(
     with open_ledger(pg) as ledger:
         stored = ledger.append("s-1", consent(0))
         assert list(ledger.events("s-1")) == [stored]
+
+
+def test_the_command_line_migrates_a_single_chain_ledger(
+    pg: PostgresBackend,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``lawful ledger migrate postgres:SCHEMA`` takes the DSN from the environment (never
+    the command line), verifies the single chain and re-seals it in ``--shards`` shards.
+    """
+    from lawful.cli import main  # noqa: PLC0415 - the command line
+
+    truth = single_chain(pg)
+    key_file = tmp_path / "key"
+    key_file.write_bytes(KEY)
+    key_file.chmod(0o600)
+    target = f"postgres:{pg.schema}"
+    argv = ["ledger", "migrate", target, "--key-file", str(key_file), "--shards", "4"]
+    assert main(argv) == 2
+    assert "LAWFUL_LEDGER_DSN" in capsys.readouterr().err
+    monkeypatch.setenv("LAWFUL_LEDGER_DSN", pg.dsn)
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "4 shard(s); head 27:" in out
+    assert pg.dsn not in out + err
+    with open_ledger(pg) as ledger:
+        assert ledger.subject("s-3").events == truth["s-3"]
