@@ -27,7 +27,6 @@ from lawful import ConsentGiven, Event, Interaction
 from lawful.exceptions import LedgerError, LedgerIntegrityError
 from lawful.ledger import Head, LedgerKey, MemoryLedger
 from lawful.ledger._chain import shard_of
-from lawful.ledger._core import LedgerCore
 from lawful.strategies import event_histories
 
 if TYPE_CHECKING:
@@ -160,13 +159,17 @@ def test_writers_of_different_shards_do_not_wait_for_each_other(pg: PostgresBack
         assert ledger.verify().shards == (1, 1, 1, 1)
 
 
-def test_a_shard_is_never_written_without_its_lock(pg: PostgresBackend) -> None:
+def test_a_shard_is_never_written_without_its_lock(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A write told about one subject locks its shard only, and refuses to write another."""
     names = subjects_by_shard(1)
+    wrong = [TAGS.subject_tag(names[0][0])]
     with open_ledger(pg) as ledger:
-        ledger._pg.expect((), [TAGS.subject_tag(names[0][0])])
+        monkeypatch.setattr(ledger, "_before_write", lambda _: ledger._pg.expect((), wrong))
         with pytest.raises(LedgerError, match="not locked by this write"):
-            LedgerCore.append_batch(ledger, [(names[1][0], consent(1))])
+            ledger.append(names[1][0], consent(1))
+        monkeypatch.undo()
         assert ledger.verify().count == 0
 
 

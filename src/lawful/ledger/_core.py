@@ -337,6 +337,7 @@ class LedgerCore:
             return []
         # Canonical forms and tags are computed before the lock is taken: writers wait less.
         prepared = [self._prepare(subject_id, event) for subject_id, event in pending]
+        self._before_write(prepared)
         erased = False
         with self._store.writing() as writer:
             now = self._now()
@@ -368,6 +369,9 @@ class LedgerCore:
         if erased:
             self._store.purge()
         return out
+
+    def _before_write(self, prepared: Sequence[tuple[str, bytes, bytes, Event]]) -> None:
+        """A store's look at a batch, prepared, before the lock is taken (none here)."""
 
     def _event_record(
         self,

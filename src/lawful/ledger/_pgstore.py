@@ -21,7 +21,7 @@ import attrs
 import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
@@ -496,7 +496,10 @@ def _exchange(conn: Conn, statements: Sequence[Statement]) -> list[list[TupleRow
         cursor.execute(query, params)
         out: list[list[TupleRow]] = []
         while True:
-            out.append(cursor.fetchall() if cursor.description else [])
+            # The result's status, not ``description``: that builds column objects.
+            result = cursor.pgresult
+            rows = result is not None and result.status == ExecStatus.TUPLES_OK
+            out.append(cursor.fetchall() if rows else [])
             if not cursor.nextset():
                 return out
 

@@ -116,10 +116,35 @@ def check_head(
             f"missing: {whose} sealed head says {count} records; refusing to extend",
         )
     if tail is not None:
-        check_record(key, tail, shards=shards)
+        _check_sealed(key, tail, shards)
         if not hmac.compare_digest(tail.mac, mac):
             raise _fail(tail.seq, f"does not match {whose} sealed head; refusing to extend")
     return count, mac
+
+
+def _check_sealed(key: LedgerKey, record: Record, shards: int) -> None:
+    """A record's MAC (against the stored MAC before it) and digest: what extending the
+    chain after it rests on. Its content is checked by every read and by ``verify``.
+    """
+    seq = record.seq
+    if seq <= shards:
+        prev = GENESIS
+    elif record.prev_mac is None:
+        raise _fail(seq - shards, f"missing (record {seq} is chained to it)")
+    else:
+        prev = record.prev_mac
+    mac = key.mac(
+        prev, seq, record.kind, record.subject_tag, record.id_tag, record.digest, record.link
+    )
+    if not hmac.compare_digest(mac, record.mac):
+        raise _fail(seq, "its MAC does not verify: edited, moved, or written without the key")
+    payload, nonce = record.payload, record.nonce
+    if (
+        payload is not None
+        and nonce is not None
+        and hashlib.sha256(nonce + payload).digest() != record.digest
+    ):
+        raise _fail(seq, "its content does not match its digest: edited")
 
 
 def check_record(

@@ -36,7 +36,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -421,25 +421,20 @@ class PostgresLedger(LedgerCore):
     def append_batch(self, items: Iterable[tuple[str, Event]]) -> list[Event]:
         """Store events in one transaction; see :meth:`lawful.ledger.ConsentLedger.append_batch`."""
         pending = list(items)
-        if pending:
-            # The ids go with the lock in one exchange, not one query per event.
-            tags = []
-            subjects = []
-            for subject_id, event in pending:
-                try:
-                    prepared = self._prepare(subject_id, event)
-                except EventError:
-                    break  # the core reports it, with its own message
-                self._check_size(subject_id, prepared[3])
-                tags.append(prepared[2])
-                subjects.append(prepared[1])
-            self._pg.expect(tags, subjects)
         try:
             return super().append_batch(pending)
         finally:
             self._pg.expect(())  # unused if the core refused the batch before writing
             # Even when the commit's outcome is unknown: the next read asks the server.
             self._forget(subject_id for subject_id, _ in pending)
+
+    def _before_write(self, prepared: Sequence[tuple[str, bytes, bytes, Event]]) -> None:
+        """Sizes checked before the lock; the ids and subjects go with the lock in one
+        exchange (and name the shards to lock), not one query each.
+        """
+        for subject_id, _, _, base in prepared:
+            self._check_size(subject_id, base)
+        self._pg.expect([p[2] for p in prepared], [p[1] for p in prepared])
 
     def _check_size(self, subject_id: str, event: Event) -> None:
         """Refuse an event larger than ``max_record_bytes``, before the chain's lock: a
