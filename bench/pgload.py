@@ -182,6 +182,12 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=16, help="shards of the ledgers made")
     parser.add_argument("--reads", type=int, default=300)
     parser.add_argument("--records", type=int, default=20_000, help="records to verify")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each measurement, lawful and raw alternating; medians are printed",
+    )
     args = parser.parse_args()
     dsn = os.environ.get("LAWFUL_POSTGRES_DSN", "").strip()
     if not dsn:
@@ -191,8 +197,14 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = {}
     for writers in (1, 4, 8):
-        mine = lawful(dsn, writers, args.count, args.shards)
-        floor = raw(dsn, writers, args.count)
+        runs = [
+            (lawful(dsn, writers, args.count, args.shards), raw(dsn, writers, args.count))
+            for _ in range(args.repeat)
+        ]
+        mine, floor = (
+            tuple(statistics.median(run[side][i] for run in runs) for i in range(3))
+            for side in (0, 1)
+        )
         rows[writers] = (mine, floor)
         print(
             f"| {writers} | {mine[0]:,.0f} | {mine[1]:.1f} | {mine[2]:.1f} "

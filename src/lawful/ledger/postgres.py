@@ -3,15 +3,16 @@
 Needs the optional extra ``lawful[postgres]`` (psycopg 3). The records, the chain and
 every check are those of :mod:`lawful.ledger._core`; this module only stores them:
 
-- **One chain, one lock.** The whole ledger is one hash chain, so that one anchored head
-  (count and last MAC) covers every subject: deleting any subject's last record is
-  caught. Every write transaction first takes ``SELECT ... FOR UPDATE`` on the single
-  row of ``ledger_lock`` and only then reads the head, in ``READ COMMITTED``, so that
-  each statement after the lock sees every earlier commit. Writers on any machine queue
-  on that row for one short transaction; a writer that dies (killed, disconnected)
-  has its transaction rolled back and its lock released by the server.
+- **A chain and a lock per shard.** The chain is cut into ``shards`` chains by subject
+  (fixed at creation; see :mod:`lawful.ledger._chain`), and the ledger's head is a hash
+  over the shard heads, so one anchored head still covers every subject. Every write
+  transaction first takes ``SELECT ... FOR UPDATE`` on the ``ledger_shards`` rows of
+  the shards its subjects fall in, and only then reads their heads, in ``READ
+  COMMITTED``, so that each statement after the locks sees every earlier commit.
+  Writers of different shards do not wait for each other; a writer that dies (killed,
+  disconnected) has its transaction rolled back and its locks released by the server.
 - **One clock.** ``recorded_at`` is the server's ``clock_timestamp()`` read after the
-  lock, so it follows chain order whatever the writers' clocks say.
+  locks, so it follows each shard's chain order whatever the writers' clocks say.
 - **Bounds.** A writer stopped or cut off while it holds the lock is ended by the server
   within ``hold_timeout`` (idle-in-transaction timeout, server-side keepalives); writers
   wait at most ``lock_timeout``; at most ``max_connections`` connections; events over
@@ -215,19 +216,19 @@ class PostgresLedger(LedgerCore):
     """A :class:`lawful.ledger.ConsentLedger` in a PostgreSQL schema, for many machines.
 
     Every process and machine of a service opens the same schema with the same key and
-    appends concurrently; the one hash chain stays consistent (writers queue on a row
-    lock for one short transaction). Decisions stay in process: :meth:`subject` serves
-    compiled subjects from a cache that reflects every append committed at least
-    ``max_staleness`` seconds earlier, and in practice within milliseconds, through
-    ``LISTEN``/``NOTIFY``. Appends and erasures made through this object are visible to
-    its own next read at once.
+    appends concurrently; each shard's hash chain stays consistent (writers of a shard
+    queue on its row lock for one short transaction; other shards' writers go on).
+    Decisions stay in process: :meth:`subject` serves compiled subjects from a cache
+    that reflects every append committed at least ``max_staleness`` seconds earlier,
+    and in practice within milliseconds, through ``LISTEN``/``NOTIFY``. Appends and
+    erasures made through this object are visible to its own next read at once.
 
     Args:
         dsn: A libpq connection string or URI (``postgresql://user@host/db``).
         key: The ledger key, kept outside the database (:meth:`LedgerKey.from_file`).
         schema: The schema that holds the ledger; created and migrated on opening.
         clock: Stamps ``recorded_at``; default: the server's clock, read under the
-            chain's lock, so that ``recorded_at`` follows chain order across machines.
+            shards' locks, so that ``recorded_at`` follows chain order across machines.
         keep_proof: Whether erasure keeps consent records by default (Art. 17(3)(e)).
         max_staleness: Seconds a cached subject is used without asking the server; 0
             asks every time (one indexed query that reads only newer records).
@@ -236,12 +237,13 @@ class PostgresLedger(LedgerCore):
         connect_timeout: Seconds to wait for a connection.
         vacuum_full: After an erasure, rewrite the table (``VACUUM FULL``, which locks it)
             instead of a plain ``VACUUM``.
-        migrate: Migrate a format 1 schema (verify it, then seal it again in format 2;
-            stop other writers meanwhile); without it such a schema is refused.
-        hold_timeout: Seconds a write transaction may stay silent while it holds the
-            chain before the server ends it (a stalled or vanished writer); the server's
+        migrate: Migrate an older schema: a format 1 or single-chain ledger is verified,
+            then sealed again in ``shards`` shards (stop other writers meanwhile);
+            without it such a schema is refused.
+        hold_timeout: Seconds a write transaction may stay silent while it holds
+            shards' locks before the server ends it (a stalled or vanished writer); the server's
             TCP keepalives follow it. See ``docs/postgres.md``.
-        lock_timeout: Seconds a writer waits for the chain before giving up.
+        lock_timeout: Seconds a writer waits for its shards' locks before giving up.
         transaction_timeout: On PostgreSQL 17 and later, the longest a write
             transaction may last (0: no limit; a ``restore()`` of a large backup may
             need it).
@@ -249,14 +251,19 @@ class PostgresLedger(LedgerCore):
             has one more).
         pool_timeout: Seconds a caller waits for a free connection.
         max_record_bytes: The largest event accepted, as stored (its canonical JSON);
-            checked before the chain's lock is taken.
+            checked before any lock is taken.
+        shards: The number of shards of a new ledger (1 to 1,024; default 16), or of a
+            single-chain ledger being migrated; an existing ledger keeps its own, and
+            asking for another number is refused. ``None``: as it is (16 for a new one).
 
     Raises:
         LedgerKeyError: The key is too short or is not this ledger's key.
         LedgerError: The server cannot be reached, the DSN cannot be parsed, the schema
             cannot be created, holds tables lawful did not create, or is newer than this
-            lawful; a negative ``max_staleness`` or ``cache_size``, a timeout not above
-            0, ``max_connections`` or ``max_record_bytes`` below 1.
+            lawful, or is a single-chain ledger opened without ``migrate``; a negative
+            ``max_staleness`` or ``cache_size``, a timeout not above 0,
+            ``max_connections`` or ``max_record_bytes`` below 1, ``shards`` out of range
+            or not the ledger's.
     """
 
     def __init__(
@@ -437,7 +444,7 @@ class PostgresLedger(LedgerCore):
         self._pg.expect([p[2] for p in prepared], [p[1] for p in prepared])
 
     def _check_size(self, subject_id: str, event: Event) -> None:
-        """Refuse an event larger than ``max_record_bytes``, before the chain's lock: a
+        """Refuse an event larger than ``max_record_bytes``, before any lock: a
         huge one would be serialised, sealed and sent while every other writer waits.
         """
         if isinstance(event, Erasure):
