@@ -184,3 +184,9 @@ SQL_BACKENDS = [
     pytest.param(postgres_chain_backend, id="postgres", marks=pytest.mark.postgres),
 ]
 """Ledgers whose rows the tamper tests can edit with SQL."""
+
+WRITER_BACKENDS = [
+    pytest.param(SQLiteBackend, id="sqlite"),
+    pytest.param(postgres_backend, id="postgres", marks=pytest.mark.postgres),
+]
+"""Ledgers that processes write at once (SQLite, and PostgreSQL in shards)."""
