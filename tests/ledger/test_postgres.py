@@ -116,22 +116,22 @@ def test_a_vacuum_cut_short_is_run_by_the_next_ledger_opened(
 
 def test_a_new_schema_gets_the_current_version(pg: PostgresBackend) -> None:
     """Opening a ledger creates its schema and records the version it was created with."""
-    from lawful.ledger import _pgstore  # noqa: PLC0415 - optional extra
+    from lawful.ledger import _pgschema  # noqa: PLC0415 - optional extra
 
     with open_ledger(pg):
         pass
     assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"3",)]
-    assert len(_pgstore.MIGRATIONS) == 3
+    assert len(_pgschema.MIGRATIONS) == 3
 
 
 def test_migrations_run_once_in_order(pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     """A migration added later upgrades an existing schema once, keeping its records."""
-    from lawful.ledger import _pgstore  # noqa: PLC0415 - optional extra
+    from lawful.ledger import _pgschema  # noqa: PLC0415 - optional extra
 
     with open_ledger(pg) as ledger:
         ledger.append("s-1", consent(0))
     extra = "CREATE TABLE {schema}.ledger_extra (x integer)"
-    monkeypatch.setattr(_pgstore, "MIGRATIONS", (*_pgstore.MIGRATIONS, (extra,)))
+    monkeypatch.setattr(_pgschema, "MIGRATIONS", (*_pgschema.MIGRATIONS, (extra,)))
     for _ in range(2):
         with open_ledger(pg) as ledger:
             assert ledger.verify().count == 1

@@ -346,7 +346,7 @@ def single_chain(pg: PostgresBackend) -> dict[str, tuple[Event, ...]]:
     """A schema 2 ledger (one chain), made as the lawful before shards made it: a one-shard
     ledger has the same records and heads, byte for byte; only the tables differ.
     """
-    from lawful.ledger import _pgstore  # noqa: PLC0415 - optional extra
+    from lawful.ledger import _pgschema  # noqa: PLC0415 - optional extra
 
     chain = PostgresBackend(Path(), shards=1)
     chain.schema = pg.schema
@@ -358,7 +358,7 @@ def single_chain(pg: PostgresBackend) -> dict[str, tuple[Event, ...]]:
         ledger.erase(names[2])
         ledger.append(names[2], consent(99))
         truth = {name: ledger.subject(name).events for name in names}
-    guard = _pgstore.MIGRATIONS[1][2].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    guard = _pgschema.MIGRATIONS[1][2].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
     # (The guard's text has a % of its own: doubled, for the driver's placeholders.)
     for statement in [*TO_VERSION_2, guard.format(schema=pg.schema).replace("%", "%%")]:
         pg.sql(statement)
@@ -437,9 +437,9 @@ def test_a_failed_notification_after_the_commit_is_not_a_failed_append(
     """The notification goes after the write's COMMIT (a notifying commit would hold a
     cluster-wide lock through the flush): if it fails, the append still succeeded.
     """
-    from lawful.ledger import _pgstore  # noqa: PLC0415 - optional extra
+    from lawful.ledger import _pgview  # noqa: PLC0415 - optional extra
 
-    monkeypatch.setattr(_pgstore, "_NOTIFY", "SELECT 1 / 0 WHERE %s IS NOT NULL AND %s IS NOT NULL")
+    monkeypatch.setattr(_pgview, "_NOTIFY", "SELECT 1 / 0 WHERE %s IS NOT NULL AND %s IS NOT NULL")
     with open_ledger(pg) as ledger:
         stored = ledger.append("s-1", consent(0))
         assert list(ledger.events("s-1")) == [stored]

@@ -27,7 +27,9 @@ from lawful.ledger._chain import (
     shard_seq,
     shards_hash,
 )
-from lawful.ledger._pgstore import RESHARD, PostgresStore, _Reader, _Writer
+from lawful.ledger._pgschema import RESHARD
+from lawful.ledger._pgstore import PostgresStore
+from lawful.ledger._pgview import Reader, Writer
 from lawful.ledger._verify import ChainVerifier, check_record, pack_head, raise_problems
 
 __all__ = ["ShardResult", "reshard", "verify_shard", "verify_shards"]
@@ -38,7 +40,7 @@ ShardResult = tuple[int, bytes, bytes | None]
 Problems = list[tuple[int | None, str]]
 
 
-def _at(key: LedgerKey, reader: _Reader, shard: int, pos: int) -> bytes:
+def _at(key: LedgerKey, reader: Reader, shard: int, pos: int) -> bytes:
     """The MAC of record ``pos`` of a shard, the record checked alone (0: the genesis)."""
     if pos == 0:
         return GENESIS
@@ -54,7 +56,7 @@ def _at(key: LedgerKey, reader: _Reader, shard: int, pos: int) -> bytes:
 
 def verify_shard(
     key: LedgerKey,
-    reader: _Reader,
+    reader: Reader,
     shard: int,
     *,
     since: int = 0,
@@ -123,7 +125,7 @@ def verify_shards(
     expected_head: Head | None = None,
     since: Head | None = None,
     workers: int = 1,
-    reader: _Reader | None = None,
+    reader: Reader | None = None,
 ) -> Head:
     """Verify every shard; see :meth:`lawful.ledger.postgres.PostgresLedger.verify`.
 
@@ -133,7 +135,7 @@ def verify_shards(
     anchors = _counts(expected_head, shards, "expected_head")
     starts = _counts(since, shards, "since") or [0] * shards
 
-    def one(shard: int, view: _Reader) -> ShardResult:
+    def one(shard: int, view: Reader) -> ShardResult:
         anchor = None if anchors is None else anchors[shard]
         return verify_shard(key, view, shard, since=starts[shard], anchor=anchor)
 
@@ -211,7 +213,7 @@ def _check_anchored(
             )
 
 
-def check_since(key: LedgerKey, reader: _Reader, since: Head) -> None:
+def check_since(key: LedgerKey, reader: Reader, since: Head) -> None:
     """Refuse a checkpoint that is not a head of this ledger: the records at its counts must
     hash to it (each checked alone).
 
@@ -229,7 +231,7 @@ def check_since(key: LedgerKey, reader: _Reader, since: Head) -> None:
         )
 
 
-def reshard(key: LedgerKey, writer: _Writer) -> None:
+def reshard(key: LedgerKey, writer: Writer) -> None:
     """Re-seal a single chain (a version 2 ledger) in the writer's shards, every shard locked.
 
     The chain is verified first by its own rules (as one chain); then each record gets its
