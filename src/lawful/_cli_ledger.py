@@ -41,6 +41,7 @@ from lawful.ledger._protocol import BackupEntry
 __all__ = ["register"]
 
 KEY_ENV = "LAWFUL_LEDGER_KEY"
+DSN_ENV = "LAWFUL_LEDGER_DSN"
 
 
 def _key(args: argparse.Namespace) -> LedgerKey:
@@ -133,6 +134,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    if args.ledger.startswith("postgres:"):
+        return _migrate_postgres(args)
     with SQLiteLedger(args.ledger, key=_key(args), create=False, migrate=True) as ledger:
         head = ledger.verify()
     say(f"{args.ledger}: format 2; head {head}")
@@ -205,6 +208,24 @@ def _show_all(args: argparse.Namespace) -> int:
     if subjects:
         say()
     say(f"{subjects} subject(s), {events} event(s)")
+    return 0
+
+
+def _migrate_postgres(args: argparse.Namespace) -> int:
+    """A PostgreSQL ledger: ``postgres:SCHEMA``, the DSN from the environment only (it may
+    hold a password, and a command line is visible to every user of the machine).
+    """
+    schema = args.ledger.removeprefix("postgres:")
+    dsn = os.environ.get(DSN_ENV, "")
+    if not dsn:
+        raise CommandError(f"{args.ledger}: set {DSN_ENV} to the server's DSN")
+    from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415 - optional extra
+
+    with PostgresLedger(
+        dsn, key=_key(args), schema=schema, migrate=True, shards=args.shards, listen=False
+    ) as ledger:
+        head = ledger.verify()
+    say(f"{args.ledger}: {ledger.shards} shard(s); head {head}")
     return 0
 
 
@@ -385,14 +406,24 @@ def register(subparsers: Subparsers) -> None:
 
     migrate = commands.add_parser(
         "migrate",
-        help="migrate a format 1 ledger to format 2 (verify it, then seal it again)",
+        help="migrate an older ledger (verify it, then seal it again)",
         description=(
             "Verify a format 1 ledger by its own rules, then seal every record again in "
             "format 2 (links to each subject's previous record, sealed subject heads), in "
-            "one transaction. Stop other writers first; anchor the new head it prints."
+            "one transaction. LEDGER may also be postgres:SCHEMA, the server's DSN in "
+            f"${DSN_ENV}: a single-chain PostgreSQL ledger is verified and sealed again in "
+            "--shards shards (16 by default). Stop other writers first; anchor the new "
+            "head it prints."
         ),
     )
     _common(migrate)
+    migrate.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="PostgreSQL: the number of shards (fixed from then on; default 16)",
+    )
     migrate.set_defaults(handler=_migrate)
 
     show = commands.add_parser(

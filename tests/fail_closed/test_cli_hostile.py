@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 MEMORY_CAP = 1024 * 1024 * 1024  # 1 GiB of address space: imports need ~200 MiB
@@ -52,10 +54,31 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         path = root / name
         path.write_bytes(data)
         out[name] = str(path)
+    hits = root / "hits.parquet"  # a good table of hits (lawful sweep reads Parquet)
+    pq.write_table(
+        pa.table(
+            {
+                "subject": ["s"],
+                "collected_at": pa.array([0], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        hits,
+    )
+    out["hits.parquet"] = str(hits)
+    out["out.parquet"] = str(root / "out.parquet")
     (root / "key").chmod(0o600)  # a key file is private (lawful ledger refuses it otherwise)
     out["/dev/zero"] = "/dev/zero"
     out["ledger"] = str(root / "ledger.db")
     return out
+
+
+def _sweep(events: str, hits: str = "{hits.parquet}", at: str = AT) -> list[str]:
+    head = ["sweep", "--policy", "piwik-pro", "--events", events, "--hits", hits]
+    return [*head, "--purpose", "analytics", "--at", at, "--out", "{out.parquet}"]
+
+
+def _timeline(events: str, *extra: str) -> list[str]:
+    return ["timeline", "--policy", "piwik-pro", "--events", events, "--subject", "s", *extra]
 
 
 def _decide(events: str, *extra: str) -> list[str]:
@@ -191,6 +214,15 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
         {},
     ),
     ("ledger-export-garbage-db", ["ledger", "export", "{garbage.bin}", "--key-file", "{key}"], {}),
+    ("sweep-garbage-hits", _sweep("{good.jsonl}", "{garbage.bin}"), {}),
+    ("sweep-deep-events", _sweep("{deep.jsonl}"), {}),
+    ("sweep-dev-zero-events", _sweep("{/dev/zero}"), {}),
+    ("sweep-garbage-events", _sweep("{garbage.bin}"), {}),
+    ("sweep-at-offset", _sweep("{good.jsonl}", at=LATE), {}),
+    ("timeline-deep-events", _timeline("{deep.jsonl}"), {}),
+    ("timeline-dev-zero-events", _timeline("{/dev/zero}", "--start", AT), {}),
+    ("timeline-start-offset", _timeline("{good.jsonl}", "--start", LATE), {}),
+    ("timeline-svg-nowhere", _timeline("{good.jsonl}", "--svg", "/nonexistent/x.svg"), {}),
     ("argument-not-utf8", ["ledger", "show", "{ledger}", "--key-file", "{key}", "\udcff"], {}),
 ]
 

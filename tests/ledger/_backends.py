@@ -154,12 +154,22 @@ Factory = Callable[[Path], Backend]
 
 
 def postgres_backend(tmp_path: Path) -> Backend:
-    """A schema of its own on the server of ``LAWFUL_POSTGRES_DSN``, or a skip (see
-    ``_postgres.py``: under ``LAWFUL_REQUIRE_POSTGRES=1`` a failure instead).
+    """A sharded ledger (4 shards) in a schema of its own on the server of
+    ``LAWFUL_POSTGRES_DSN``, or a skip (see ``_postgres.py``: under
+    ``LAWFUL_REQUIRE_POSTGRES=1`` a failure instead).
     """
     from tests.ledger._postgres import PostgresBackend  # noqa: PLC0415 - needs psycopg
 
-    return PostgresBackend(tmp_path)
+    return PostgresBackend(tmp_path, shards=4)
+
+
+def postgres_chain_backend(tmp_path: Path) -> Backend:
+    """As :func:`postgres_backend`, with one shard: the single chain whose positions the
+    tamper tables name (shards have their own tamper tests, ``test_postgres_shards.py``).
+    """
+    from tests.ledger._postgres import PostgresBackend  # noqa: PLC0415 - needs psycopg
+
+    return PostgresBackend(tmp_path, shards=1)
 
 
 BACKENDS = [
@@ -171,6 +181,12 @@ BACKENDS = [
 
 SQL_BACKENDS = [
     pytest.param(SQLiteBackend, id="sqlite"),
-    pytest.param(postgres_backend, id="postgres", marks=pytest.mark.postgres),
+    pytest.param(postgres_chain_backend, id="postgres", marks=pytest.mark.postgres),
 ]
 """Ledgers whose rows the tamper tests can edit with SQL."""
+
+WRITER_BACKENDS = [
+    pytest.param(SQLiteBackend, id="sqlite"),
+    pytest.param(postgres_backend, id="postgres", marks=pytest.mark.postgres),
+]
+"""Ledgers that processes write at once (SQLite, and PostgreSQL in shards)."""

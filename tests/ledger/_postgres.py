@@ -49,8 +49,9 @@ class PostgresBackend(Backend):
     name = "postgres"
     persistent = True
 
-    def __init__(self, _tmp_path: Path) -> None:
+    def __init__(self, _tmp_path: Path, *, shards: int | None = None) -> None:
         super().__init__()
+        self.shards = shards
         self.dsn = require_postgres()
         self.schema = f"lawful_test_{uuid.uuid4().hex[:12]}"
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
@@ -66,9 +67,12 @@ class PostgresBackend(Backend):
             schema=self.schema,
             clock=clock or self.clock,
             keep_proof=keep_proof,
+            shards=self.shards,
         )
 
     def target(self) -> str:
+        # Created here with its number of shards: other processes open it as it is.
+        self.open().close()
         return f"postgres:{self.schema}:{self.dsn}"
 
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.ledger._backends import BACKENDS, SQL_BACKENDS, Backend, Factory
+from tests.ledger._backends import BACKENDS, SQL_BACKENDS, WRITER_BACKENDS, Backend, Factory
 
 
 @pytest.fixture(params=BACKENDS)
@@ -21,6 +21,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 @pytest.fixture(params=SQL_BACKENDS)
 def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Each SQL-backed ledger backend in turn, on fresh storage."""
+    factory: Factory = request.param
+    made = factory(tmp_path)
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture(params=WRITER_BACKENDS)
+def writer_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each ledger that processes write at once, on fresh storage (PostgreSQL in shards)."""
     factory: Factory = request.param
     made = factory(tmp_path)
     yield made

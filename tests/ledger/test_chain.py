@@ -141,11 +141,30 @@ def test_heads_print_and_parse() -> None:
     assert Head.parse(f" 3:{'AB' * 32}\n") == head
 
 
+def test_sharded_heads_print_and_parse() -> None:
+    """A sharded ledger's head prints as COUNT:HASH:C0,C1,... and parses back."""
+    head = Head(5, "ab" * 32, (2, 0, 3))
+    assert str(head) == "5:" + "ab" * 32 + ":2,0,3"
+    assert Head.parse(str(head)) == head
+
+
 @pytest.mark.parametrize(
-    "text", ["", "3", "x:" + "ab" * 32, "-1:" + "ab" * 32, "3:abc", "3:" + "zz" * 32]
+    "text",
+    [
+        "",
+        "3",
+        "x:" + "ab" * 32,
+        "-1:" + "ab" * 32,
+        "3:abc",
+        "3:" + "zz" * 32,
+        "3:" + "ab" * 32 + ":1,1",  # shard counts that do not add up
+        "3:" + "ab" * 32 + ":3",  # one shard is a single chain: COUNT:HASH
+        "3:" + "ab" * 32 + ":1,x",
+        "0:" + "ab" * 32 + ":1,-1",
+    ],
 )
 def test_malformed_heads_are_refused(text: str) -> None:
-    """Anything but COUNT:HASH with 64 hex digits is refused."""
+    """Anything but COUNT:HASH with 64 hex digits (and shard counts adding up) is refused."""
     with pytest.raises(LedgerKeyError, match="COUNT:HASH"):
         Head.parse(text)
 

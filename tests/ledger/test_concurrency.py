@@ -20,7 +20,7 @@ PER_THREAD = 1250
 pytestmark = pytest.mark.slow
 
 
-def test_concurrent_writers_store_every_event_once(sql_backend: Backend) -> None:
+def test_concurrent_writers_store_every_event_once(writer_backend: Backend) -> None:
     """Processes and threads racing on one ledger (from its creation) lose no event, store
     none twice, and leave one chain that verifies.
     """
@@ -30,7 +30,7 @@ def test_concurrent_writers_store_every_event_once(sql_backend: Backend) -> None
                 sys.executable,
                 str(CHILD),
                 "concurrent",
-                sql_backend.target(),
+                writer_backend.target(),
                 KEY.hex(),
                 str(p),
                 str(THREADS),
@@ -45,7 +45,7 @@ def test_concurrent_writers_store_every_event_once(sql_backend: Backend) -> None
         out, err = child.communicate(timeout=300)
         assert child.returncode == 0, err.decode()
         assert out == b"done\n"
-    with sql_backend.open() as ledger:
+    with writer_backend.open() as ledger:
         head = ledger.verify()
         ids = Counter(entry.event.id for entry in ledger.dump())
     expected = {

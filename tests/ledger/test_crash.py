@@ -48,20 +48,20 @@ def run_and_kill(target: str, run: int, rng: random.Random) -> list[str]:
     return out.decode().split("\n")[:-1]
 
 
-def test_killed_writers_lose_nothing_they_acknowledged(sql_backend: Backend) -> None:
+def test_killed_writers_lose_nothing_they_acknowledged(writer_backend: Backend) -> None:
     """After 50 SIGKILLs, every acknowledged event is present and the chain verifies."""
     rng = random.Random(20250301)  # noqa: S311 - the moments of the kills, not secrets
     acknowledged: dict[str, set[str]] = {}
     victims: dict[str, bool] = {}  # victim -> erasure acknowledged
     heads: list[Head] = []
     for run in range(KILLS):
-        for line in run_and_kill(sql_backend.target(), run, rng):
+        for line in run_and_kill(writer_backend.target(), run, rng):
             kind, subject, *rest = line.split(" ")
             if kind == "A":
                 acknowledged.setdefault(subject, set()).add(rest[0])
             else:
                 victims[subject] = victims.get(subject, False) or kind == "E"
-        with sql_backend.open() as ledger:
+        with writer_backend.open() as ledger:
             # The head before this kill must still be in the chain: nothing committed was lost.
             head = ledger.verify(expected_head=heads[-1] if heads else None)
             for subject, ids in acknowledged.items():
@@ -76,7 +76,7 @@ def test_killed_writers_lose_nothing_they_acknowledged(sql_backend: Backend) -> 
                     assert kinds == ["erasure"]
             for victim, erased in victims.items():
                 if erased:
-                    assert not sql_backend.holds(victim.encode()), victim
+                    assert not writer_backend.holds(victim.encode()), victim
         heads.append(head)
     assert sum(len(ids) for ids in acknowledged.values()) > KILLS
     assert any(victims.values())

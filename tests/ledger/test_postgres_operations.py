@@ -98,6 +98,19 @@ ledger.append("s-1", ConsentGiven(at=datetime(2025, 3, 1, tzinfo=UTC), purpose="
 """
 
 
+def _another_shard(ledger: PostgresLedger, subject: str) -> str:
+    """A subject whose shard is not ``subject``'s."""
+    from lawful.ledger._chain import LedgerKey, shard_of  # noqa: PLC0415 - test helper
+
+    key = LedgerKey.from_bytes(KEY)
+    own = shard_of(key.subject_tag(subject), ledger.shards)
+    return next(
+        name
+        for name in (f"other-{n}" for n in range(1000))
+        if shard_of(key.subject_tag(name), ledger.shards) != own
+    )
+
+
 def _stopped(pid: int) -> bool:
     with Path(f"/proc/{pid}/stat").open() as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] == "T"
@@ -114,6 +127,7 @@ def test_finding_1_a_stopped_writer_releases_the_chain_within_hold_timeout(
         pytest.skip("needs /proc to see that the writer stopped")
     with open_ledger(pg, listen=False, hold_timeout=1, lock_timeout=5) as ledger:
         ledger.append("s-0", consent(0))
+        elsewhere = _another_shard(ledger, "s-1")
         child = subprocess.Popen(
             [sys.executable, "-c", STALLED, pg.dsn, pg.schema, KEY.hex()],
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -126,8 +140,12 @@ def test_finding_1_a_stopped_writer_releases_the_chain_within_hold_timeout(
                 assert child.poll() is None, child.communicate()[1]
                 assert time.monotonic() < deadline, "the writer never reached the lock"
                 time.sleep(0.01)
+            # A subject of another shard is not held up at all.
             started = time.monotonic()
-            ledger.append("s-0", consent(1))
+            ledger.append(elsewhere, consent(2))
+            unblocked = time.monotonic() - started
+            started = time.monotonic()
+            ledger.append("s-1", consent(1))
             waited = time.monotonic() - started
         finally:
             child.send_signal(signal.SIGCONT)
@@ -135,11 +153,12 @@ def test_finding_1_a_stopped_writer_releases_the_chain_within_hold_timeout(
         # It waited for the stopped writer (the lock was held), then no longer than
         # hold_timeout (1 s) and a margin for a loaded machine.
         assert 0.3 < waited < 3.5
+        assert unblocked < 0.3
         assert child.returncode != 0
         assert "LedgerError" in err
-        assert [e.id for e in ledger.events("s-0")] == ["c-0", "c-1"]
-        assert list(ledger.events("s-1")) == []
-        assert ledger.verify().count == 2
+        assert [e.id for e in ledger.events("s-0")] == ["c-0"]
+        assert [e.id for e in ledger.events("s-1")] == ["c-1"]
+        assert ledger.verify().count == 3
 
 
 def test_finding_1_every_connection_asks_for_server_side_keepalives(pg: PostgresBackend) -> None:
@@ -323,7 +342,7 @@ def test_finding_6_an_oversized_event_is_refused_before_the_lock(pg: PostgresBac
         big = ConsentGiven(at=T0, purpose="x" * (1 << 20), id="big")
         admin = pg._admin()
         with admin.transaction():
-            admin.execute("SELECT id FROM ledger_lock FOR UPDATE")
+            admin.execute("SELECT shard FROM ledger_shards FOR UPDATE")
             started = time.monotonic()
             with pytest.raises(EventError, match="max_record_bytes"):
                 ledger.append_batch([("s-1", consent(0)), ("s-1", big)])
@@ -425,19 +444,19 @@ def test_finding_8_a_dsn_is_never_echoed(pg: PostgresBackend) -> None:
 def test_finding_9_a_deleted_lock_row_is_put_back_and_writers_stay_serialised(
     pg: PostgresBackend,
 ) -> None:
-    """After someone deletes the row of ``ledger_lock``, writers put it back before
-    writing: four concurrent writers then all succeed, and the chain verifies.
+    """After someone deletes the rows of ``ledger_shards``, writers put them back before
+    writing: four concurrent writers then all succeed, and every shard verifies.
     """
     with open_ledger(pg, listen=False) as ledger:
         ledger.append("s-0", consent(0))
-        pg.sql("DELETE FROM ledger_lock")
+        pg.sql("DELETE FROM ledger_shards")
 
         def work(i: int) -> None:
             for n in range(20):
                 ledger.append(f"s-{i}", consent(i * 100 + n + 1))
 
         assert in_threads(4, work) == []
-        assert pg.sql("SELECT count(*) FROM ledger_lock") == [(1,)]
+        assert pg.sql("SELECT count(*) FROM ledger_shards") == [(ledger.shards,)]
         assert ledger.verify().count == 81
 
 
@@ -454,7 +473,11 @@ def test_dump_streams_one_snapshot_and_gives_its_connection_back(pg: PostgresBac
         first = next(stream)
         ledger.append("s-9", consent(99))
         rest = list(stream)
-        assert [first.event.id, *(e.event.id for e in rest)] == [f"c-{n}" for n in range(30)]
+        entries = [first, *rest]
+        # In position order: each subject's events in the order appended.
+        for subject in ("s-0", "s-1", "s-2"):
+            ids = [e.event.id for e in entries if e.subject == subject]
+            assert ids == [f"c-{n}" for n in range(30) if f"s-{n % 3}" == subject]
         abandoned = ledger.dump()
         next(abandoned)
         abandoned.close()

@@ -16,6 +16,15 @@ SQLite and PostgreSQL ledgers write the same records and one verifier checks the
   without the nonce the digest cannot be brute-forced back to the data. Format 1 had no
   link; :func:`mac_v1` is kept only to verify a format 1 ledger before migrating it.
 - **Head**: the record count and the last MAC; the store also keeps it sealed with the key.
+- **Shards** (the PostgreSQL ledger): the chain may be cut into ``N`` independent chains,
+  ``N`` fixed when the ledger is created. A subject's records all go to shard
+  ``shard_of(subject tag)`` (its keyed pseudonym, so a stable keyed hash of its id, mod
+  ``N``); record ``pos`` of shard ``s`` has position ``seq = (pos - 1) * N + s + 1``, so
+  positions stay unique, a record's MAC (unchanged) fixes its shard and place, and its
+  "previous MAC" is that of the record before it *in its shard*. Each shard has its own
+  sealed head (:meth:`LedgerKey.shard_seal`); the ledger's head is the total count and
+  :func:`shards_hash` of the shard heads. With ``N = 1`` all of this is the single chain
+  above, byte for byte.
 - **Subject heads**: per subject tag, the position of its newest record, sealed with its
   MAC: a subject read notices its newest record deleted (see :meth:`LedgerKey.subject_seal`).
 """
@@ -59,8 +68,13 @@ __all__ = [
     "RecordKind",
     "canonical",
     "decode",
+    "head_name",
     "record_from_row",
     "seal_record",
+    "shard_of",
+    "shard_pos",
+    "shard_seq",
+    "shards_hash",
     "stored_form",
 ]
 
@@ -106,31 +120,82 @@ class Head:
 
     Attributes:
         count: The number of records.
-        hash: The MAC of the last record, in hex (64 zeros for an empty ledger).
+        hash: The MAC of the last record, in hex (64 zeros for an empty ledger); for a
+            sharded ledger, :func:`shards_hash` of every shard's count and last MAC.
+        shards: For a sharded ledger, the number of records of each shard (they add up
+            to ``count``); empty for a single chain.
     """
 
     count: int
     hash: str
+    shards: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.count}:{self.hash}"
+        if not self.shards:
+            return f"{self.count}:{self.hash}"
+        return f"{self.count}:{self.hash}:{','.join(map(str, self.shards))}"
 
     @classmethod
     def parse(cls, text: str) -> Head:
-        """Read ``COUNT:HASH``, as ``str(head)`` writes it.
+        """Read ``COUNT:HASH`` (or ``COUNT:HASH:C0,C1,...`` for a sharded ledger), as
+        ``str(head)`` writes it.
 
         Raises:
-            LedgerKeyError: Not of that form.
+            LedgerKeyError: Not of that form, or shard counts that do not add up.
         """
-        count, sep, digest = text.strip().partition(":")
+        count, sep, rest = text.strip().partition(":")
+        digest, _, listed = rest.partition(":")
+        shards: tuple[int, ...] = ()
         try:
             value = int(count)
             bytes.fromhex(digest)
+            if listed:
+                shards = tuple(int(part) for part in listed.split(","))
         except ValueError:
             value = -1
-        if not sep or value < 0 or len(digest) != 64:
-            raise LedgerKeyError(f"head: expected COUNT:HASH (64 hex digits), got {text!r}")
-        return cls(value, digest.lower())
+        if (
+            not sep
+            or value < 0
+            or len(digest) != 64
+            or any(n < 0 for n in shards)
+            or (listed and (len(shards) < 2 or sum(shards) != value))
+        ):
+            raise LedgerKeyError(
+                f"head: expected COUNT:HASH (64 hex digits), or COUNT:HASH:C0,C1,... with "
+                f"shard counts adding up to COUNT, got {text!r}"
+            )
+        return cls(value, digest.lower(), shards)
+
+
+def shard_of(subject_tag: bytes, shards: int) -> int:
+    """The shard of a subject: its keyed pseudonym (a keyed hash of its id) mod ``shards``."""
+    return int.from_bytes(subject_tag[:8], "big") % shards
+
+
+def shard_seq(shard: int, pos: int, shards: int) -> int:
+    """The ledger position of record ``pos`` (from 1) of ``shard``."""
+    return (pos - 1) * shards + shard + 1
+
+
+def shard_pos(seq: int, shards: int) -> tuple[int, int]:
+    """The shard of a ledger position and its place in that shard (from 1)."""
+    return (seq - 1) % shards, (seq - 1) // shards + 1
+
+
+def head_name(shard: int, shards: int) -> str:
+    """The named value that keeps a shard's sealed head (``head`` for a single chain)."""
+    return "head" if shards == 1 else f"head:{shard}"
+
+
+def shards_hash(heads: Sequence[tuple[int, bytes]]) -> bytes:
+    """The hash of a sharded ledger's head: every shard's record count and last MAC, in
+    shard order, with their number. Unkeyed, like a single chain's head (its last MAC is
+    readable in the store too): the MACs inside it are what no one can forge.
+    """
+    digest = hashlib.sha256(b"lawful-ledger/shards " + len(heads).to_bytes(8, "big"))
+    for count, mac in heads:
+        digest.update(count.to_bytes(8, "big") + mac)
+    return digest.digest()
 
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
@@ -308,6 +373,21 @@ class LedgerKey:
     def seal(self, count: int, mac: bytes) -> bytes:
         """The seal of a head, kept by the store next to it."""
         return self._chain.digest(b"head" + count.to_bytes(8, "big") + mac)
+
+    def shard_seal(self, shard: int, shards: int, count: int, mac: bytes) -> bytes:
+        """The seal of a shard's head (:meth:`seal` for a single chain): it names the shard
+        and their number, so a head copied to another shard or ledger layout does not verify.
+        """
+        if shards == 1:
+            return self.seal(count, mac)
+        message = (
+            b"shard"
+            + shards.to_bytes(8, "big")
+            + shard.to_bytes(8, "big")
+            + count.to_bytes(8, "big")
+            + mac
+        )
+        return self._chain.digest(message)
 
 
 def _utf8(text: str, where: str) -> bytes:

@@ -38,7 +38,12 @@ from lawful.ledger._chain import (
     RecordKind,
     canonical,
     decode,
+    head_name,
     seal_record,
+    shard_of,
+    shard_pos,
+    shard_seq,
+    shards_hash,
     stored_form,
 )
 from lawful.ledger._protocol import (
@@ -101,6 +106,10 @@ class RecordReader(Protocol):
         """The record with the highest position."""
         ...
 
+    def shard_tail(self, shard: int) -> Record | None:
+        """The record with the highest position in a shard (:meth:`tail` for one chain)."""
+        ...
+
     def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         """The subject's records after position ``after``, in chain order."""
         ...
@@ -152,12 +161,17 @@ class RecordStore(Protocol):
     read_only: bool
     """Opened for reading only: ``writing()`` refuses, nothing is ever written."""
 
+    shards: int
+    """The number of chains the ledger is cut into (1: a single chain)."""
+
     def reading(self) -> AbstractContextManager[RecordReader]:
         """A read transaction (a consistent snapshot)."""
         ...
 
     def writing(self) -> AbstractContextManager[RecordWriter]:
-        """A write transaction holding the chain's lock; rolled back on an exception."""
+        """A write transaction holding the chain's lock (with shards: the lock of every
+        shard it may write); rolled back on an exception.
+        """
         ...
 
     def purge(self) -> None:
@@ -171,6 +185,51 @@ class RecordStore(Protocol):
 
 def _key(key: LedgerKey | bytes) -> LedgerKey:
     return key if isinstance(key, LedgerKey) else LedgerKey.from_bytes(key)
+
+
+class _Tips:
+    """The heads of the shards a write extends, each checked once, before its first use:
+    a deleted or added tail, or a head written without the key, is never sealed in.
+    """
+
+    def __init__(self, key: LedgerKey, writer: RecordWriter, shards: int) -> None:
+        self._key = key
+        self._writer = writer
+        self._shards = shards
+        self._tips: dict[int, tuple[int, bytes]] = {}
+
+    def load(self, subject_tags: Iterable[bytes]) -> None:
+        """Check the heads of these subjects' shards now (before anything is written)."""
+        for tag in subject_tags:
+            self._tip(shard_of(tag, self._shards))
+
+    def _tip(self, shard: int) -> tuple[int, bytes]:
+        tip = self._tips.get(shard)
+        if tip is None:
+            writer, shards = self._writer, self._shards
+            sealed = writer.meta(head_name(shard, shards))
+            tip = check_head(
+                self._key, sealed, writer.shard_tail(shard), shard=shard, shards=shards
+            )
+            self._tips[shard] = tip
+        return tip
+
+    def next(self, subject_tag: bytes) -> tuple[int, bytes]:
+        """The position of the subject's next record and the MAC it is chained to."""
+        shard = shard_of(subject_tag, self._shards)
+        count, mac = self._tip(shard)
+        return shard_seq(shard, count + 1, self._shards), mac
+
+    def advance(self, record: Record) -> None:
+        shard, pos = shard_pos(record.seq, self._shards)
+        self._tips[shard] = (pos, record.mac)
+
+    def seal(self) -> None:
+        """Write the sealed head of every shard used."""
+        shards = self._shards
+        for shard, (count, mac) in self._tips.items():
+            value = pack_head(self._key, count, mac, shard, shards)
+            self._writer.set_meta(head_name(shard, shards), value)
 
 
 class LedgerCore:
@@ -195,6 +254,7 @@ class LedgerCore:
         where: str = "ledger",
     ) -> None:
         self._store = store
+        self._shards = store.shards
         self._clock = clock
         self._keep_proof = keep_proof
         try:
@@ -236,10 +296,6 @@ class LedgerCore:
 
     def _now(self) -> datetime:
         return require_aware(self._clock(), "ledger clock")
-
-    def _tail(self, writer: RecordReader) -> tuple[int, bytes]:
-        """Count and MAC of the head, refusing to extend a head that does not verify."""
-        return check_head(self._key, writer.meta(HEAD), writer.tail())
 
     def _link(self, reader: RecordReader, subject_tag: bytes) -> int:
         """The position of the subject's newest record, its stored head verified."""
@@ -306,10 +362,12 @@ class LedgerCore:
             return []
         # Canonical forms and tags are computed before the lock is taken: writers wait less.
         prepared = [self._prepare(subject_id, event) for subject_id, event in pending]
+        self._before_write(prepared)
         erased = False
         with self._store.writing() as writer:
             now = self._now()
-            count, mac = self._tail(writer)
+            tips = _Tips(self._key, writer, self._shards)
+            tips.load(tag for _, tag, _, _ in prepared)
             out: list[tuple[Event, bool]] = []
             event: Event
             for subject_id, subject_tag, id_tag, base in prepared:
@@ -317,24 +375,28 @@ class LedgerCore:
                 if stored is not None:
                     out.append((stored, False))
                     continue
+                seq, mac = tips.next(subject_tag)
                 link = self._link(writer, subject_tag)
                 if isinstance(base, Erasure):
                     record, event = self._erase_in(
-                        writer, subject_tag, id_tag, base, now, (count, mac, link)
+                        writer, subject_tag, id_tag, base, now, (seq, mac, link)
                     )
                     erased = True
                 else:
                     event = stored_form(base, event_id=base.id, recorded_at=now)
                     record = self._event_record(
-                        subject_id, subject_tag, id_tag, event, (count, mac, link)
+                        subject_id, subject_tag, id_tag, event, (seq, mac, link)
                     )
                 self._seal(writer, record)
-                count, mac = record.seq, record.mac
+                tips.advance(record)
                 out.append((event, True))
-            writer.set_meta(HEAD, pack_head(self._key, count, mac))
+            tips.seal()
         if erased:
             self._store.purge()
         return out
+
+    def _before_write(self, prepared: Sequence[tuple[str, bytes, bytes, Event]]) -> None:
+        """A store's look at a batch, prepared, before the lock is taken (none here)."""
 
     def _event_record(
         self,
@@ -344,13 +406,15 @@ class LedgerCore:
         event: Event,
         chain: tuple[int, bytes, int],
     ) -> Record:
-        """The sealed record of an event, after it is read back and compared."""
-        count, mac, link = chain
+        """The sealed record of an event at ``chain`` (its position, the MAC it is chained
+        to, its link), after it is read back and compared.
+        """
+        seq, mac, link = chain
         payload = canonical(subject_id, event)
-        probe = Record(count + 1, RecordKind.EVENT, subject_tag, id_tag, None, payload, b"", b"")
+        probe = Record(seq, RecordKind.EVENT, subject_tag, id_tag, None, payload, b"", b"")
         self._round_trip(subject_id, event, probe)
         return seal_record(
-            self._key, mac, count + 1, RecordKind.EVENT, subject_tag, id_tag, payload, link
+            self._key, mac, seq, RecordKind.EVENT, subject_tag, id_tag, payload, link
         )
 
     def _prepare(self, subject_id: str, event: E) -> tuple[str, bytes, bytes, E]:
@@ -371,7 +435,7 @@ class LedgerCore:
         record = reader.by_id(id_tag)
         if record is None:
             return None
-        decoded = check_record(self._key, record)
+        decoded = check_record(self._key, record, shards=self._shards)
         if decoded is None:
             # Erased: the id stays known so that a replayed append cannot bring it back.
             return base
@@ -395,12 +459,12 @@ class LedgerCore:
         keep_proof: bool | None = None,
         keep_ids: frozenset[bytes] | None = None,
     ) -> tuple[Record, Erasure]:
-        count, mac, link = chain
+        seq, mac, link = chain
         keep = self._keep_proof if keep_proof is None else keep_proof
         records = writer.by_subject(subject_tag)
         tip = writer.subject_tip(subject_tag)
         # The history is verified before anything is kept or erased on its word.
-        check_history(self._key, records, None if tip is None else tip[:2])
+        check_history(self._key, records, None if tip is None else tip[:2], shards=self._shards)
         erased: list[int] = []
         kept: list[int] = []
         for record in records:
@@ -418,10 +482,10 @@ class LedgerCore:
         stamp = erasure.recorded_at if now is None else now
         event = stored_form(erasure, event_id=erasure.id, recorded_at=stamp)
         payload = canonical(None, event, erased=erased, kept=kept)
-        probe = Record(count + 1, RecordKind.ERASURE, subject_tag, id_tag, None, payload, b"", b"")
+        probe = Record(seq, RecordKind.ERASURE, subject_tag, id_tag, None, payload, b"", b"")
         self._round_trip(None, event, probe)
         record = seal_record(
-            self._key, mac, count + 1, RecordKind.ERASURE, subject_tag, id_tag, payload, link
+            self._key, mac, seq, RecordKind.ERASURE, subject_tag, id_tag, payload, link
         )
         return record, event
 
@@ -433,16 +497,19 @@ class LedgerCore:
         _, subject_tag, id_tag, base = self._prepare(subject_id, Erasure(at=when))
         with self._store.writing() as writer:
             now = self._now()
-            count, mac = self._tail(writer)
+            tips = _Tips(self._key, writer, self._shards)
+            tips.load([subject_tag])
             existing = self._existing(writer, id_tag, base)
             if isinstance(existing, Erasure):
                 return existing  # the same erasure, asked again: idempotent
+            seq, mac = tips.next(subject_tag)
             link = self._link(writer, subject_tag)
             record, event = self._erase_in(
-                writer, subject_tag, id_tag, base, now, (count, mac, link), keep_proof
+                writer, subject_tag, id_tag, base, now, (seq, mac, link), keep_proof
             )
             self._seal(writer, record)
-            writer.set_meta(HEAD, pack_head(self._key, record.seq, record.mac))
+            tips.advance(record)
+            tips.seal()
         self._store.purge()
         return event
 
@@ -467,7 +534,8 @@ class LedgerCore:
         check = self._key.check.hex()
         with self._store.writing() as writer:
             now = self._now()
-            count, mac = self._tail(writer)
+            tips = _Tips(self._key, writer, self._shards)
+            tips.load(self._key.subject_tag(name) for name in _named(pending))
             seen: dict[bytes, set[bytes]] = {}
             erased_at: dict[bytes, datetime | None] = {}
             for number, entry in enumerate(pending, start=1):
@@ -478,7 +546,7 @@ class LedgerCore:
                         raise EventError(f"backup entry {number}: an erasure names no subject")
                     found = writer.by_id(id_tag)
                     if found is not None:
-                        if check_record(self._key, found) is None:
+                        if check_record(self._key, found, shards=self._shards) is None:
                             skipped += 1  # erased here: never brought back
                         else:
                             self._existing(writer, id_tag, base)  # a conflict, if it differs
@@ -495,10 +563,9 @@ class LedgerCore:
                         skipped += 1  # recorded before this ledger erased its subject
                         continue
                     event = stored_form(base, event_id=base.id, recorded_at=recorded or now)
+                    seq, mac = tips.next(tag)
                     link = self._link(writer, tag)
-                    record = self._event_record(
-                        entry.subject, tag, id_tag, event, (count, mac, link)
-                    )
+                    record = self._event_record(entry.subject, tag, id_tag, event, (seq, mac, link))
                     seen.setdefault(tag, set()).add(id_tag)
                 else:
                     if entry.key_check != check:
@@ -517,6 +584,7 @@ class LedgerCore:
                         self._existing(writer, id_tag, base)
                         present += 1
                         continue
+                    seq, mac = tips.next(tag)
                     link = self._link(writer, tag)
                     with_time = attrs.evolve(base, recorded_at=entry.event.recorded_at or now)
                     record, _ = self._erase_in(
@@ -525,15 +593,15 @@ class LedgerCore:
                         id_tag,
                         with_time,
                         None,
-                        (count, mac, link),
+                        (seq, mac, link),
                         keep_ids=frozenset(seen.get(tag, ())),
                     )
                     erased_at[tag] = with_time.recorded_at
                     erased = True
                 self._seal(writer, record)
-                count, mac = record.seq, record.mac
+                tips.advance(record)
                 added += 1
-            writer.set_meta(HEAD, pack_head(self._key, count, mac))
+            tips.seal()
         if erased:
             self._store.purge()
         return Restored(added=added, present=present, skipped=skipped)
@@ -548,7 +616,10 @@ class LedgerCore:
             else:
                 tip = reader.subject_tip(tag)
                 history = check_history(
-                    self._key, reader.by_subject(tag), None if tip is None else tip[:2]
+                    self._key,
+                    reader.by_subject(tag),
+                    None if tip is None else tip[:2],
+                    shards=self._shards,
                 )
                 stamps = [
                     d.event.recorded_at
@@ -590,7 +661,9 @@ class LedgerCore:
         with self._store.reading() as reader:
             records = reader.by_subject(tag)
             tip = reader.subject_tip(tag)
-        decoded = check_history(self._key, records, None if tip is None else tip[:2])
+        decoded = check_history(
+            self._key, records, None if tip is None else tip[:2], shards=self._shards
+        )
         return [d.event for d in decoded]
 
     def events(self, subject_id: str) -> Iterator[Event]:
@@ -617,7 +690,9 @@ class LedgerCore:
         """
         with self._store.reading() as reader:
             for tag, seq, seal in reader.subject_heads():
-                decoded = check_history(self._key, reader.by_subject(tag), (seq, seal))
+                decoded = check_history(
+                    self._key, reader.by_subject(tag), (seq, seal), shards=self._shards
+                )
                 subject = next((d.subject for d in decoded if d.subject is not None), None)
                 yield SubjectHistory(subject, tag.hex(), tuple(d.event for d in decoded))
 
@@ -670,7 +745,7 @@ class LedgerCore:
                 record = reader.by_id(id_tag)
                 if record is None:
                     raise LedgerError(f"proof: {describe_event(event)} is not in this ledger")
-                decoded = check_record(self._key, record)
+                decoded = check_record(self._key, record, shards=self._shards)
                 if decoded is None:
                     raise LedgerError(
                         f"proof: {describe_event(event)} was erased (Art. 17); erase with "
@@ -687,11 +762,22 @@ class LedgerCore:
         return Proof(subject=subject_id, decision=decision, records=records, head=head)
 
     def _head(self, reader: RecordReader) -> Head:
-        sealed = reader.meta(HEAD)
-        count, mac, seal = unpack_head(sealed)
-        if sealed is not None and not hmac.compare_digest(seal, self._key.seal(count, mac)):
-            raise LedgerIntegrityError("the ledger's sealed head does not verify")
-        return Head(count, mac.hex())
+        """The ledger's head from the sealed heads of its shards (one for a single chain)."""
+        shards = self._shards
+        heads: list[tuple[int, bytes]] = []
+        for shard in range(shards):
+            sealed = reader.meta(head_name(shard, shards))
+            count, mac, seal = unpack_head(sealed)
+            if sealed is not None and not hmac.compare_digest(
+                seal, self._key.shard_seal(shard, shards, count, mac)
+            ):
+                whose = "the ledger's" if shards == 1 else f"shard {shard}'s"
+                raise LedgerIntegrityError(f"{whose} sealed head does not verify")
+            heads.append((count, mac))
+        if shards == 1:
+            return Head(heads[0][0], heads[0][1].hex())
+        counts = tuple(count for count, _ in heads)
+        return Head(sum(counts), shards_hash(heads).hex(), counts)
 
     def head(self) -> Head:
         """The current head (its seal checked), for the host to anchor."""
@@ -724,6 +810,13 @@ class LedgerCore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _named(entries: Iterable[BackupEntry]) -> Iterator[str]:
+    """The subject ids of the entries that name one (erasures go by pseudonym)."""
+    for entry in entries:
+        if isinstance(entry.subject, str) and entry.subject:
+            yield entry.subject
 
 
 def _pseudonym(text: str, number: int) -> bytes:

@@ -44,6 +44,9 @@ class _Tables:
     def tail(self) -> Record | None:
         return self._read(len(self.records)) if self.records else None
 
+    def shard_tail(self, shard: int) -> Record | None:  # noqa: ARG002 - one chain: shard 0
+        return self.tail()
+
     def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         return [self._read(seq) for seq in self.subjects.get(subject_tag, ()) if seq > after]
 
@@ -88,6 +91,7 @@ class _Tables:
 
 class _MemoryStore:
     read_only = False
+    shards = 1
 
     def __init__(self) -> None:
         self._tables = _Tables()

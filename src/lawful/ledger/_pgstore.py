@@ -1,18 +1,16 @@
-"""Where a PostgreSQL ledger keeps its records: schema, migrations, locking, connections.
+"""Where a PostgreSQL ledger keeps its records: bounds, connections, transactions.
 
-See :mod:`lawful.ledger.postgres` for the ledger and ``docs/postgres.md`` for the why.
-A write transaction costs a handful of round trips whatever the batch size: the lock,
-the server's clock and the named values come in one exchange, ids are looked up in one
-query per batch, and the writes go out in one pipeline just before ``COMMIT``.
+See :mod:`lawful.ledger.postgres` for the ledger and ``docs/postgres.md`` for the why;
+the schema and its migrations are in :mod:`lawful.ledger._pgschema`, the statements and
+the transactions' views in :mod:`lawful.ledger._pgview`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -24,81 +22,45 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
-from lawful.exceptions import LedgerError, LedgerIntegrityError
-from lawful.ledger._chain import Record, record_from_row
-
-__all__ = ["MARKER", "MIGRATIONS", "PURGE_PENDING", "Limits", "PostgresStore", "channel_name"]
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # Version 1: the SQLite ledger's tables, plus the row whose lock orders the writers.
-    # Personal data lives only in `payload`; subjects and ids are found by keyed tags,
-    # so no index ever holds a subject id.
-    (
-        "CREATE TABLE {schema}.ledger_meta (name text PRIMARY KEY, value bytea NOT NULL)",
-        "CREATE TABLE {schema}.ledger_lock (id boolean PRIMARY KEY DEFAULT true CHECK (id))",
-        "INSERT INTO {schema}.ledger_lock DEFAULT VALUES",
-        (
-            "CREATE TABLE {schema}.ledger_records ("
-            " seq bigint PRIMARY KEY,"
-            " kind smallint NOT NULL,"
-            " subject_tag bytea NOT NULL,"
-            " id_tag bytea NOT NULL UNIQUE,"
-            " nonce bytea,"
-            " payload bytea,"
-            " digest bytea NOT NULL,"
-            " mac bytea NOT NULL)"
-        ),
-        "CREATE INDEX ledger_records_subject ON {schema}.ledger_records (subject_tag, seq)",
-    ),
-    # Version 2 (chain format 2): links and sealed subject heads, as in SQLite; and a
-    # trigger that keeps the records append-only for every role but the table's owner
-    # (who can disable it): no DELETE, no TRUNCATE, and no UPDATE but an erasure's scrub.
-    (
-        "ALTER TABLE {schema}.ledger_records ADD COLUMN link bigint NOT NULL DEFAULT 0",
-        (
-            "CREATE TABLE {schema}.ledger_subjects (subject_tag bytea PRIMARY KEY,"
-            " seq bigint NOT NULL, seal bytea NOT NULL)"
-        ),
-        (
-            "CREATE FUNCTION {schema}.ledger_records_guard() RETURNS trigger"
-            " LANGUAGE plpgsql AS $guard$ BEGIN"
-            " IF TG_OP = 'UPDATE' AND NEW.nonce IS NULL AND NEW.payload IS NULL"
-            " AND NEW.seq = OLD.seq AND NEW.kind = OLD.kind"
-            " AND NEW.subject_tag = OLD.subject_tag AND NEW.id_tag = OLD.id_tag"
-            " AND NEW.digest = OLD.digest AND NEW.mac = OLD.mac AND NEW.link = OLD.link"
-            " THEN RETURN NEW; END IF;"
-            " RAISE EXCEPTION 'lawful ledger records are append-only: % refused', TG_OP;"
-            " END $guard$"
-        ),
-        (
-            "CREATE TRIGGER ledger_records_append_only BEFORE UPDATE OR DELETE"
-            " ON {schema}.ledger_records FOR EACH ROW"
-            " EXECUTE FUNCTION {schema}.ledger_records_guard()"
-        ),
-        (
-            "CREATE TRIGGER ledger_records_no_truncate BEFORE TRUNCATE"
-            " ON {schema}.ledger_records FOR EACH STATEMENT"
-            " EXECUTE FUNCTION {schema}.ledger_records_guard()"
-        ),
-    ),
+from lawful.exceptions import LedgerError
+from lawful.ledger._chain import Record
+from lawful.ledger._pgschema import (
+    DEFAULT_SHARDS,
+    MARKER,
+    MAX_SHARDS,
+    MIGRATIONS,
+    PURGE_PENDING,
+    RESHARD,
+    SHARDS,
+    migrate_schema,
 )
-"""Schema migrations: entry ``n`` takes a schema from version ``n`` to ``n + 1``."""
+from lawful.ledger._pgview import (
+    Conn,
+    LockMissingError,
+    Queries,
+    Reader,
+    Writer,
+    channel_name,
+    row_record,
+    row_tip,
+)
 
-Conn = psycopg.Connection[TupleRow]
+__all__ = [
+    "DEFAULT_SHARDS",
+    "MARKER",
+    "MAX_SHARDS",
+    "MIGRATIONS",
+    "PURGE_PENDING",
+    "RESHARD",
+    "SHARDS",
+    "Limits",
+    "PostgresStore",
+    "Reader",
+    "Writer",
+    "channel_name",
+]
+
 T = TypeVar("T")
-PURGE_PENDING = "purge_pending"
-MARKER = "lawful"
-"""The ``ledger_meta`` row that says lawful created the schema's tables."""
-_MARKER_VALUE = b"lawful consent ledger"
-_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
-_UPSERT = sql.SQL(
-    " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal"
-)
-_CHUNK_RECORDS = 500
-_CHUNK_BYTES = 4 << 20
-"""Pending records are sent in messages of at most this many records or bytes: the
-server keeps hearing from a long write, and no message is large enough to be cut off
-half-sent by a stalled client (a case only ``transaction_timeout`` sees)."""
 
 
 @attrs.frozen
@@ -157,8 +119,10 @@ class Limits:
             f" -c tcp_keepalives_count=3 -c tcp_user_timeout={(idle + 3) * 1000}"
         )
 
-    def prelude(self, server_version: int) -> sql.Composable:
-        """``SET LOCAL`` of a write transaction's bounds, sent before it asks for the lock."""
+    def prelude(self, server_version: int) -> sql.SQL:
+        """The write transaction's bounds, set for it alone (``set_config(..., true)``, as
+        ``SET LOCAL``) in one statement, sent before it asks for the lock.
+        """
         hold = _ms(self.hold_timeout)
         lock = _ms(self.lock_timeout)
         settings = [
@@ -171,452 +135,15 @@ class Limits:
             # Also ends a client stopped half-way through a message, which the idle
             # timeout cannot see (the server is still reading).
             settings.append(("transaction_timeout", _ms(self.transaction_timeout)))
-        return sql.SQL("; ").join(
-            sql.SQL("SET LOCAL {} = {}").format(sql.Identifier(name), sql.Literal(value))
+        calls = sql.SQL(", ").join(
+            sql.SQL("set_config({}, {}, true)").format(sql.Literal(name), sql.Literal(str(value)))
             for name, value in settings
         )
+        return sql.SQL((sql.SQL("SELECT ") + calls).as_string(None))
 
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000)) if seconds > 0 else 0
-
-
-def _record(row: TupleRow) -> Record:
-    return record_from_row(row[:9], row[9] if len(row) > 9 else None)
-
-
-def _tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
-    seq, seal, mac = row
-    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(seal, bytes):
-        raise LedgerIntegrityError(f"a subject head is malformed (seq {seq!r})")
-    return seq, seal, mac if isinstance(mac, bytes) else None
-
-
-def _row(record: Record) -> tuple[object, ...]:
-    return (
-        record.seq,
-        int(record.kind),
-        record.subject_tag,
-        record.id_tag,
-        record.nonce,
-        record.payload,
-        record.digest,
-        record.mac,
-        record.link,
-    )
-
-
-def channel_name(schema: str) -> str:
-    """The ``LISTEN`` channel of a ledger schema (an identifier of at most 63 bytes)."""
-    return "lawful_ledger_" + hashlib.sha256(schema.encode("utf-8")).hexdigest()[:24]
-
-
-@attrs.frozen
-class _Queries:
-    """Every statement, composed once with the schema's quoted name."""
-
-    meta: sql.Composed
-    set_meta: sql.Composed
-    by_id: sql.Composed
-    by_ids: sql.Composed
-    by_subject: sql.Composed
-    after: sql.Composed
-    tail: sql.Composed
-    tip: sql.Composed
-    tips: sql.Composed
-    heads: sql.Composed
-    set_heads: sql.Composed
-    rewrite: sql.Composed
-    triggers: sql.Composed
-    enable_triggers: sql.Composed
-    scan: sql.Composed
-    insert: sql.Composed
-    row: sql.SQL
-    scrub: sql.Composed
-    lock: sql.Composed
-    all_meta: sql.Composed
-    vacuum: sql.Composed
-    purged: sql.Composed
-    listen: sql.Composed
-    channel: str
-
-    @classmethod
-    def build(cls, schema: str, *, vacuum_full: bool) -> _Queries:
-        def q(text: str) -> sql.Composed:
-            return sql.SQL(text).format(schema=sql.Identifier(schema))
-
-        # Constant text only; the schema goes in through sql.Identifier, quoted.
-        plain = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
-        # Each record with the stored MAC of the one before, to verify it alone.
-        records = (
-            "SELECT r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest,"
-            " r.mac, r.link, p.mac FROM {schema}.ledger_records AS r"
-            " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - 1"
-        )
-        tips = (
-            "SELECT s.subject_tag, s.seq, s.seal, r.mac FROM {schema}.ledger_subjects AS s"
-            " LEFT JOIN {schema}.ledger_records AS r"
-            " ON r.seq = s.seq AND r.subject_tag = s.subject_tag"
-        )
-        channel = channel_name(schema)
-        return cls(
-            meta=q("SELECT value FROM {schema}.ledger_meta WHERE name = %s"),
-            set_meta=q(
-                "INSERT INTO {schema}.ledger_meta (name, value) VALUES (%s, %s)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-            ),
-            by_id=q(records + " WHERE r.id_tag = %s"),
-            by_ids=q(records + " WHERE r.id_tag = ANY(%s)"),
-            by_subject=q(records + " WHERE r.subject_tag = %s ORDER BY r.seq"),
-            after=q(records + " WHERE r.subject_tag = %s AND r.seq > %s ORDER BY r.seq"),
-            tail=q(records + " ORDER BY r.seq DESC LIMIT 1"),
-            tip=q(tips + " WHERE s.subject_tag = %s"),
-            tips=q(tips + " WHERE s.subject_tag = ANY(%s)"),
-            heads=q("SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"),
-            # Followed by one (%s, %s, %s) per subject (a subject appears once) and _UPSERT.
-            set_heads=q("INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal) VALUES "),
-            rewrite=q("UPDATE {schema}.ledger_records SET link = %s, mac = %s WHERE seq = %s"),
-            triggers=q("ALTER TABLE {schema}.ledger_records DISABLE TRIGGER USER"),
-            enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
-            scan=q(plain + " ORDER BY seq"),
-            insert=q(f"INSERT INTO {{schema}}.ledger_records ({_COLUMNS}) VALUES "),  # noqa: S608 - constant
-            row=sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s)"),
-            scrub=q(
-                "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
-                " WHERE seq = ANY(%s)"
-            ),
-            lock=q("SELECT id FROM {schema}.ledger_lock FOR UPDATE"),
-            all_meta=q("SELECT name, value FROM {schema}.ledger_meta"),
-            vacuum=q(("VACUUM (FULL) " if vacuum_full else "VACUUM ") + "{schema}.ledger_records"),
-            purged=q("DELETE FROM {schema}.ledger_meta WHERE name = %s AND value = %s"),
-            listen=sql.SQL("LISTEN {}").format(sql.Identifier(channel)),
-            channel=channel,
-        )
-
-
-class _Reader:
-    """A read transaction's view of the schema (a ``RecordReader``)."""
-
-    def __init__(self, conn: Conn, queries: _Queries) -> None:
-        self._conn = conn
-        self._q = queries
-
-    def meta(self, name: str) -> bytes | None:
-        row = self._conn.execute(self._q.meta, (name,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def by_id(self, id_tag: bytes) -> Record | None:
-        row = self._conn.execute(self._q.by_id, (id_tag,)).fetchone()
-        return None if row is None else _record(row)
-
-    def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
-        if after:
-            rows = self._conn.execute(self._q.after, (subject_tag, after))
-        else:
-            rows = self._conn.execute(self._q.by_subject, (subject_tag,))
-        return [_record(r) for r in rows]
-
-    def tail(self) -> Record | None:
-        row = self._conn.execute(self._q.tail).fetchone()
-        return None if row is None else _record(row)
-
-    def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
-        row = self._conn.execute(self._q.tip, (subject_tag,)).fetchone()
-        return None if row is None else _tip(row[1:])
-
-    def subject_heads(self) -> Iterator[tuple[bytes, int, bytes]]:
-        for tag, seq, seal in self._conn.execute(self._q.heads).fetchall():
-            checked = _tip((seq, seal, None))
-            if not isinstance(tag, bytes):
-                raise LedgerIntegrityError("a subject head: its tag is not bytes")
-            yield tag, checked[0], checked[1]
-
-    def scan(self) -> Iterator[Record]:
-        # A server-side cursor: verifying a large ledger streams it instead of loading it.
-        with self._conn.cursor(name="lawful_scan") as cursor:
-            cursor.itersize = 2000
-            cursor.execute(self._q.scan)
-            for row in cursor:
-                yield _record(row)
-
-
-class _LockMissingError(LedgerError):
-    """The row of ``ledger_lock`` is gone: nothing may be written until it is back."""
-
-
-Statement = tuple[sql.Composable, Sequence[object]]
-
-
-def _exchange(conn: Conn, statements: Sequence[Statement]) -> list[list[TupleRow]]:
-    """Run statements as one simple-protocol message; the rows of each, in order.
-
-    One message, answered with one ``ReadyForQuery``, and nothing sent after it: the
-    server's idle timer then runs while the client works (psycopg's pipeline sends a
-    Flush after its Sync, which stops that timer, and it sends each statement on its
-    own, so a client stopped in between leaves the server waiting unbounded). Values
-    are bound by the client: nothing is prepared, so nothing can go stale on an error.
-    """
-    query = sql.SQL("; ").join(text for text, _ in statements)
-    params = [value for _, values in statements for value in values]
-    with psycopg.ClientCursor(conn) as cursor:
-        cursor.execute(query, params)
-        out: list[list[TupleRow]] = []
-        while True:
-            out.append(cursor.fetchall() if cursor.description else [])
-            if not cursor.nextset():
-                return out
-
-
-class _Writer(_Reader):
-    """A write transaction's view (a ``RecordWriter``): writes wait for :meth:`finish`.
-
-    The chain's lock is held throughout, so nobody else can write meanwhile; reads that
-    could see a pending write (by subject, a scan, an erasure's update) flush first.
-    """
-
-    def __init__(
-        self,
-        conn: Conn,
-        queries: _Queries,
-        prelude: sql.Composable,
-        expected: Sequence[bytes],
-        subjects: Sequence[bytes] = (),
-    ) -> None:
-        super().__init__(conn, queries)
-        # One exchange: the bounds, the lock, then the clock, the named values and the
-        # ids the write will look up, all read after the lock (READ COMMITTED: each
-        # statement sees every commit before it started, so every earlier writer's).
-        statements: list[Statement] = [
-            (sql.SQL("BEGIN ISOLATION LEVEL READ COMMITTED"), ()),
-            (prelude, ()),
-            (queries.lock, ()),
-            (sql.SQL("SELECT clock_timestamp()"), ()),
-            (queries.all_meta, ()),
-            (queries.tail, ()),
-        ]
-        if expected:
-            statements.append((queries.by_ids, (list(set(expected)),)))
-        if subjects:
-            statements.append((queries.tips, (list(set(subjects)),)))
-        results = _exchange(conn, statements)
-        # The prelude is several statements: count the results from the end.
-        base = len(results) - (len(statements) - 2)
-        lock, clock, values, tail = results[base : base + 4]
-        if not lock:
-            raise _LockMissingError("the row of ledger_lock is missing")
-        now = clock[0] if clock else None
-        if now is None or not isinstance(now[0], datetime):
-            raise LedgerError(f"postgres: the server's clock returned {now!r}")
-        self.clock: datetime = now[0].astimezone(UTC)
-        self._values = {str(name): bytes(value) for name, value in values}
-        self._changed: dict[str, bytes] = {}
-        self._pending: dict[bytes, Record] = {}
-        self._size = 0
-        self._known: dict[bytes, Record | None] = dict.fromkeys(expected)
-        found = results[base + 4] if expected else []
-        self._known.update((r.id_tag, r) for r in map(_record, found))
-        # Parsed only when asked for: opening a ledger must not fail on a broken tail.
-        self._tail_row = tail[0] if tail else None
-        self._tail: Record | None = None
-        self._tips: dict[bytes, tuple[int, bytes, bytes | None] | None] = dict.fromkeys(subjects)
-        if subjects:
-            self._tips.update((bytes(r[0]), _tip(r[1:])) for r in results[-1])
-        self._heads: dict[bytes, tuple[int, bytes]] = {}
-        self._macs: dict[int, bytes] = {}
-        self._triggers_off = False
-        self.touched: set[bytes] = set()
-
-    def meta(self, name: str) -> bytes | None:
-        return self._changed.get(name, self._values.get(name))
-
-    def by_id(self, id_tag: bytes) -> Record | None:
-        if id_tag in self._pending:
-            return self._pending[id_tag]
-        if id_tag in self._known:
-            return self._known[id_tag]
-        return super().by_id(id_tag)
-
-    def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
-        self._flush()
-        return super().by_subject(subject_tag, after)
-
-    def tail(self) -> Record | None:
-        if self._tail is None and self._tail_row is not None:
-            self._tail = _record(self._tail_row)
-        return self._tail
-
-    def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
-        if subject_tag in self._heads:
-            seq, seal = self._heads[subject_tag]
-            return seq, seal, self._macs.get(seq)
-        if subject_tag in self._tips:
-            return self._tips[subject_tag]
-        return super().subject_tip(subject_tag)
-
-    def set_subject_head(self, subject_tag: bytes, seq: int, seal: bytes) -> None:
-        self._heads[subject_tag] = (seq, seal)
-
-    def rewrite(self, seq: int, link: int, mac: bytes) -> None:
-        if not self._triggers_off:
-            # Migration only, by the table's owner, inside this transaction.
-            self._conn.execute(self._q.triggers)
-            self._triggers_off = True
-        self._conn.execute(self._q.rewrite, (link, mac, seq))
-
-    def scan(self) -> Iterator[Record]:
-        self._flush()
-        return super().scan()
-
-    def insert(self, record: Record) -> None:
-        if record.id_tag in self._pending:
-            raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
-        self._pending[record.id_tag] = record
-        self._size += len(record.payload or b"")
-        self._macs[record.seq] = record.mac
-        self._tail, self._tail_row = record, None
-        self.touched.add(record.subject_tag)
-        if len(self._pending) >= _CHUNK_RECORDS or self._size >= _CHUNK_BYTES:
-            self._flush()
-
-    def scrub(self, seqs: Sequence[int]) -> None:
-        self._flush()
-        # A scrubbed record may have been looked up by id earlier in this transaction.
-        self._known.clear()
-        self._conn.execute(self._q.scrub, (list(seqs),))
-        # Committed with the erasure: a process that dies before its VACUUM leaves this
-        # behind, and the next ledger opened on the schema runs it. A fresh value per
-        # erasure, so that a purge only clears the flag of erasures it has seen.
-        self.set_meta(PURGE_PENDING, os.urandom(16))
-
-    def set_meta(self, name: str, value: bytes) -> None:
-        self._changed[name] = value
-
-    def _inserts(self) -> list[Statement]:
-        """The pending records as multi-row ``INSERT`` statements; pending is then empty."""
-        rows = list(self._pending.values())
-        self._known.update(self._pending)
-        self._pending.clear()
-        self._size = 0
-        out: list[Statement] = []
-        for start in range(0, len(rows), _CHUNK_RECORDS):
-            chunk = rows[start : start + _CHUNK_RECORDS]
-            values = sql.SQL(", ").join([self._q.row] * len(chunk))
-            out.append((self._q.insert + values, [v for r in chunk for v in _row(r)]))
-        return out
-
-    def _flush(self) -> None:
-        if self._pending:
-            _exchange(self._conn, self._inserts())
-
-    def commit(self) -> None:
-        """Send every pending write, the notification and ``COMMIT`` in one message."""
-        statements = self._inserts()
-        statements.extend((self._q.set_meta, (n, v)) for n, v in self._changed.items())
-        if self._heads:
-            values = sql.SQL(", ").join([sql.SQL("(%s, %s, %s)")] * len(self._heads))
-            params = [v for tag, (seq, seal) in self._heads.items() for v in (tag, seq, seal)]
-            statements.append((self._q.set_heads + values + _UPSERT, params))
-        if self._triggers_off:
-            statements.append((self._q.enable_triggers, ()))
-        if self.touched:
-            # Delivered at commit to every process that listens (a pseudonym each).
-            statements.append(
-                (
-                    sql.SQL("SELECT pg_notify(%s, t) FROM unnest(%s::text[]) AS t"),
-                    (self._q.channel, sorted(t.hex() for t in self.touched)),
-                )
-            )
-        statements.append((sql.SQL("COMMIT"), ()))
-        _exchange(self._conn, statements)
-
-
-def _version(conn: Conn, schema: str, where: str) -> int:
-    """The version of a schema's ledger (0: a new schema), refusing one lawful did not
-    create: other tables and no ``ledger_meta``, or a ``ledger_meta`` of another shape.
-    """
-    ident = sql.Identifier(schema)
-    tables = conn.execute(
-        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
-        " ORDER BY c.relname",
-        (schema,),
-    ).fetchall()
-    names = [str(name) for (name,) in tables]
-    if not names:
-        return 0
-    foreign = (
-        f"{where}: the schema holds tables lawful did not create ({', '.join(names[:5])}"
-        f"{', ...' if len(names) > 5 else ''}); give the ledger a schema of its own"
-    )
-    if "ledger_meta" not in names:
-        raise LedgerError(foreign)
-    columns = conn.execute(
-        "SELECT column_name::text, data_type::text FROM information_schema.columns"
-        " WHERE table_schema = %s AND table_name = 'ledger_meta' ORDER BY ordinal_position",
-        (schema,),
-    ).fetchall()
-    if [tuple(c) for c in columns] != [("name", "text"), ("value", "bytea")]:
-        raise LedgerError(foreign)
-    rows: dict[object, object] = dict(
-        conn.execute(
-            sql.SQL("SELECT name, value FROM {}.ledger_meta WHERE name IN ('schema', %s)").format(
-                ident
-            ),
-            (MARKER,),
-        ).fetchall()
-    )
-    found = rows.get("schema")
-    text = bytes(found).decode("ascii", "replace") if isinstance(found, bytes) else ""
-    if not text.isdigit() or not text.isascii() or int(text) < 1:
-        raise LedgerError(foreign)
-    version = int(text)
-    if rows.get(MARKER) != _MARKER_VALUE:
-        # Created before lawful wrote its marker: adopted if it has the ledger's tables.
-        if not {"ledger_lock", "ledger_records"} <= set(names) or MARKER in rows:
-            raise LedgerError(foreign)
-        conn.execute(
-            sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
-            (MARKER, _MARKER_VALUE),
-        )
-    return version
-
-
-def _migrate(conn: Conn, schema: str, where: str, *, migrate: bool) -> None:
-    ident = sql.Identifier(schema)
-    # Serialises concurrent first opens (CREATE ... IF NOT EXISTS races on the catalogs).
-    digest = hashlib.sha256(b"lawful-migrate " + schema.encode("utf-8")).digest()
-    lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id,))
-        found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-        if found is None:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
-        version = _version(conn, schema, where)
-        if version > len(MIGRATIONS):
-            raise LedgerError(
-                f"{where}: schema version {version} is newer than this lawful knows "
-                f"({len(MIGRATIONS)}); upgrade lawful"
-            )
-        if version == 1 and not migrate:
-            raise LedgerError(
-                f"{where}: a format 1 ledger; migrate it with PostgresLedger(..., "
-                "migrate=True), which verifies it and seals it again in format 2"
-            )
-        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in statements:
-                conn.execute(sql.SQL(statement).format(schema=ident))
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {}.ledger_meta (name, value) VALUES ('schema', %s)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-                ).format(ident),
-                (str(number).encode("ascii"),),
-            )
-        if version == 0:
-            conn.execute(
-                sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
-                (MARKER, _MARKER_VALUE),
-            )
 
 
 def _scrubbed(message: str, secrets: Iterable[str]) -> str:
@@ -649,9 +176,15 @@ class PostgresStore:
         vacuum_full: bool,
         migrate: bool = False,
         limits: Limits | None = None,
+        shards: int | None = None,
     ) -> None:
         if not schema or len(schema.encode("utf-8")) > 63:
             raise LedgerError(f"postgres: a schema name is 1 to 63 bytes, got {schema!r}")
+        given: object = shards  # hosts without a type checker pass "16", 16.0, True
+        if given is not None and (
+            not isinstance(given, int) or isinstance(given, bool) or not 1 <= given <= MAX_SHARDS
+        ):
+            raise LedgerError(f"postgres: shards must be 1 to {MAX_SHARDS}, got {shards!r}")
         self.limits = limits or Limits()
         self.limits.check()
         self.schema = schema
@@ -672,7 +205,10 @@ class PostgresStore:
         params["options"] = f"{self.limits.options()} {given}".strip()
         params["connect_timeout"] = max(1, round(connect_timeout))
         self.dsn = make_conninfo("", **params)
-        self.queries = _Queries.build(schema, vacuum_full=vacuum_full)
+        self._vacuum_full = vacuum_full
+        self._preludes: dict[int, sql.SQL] = {}
+        self.shards = 1
+        self.queries = Queries.build(schema, vacuum_full=vacuum_full, shards=1)
         self._guard = threading.Condition(threading.Lock())
         self._closed = False
         self._idle: list[Conn] = []
@@ -681,8 +217,11 @@ class PostgresStore:
         self._fresh_process()
         conn = self.acquire()
         try:
-            _migrate(conn, schema, self.where, migrate=migrate)
-            pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
+            self.shards = migrate_schema(conn, schema, self.where, migrate=migrate, shards=shards)
+            self.queries = Queries.build(schema, vacuum_full=vacuum_full, shards=self.shards)
+            reader = Reader(conn, self.queries, self.shards)
+            pending = reader.meta(PURGE_PENDING)
+            self.reshard_pending = reader.meta(RESHARD) is not None
         except psycopg.Error as exc:
             self.release(conn)
             self.close()
@@ -816,7 +355,7 @@ class PostgresStore:
         self._local.subjects = list(subject_tags)
 
     @contextmanager
-    def reading(self) -> Iterator[_Reader]:
+    def reading(self) -> Iterator[Reader]:
         """A repeatable-read snapshot: a scan and the head it ends at agree."""
 
         def begin(conn: Conn) -> Conn:
@@ -828,7 +367,7 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
         try:
-            yield _Reader(conn, self.queries)
+            yield Reader(conn, self.queries, self.shards)
             conn.execute("COMMIT")
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
@@ -854,43 +393,44 @@ class PostgresStore:
             return conn
 
     def _repair_lock(self) -> None:
-        """Put the lock row back; safe with any number of writers doing the same, since
-        none writes without holding it (the primary key keeps it to one row).
+        """Put missing shard lock rows back; safe with any number of writers doing the
+        same, since none writes a shard without holding its row (the primary key keeps
+        one row per shard). The rows hold no data: the shards' heads are sealed in
+        ``ledger_meta``.
         """
 
         def insert(conn: Conn) -> None:
-            conn.execute(
-                sql.SQL("INSERT INTO {}.ledger_lock DEFAULT VALUES ON CONFLICT DO NOTHING").format(
-                    sql.Identifier(self.schema)
-                )
-            )
+            conn.execute(self.queries.repair_shards)
 
         try:
             self._retrying(insert)
         except psycopg.Error as exc:
             raise LedgerError(
-                f"{self.where}: the row of ledger_lock is missing and cannot be put back "
+                f"{self.where}: rows of ledger_shards are missing and cannot be put back "
                 f"({self._clean(exc)}); nothing was written"
             ) from exc
 
-    def _begin_write(self) -> tuple[Conn, _Writer]:
+    def _begin_write(self) -> tuple[Conn, Writer]:
         expected: list[bytes] = getattr(self._local, "expected", [])
         subjects: list[bytes] = getattr(self._local, "subjects", [])
         self._local.expected = []
         self._local.subjects = []
-        made: list[_Writer] = []
+        made: list[Writer] = []
 
         def begin(conn: Conn) -> None:
-            prelude = self.limits.prelude(conn.info.server_version)
-            made.append(_Writer(conn, self.queries, prelude, expected, subjects))
+            version = conn.info.server_version
+            prelude = self._preludes.get(version)
+            if prelude is None:
+                prelude = self._preludes[version] = self.limits.prelude(version)
+            made.append(Writer(conn, self.queries, prelude, self.shards, expected, subjects))
 
         for attempt in (1, 2):
             try:
                 conn = self._hold(begin)
-            except _LockMissingError:
+            except LockMissingError:
                 if attempt == 2:
                     raise LedgerError(
-                        f"{self.where}: the row of ledger_lock is missing; nothing was written"
+                        f"{self.where}: rows of ledger_shards are missing; nothing was written"
                     ) from None
                 self._repair_lock()
                 continue
@@ -905,7 +445,7 @@ class PostgresStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
-    def writing(self) -> Iterator[_Writer]:
+    def writing(self) -> Iterator[Writer]:
         """A write transaction holding the chain's lock, committed all or nothing."""
         conn, writer = self._begin_write()
         try:
@@ -922,14 +462,24 @@ class PostgresStore:
                     "appending the same events again is safe: appends are idempotent by id"
                 ) from exc
             except psycopg.Error as exc:
-                raise LedgerError(f"{self.where}: nothing was written: {self._clean(exc)}") from exc
+                landed = writer.landed()
+                if landed is None:
+                    raise LedgerError(
+                        f"{self.where}: the commit's outcome is unknown ({self._clean(exc)}); "
+                        "appending the same events again is safe: appends are idempotent by id"
+                    ) from exc
+                if not landed:
+                    raise LedgerError(
+                        f"{self.where}: nothing was written: {self._clean(exc)}"
+                    ) from exc
+                # Committed: only the notification after it failed (see Writer.commit).
         finally:
             self._local.writer = None
             self.release(conn)
 
     def now(self) -> datetime:
         """The server's clock; inside a write, as read just after the chain's lock."""
-        writer: _Writer | None = getattr(self._local, "writer", None)
+        writer: Writer | None = getattr(self._local, "writer", None)
         if writer is not None:
             return writer.clock
 
@@ -968,7 +518,7 @@ class PostgresStore:
             rows, found = self._retrying(read)
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
-        return [_record(row) for row in rows], None if found is None else _tip(found[1:])
+        return [row_record(row) for row in rows], None if found is None else row_tip(found[1:])
 
     def purge(self) -> None:
         """After an erasure: ``VACUUM`` so that no old row version keeps the erased bytes.
@@ -985,7 +535,7 @@ class PostgresStore:
                 if notice.severity_nonlocalized == "WARNING":
                     warnings.append(str(notice.message_primary))
 
-            pending = _Reader(conn, self.queries).meta(PURGE_PENDING)
+            pending = Reader(conn, self.queries, self.shards).meta(PURGE_PENDING)
             conn.add_notice_handler(heard)
             try:
                 conn.execute(self.queries.vacuum)  # autocommit: VACUUM refuses a transaction

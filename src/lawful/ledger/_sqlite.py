@@ -96,6 +96,9 @@ class _View:
         row = self._conn.execute(_LINKED + " ORDER BY r.seq DESC LIMIT 1").fetchone()
         return None if row is None else _record(row)
 
+    def shard_tail(self, shard: int) -> Record | None:  # noqa: ARG002 - one chain: shard 0
+        return self.tail()
+
     def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         rows = self._conn.execute(
             _LINKED + " WHERE r.subject_tag = ? AND r.seq > ? ORDER BY r.seq",
@@ -237,6 +240,9 @@ def _migrate(conn: sqlite3.Connection, where: str, *, create: bool, migrate: boo
 
 
 class _SQLiteStore:
+    shards = 1
+    """A SQLite ledger has one writer at a time anyway: one chain."""
+
     def __init__(
         self,
         path: Path,

@@ -3,15 +3,16 @@
 Needs the optional extra ``lawful[postgres]`` (psycopg 3). The records, the chain and
 every check are those of :mod:`lawful.ledger._core`; this module only stores them:
 
-- **One chain, one lock.** The whole ledger is one hash chain, so that one anchored head
-  (count and last MAC) covers every subject: deleting any subject's last record is
-  caught. Every write transaction first takes ``SELECT ... FOR UPDATE`` on the single
-  row of ``ledger_lock`` and only then reads the head, in ``READ COMMITTED``, so that
-  each statement after the lock sees every earlier commit. Writers on any machine queue
-  on that row for one short transaction; a writer that dies (killed, disconnected)
-  has its transaction rolled back and its lock released by the server.
+- **A chain and a lock per shard.** The chain is cut into ``shards`` chains by subject
+  (fixed at creation; see :mod:`lawful.ledger._chain`), and the ledger's head is a hash
+  over the shard heads, so one anchored head still covers every subject. Every write
+  transaction first takes ``SELECT ... FOR UPDATE`` on the ``ledger_shards`` rows of
+  the shards its subjects fall in, and only then reads their heads, in ``READ
+  COMMITTED``, so that each statement after the locks sees every earlier commit.
+  Writers of different shards do not wait for each other; a writer that dies (killed,
+  disconnected) has its transaction rolled back and its locks released by the server.
 - **One clock.** ``recorded_at`` is the server's ``clock_timestamp()`` read after the
-  lock, so it follows chain order whatever the writers' clocks say.
+  locks, so it follows each shard's chain order whatever the writers' clocks say.
 - **Bounds.** A writer stopped or cut off while it holds the lock is ended by the server
   within ``hold_timeout`` (idle-in-transaction timeout, server-side keepalives); writers
   wait at most ``lock_timeout``; at most ``max_connections`` connections; events over
@@ -36,7 +37,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -46,11 +47,12 @@ from psycopg.rows import TupleRow
 
 from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
-from lawful.ledger._chain import GENESIS, LedgerKey, RecordKind, canonical, decode
-from lawful.ledger._core import HEAD, Clock, LedgerCore
+from lawful.ledger._chain import GENESIS, Head, LedgerKey, RecordKind, canonical, decode
+from lawful.ledger._core import Clock, LedgerCore
+from lawful.ledger._pgshards import reshard, verify_shards
 from lawful.ledger._pgstore import MIGRATIONS, Limits, PostgresStore
 from lawful.ledger._protocol import BackupEntry
-from lawful.ledger._verify import ChainVerifier, check_history
+from lawful.ledger._verify import check_history
 from lawful.subject import Subject
 
 __all__ = ["MIGRATIONS", "PostgresLedger"]
@@ -214,19 +216,19 @@ class PostgresLedger(LedgerCore):
     """A :class:`lawful.ledger.ConsentLedger` in a PostgreSQL schema, for many machines.
 
     Every process and machine of a service opens the same schema with the same key and
-    appends concurrently; the one hash chain stays consistent (writers queue on a row
-    lock for one short transaction). Decisions stay in process: :meth:`subject` serves
-    compiled subjects from a cache that reflects every append committed at least
-    ``max_staleness`` seconds earlier, and in practice within milliseconds, through
-    ``LISTEN``/``NOTIFY``. Appends and erasures made through this object are visible to
-    its own next read at once.
+    appends concurrently; each shard's hash chain stays consistent (writers of a shard
+    queue on its row lock for one short transaction; other shards' writers go on).
+    Decisions stay in process: :meth:`subject` serves compiled subjects from a cache
+    that reflects every append committed at least ``max_staleness`` seconds earlier,
+    and in practice within milliseconds, through ``LISTEN``/``NOTIFY``. Appends and
+    erasures made through this object are visible to its own next read at once.
 
     Args:
         dsn: A libpq connection string or URI (``postgresql://user@host/db``).
         key: The ledger key, kept outside the database (:meth:`LedgerKey.from_file`).
         schema: The schema that holds the ledger; created and migrated on opening.
         clock: Stamps ``recorded_at``; default: the server's clock, read under the
-            chain's lock, so that ``recorded_at`` follows chain order across machines.
+            shards' locks, so that ``recorded_at`` follows chain order across machines.
         keep_proof: Whether erasure keeps consent records by default (Art. 17(3)(e)).
         max_staleness: Seconds a cached subject is used without asking the server; 0
             asks every time (one indexed query that reads only newer records).
@@ -235,12 +237,13 @@ class PostgresLedger(LedgerCore):
         connect_timeout: Seconds to wait for a connection.
         vacuum_full: After an erasure, rewrite the table (``VACUUM FULL``, which locks it)
             instead of a plain ``VACUUM``.
-        migrate: Migrate a format 1 schema (verify it, then seal it again in format 2;
-            stop other writers meanwhile); without it such a schema is refused.
-        hold_timeout: Seconds a write transaction may stay silent while it holds the
-            chain before the server ends it (a stalled or vanished writer); the server's
+        migrate: Migrate an older schema: a format 1 or single-chain ledger is verified,
+            then sealed again in ``shards`` shards (stop other writers meanwhile);
+            without it such a schema is refused.
+        hold_timeout: Seconds a write transaction may stay silent while it holds
+            shards' locks before the server ends it (a stalled or vanished writer); the server's
             TCP keepalives follow it. See ``docs/postgres.md``.
-        lock_timeout: Seconds a writer waits for the chain before giving up.
+        lock_timeout: Seconds a writer waits for its shards' locks before giving up.
         transaction_timeout: On PostgreSQL 17 and later, the longest a write
             transaction may last (0: no limit; a ``restore()`` of a large backup may
             need it).
@@ -248,14 +251,19 @@ class PostgresLedger(LedgerCore):
             has one more).
         pool_timeout: Seconds a caller waits for a free connection.
         max_record_bytes: The largest event accepted, as stored (its canonical JSON);
-            checked before the chain's lock is taken.
+            checked before any lock is taken.
+        shards: The number of shards of a new ledger (1 to 1,024; default 16), or of a
+            single-chain ledger being migrated; an existing ledger keeps its own, and
+            asking for another number is refused. ``None``: as it is (16 for a new one).
 
     Raises:
         LedgerKeyError: The key is too short or is not this ledger's key.
         LedgerError: The server cannot be reached, the DSN cannot be parsed, the schema
             cannot be created, holds tables lawful did not create, or is newer than this
-            lawful; a negative ``max_staleness`` or ``cache_size``, a timeout not above
-            0, ``max_connections`` or ``max_record_bytes`` below 1.
+            lawful, or is a single-chain ledger opened without ``migrate``; a negative
+            ``max_staleness`` or ``cache_size``, a timeout not above 0,
+            ``max_connections`` or ``max_record_bytes`` below 1, ``shards`` out of range
+            or not the ledger's.
     """
 
     def __init__(
@@ -278,6 +286,7 @@ class PostgresLedger(LedgerCore):
         max_connections: int = 10,
         pool_timeout: float = 10.0,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        shards: int | None = None,
     ) -> None:
         if not max_staleness >= 0 or cache_size < 0:
             raise LedgerError(
@@ -302,6 +311,7 @@ class PostgresLedger(LedgerCore):
                 max_connections=max_connections,
                 pool_timeout=pool_timeout,
             ),
+            shards=shards,
         )
         try:
             super().__init__(
@@ -315,6 +325,8 @@ class PostgresLedger(LedgerCore):
         except BaseException:
             self._pg.close()  # the core closes it too, except for a key refused at once
             raise
+        if self._pg.reshard_pending:
+            self._reshard(migrate=migrate)
         self.max_staleness = max_staleness
         self._monotonic = time.monotonic
         self._listen = listen and cache_size > 0
@@ -323,6 +335,26 @@ class PostgresLedger(LedgerCore):
         self._listener: _Listener | None = None
         self._starting = threading.Lock()
         self._pid = os.getpid()
+
+    def _reshard(self, *, migrate: bool) -> None:
+        """Re-seal a single chain in shards (schema 3 over version 2 records), or refuse."""
+        try:
+            if not migrate:
+                raise LedgerError(  # noqa: TRY301 - closes the store, then re-raises
+                    f"{self._pg.where}: a single-chain ledger whose migration to shards did "
+                    "not finish; open it with migrate=True (or `lawful ledger migrate`)"
+                )
+            with self._pg.writing() as writer:
+                reshard(self._key, writer)
+            self._pg.reshard_pending = False
+        except BaseException:
+            self._pg.close()
+            raise
+
+    @property
+    def shards(self) -> int:
+        """The number of shards the chain is cut into, fixed when the ledger was created."""
+        return self._shards
 
     def _same_process(self) -> None:
         with self._starting:
@@ -367,10 +399,11 @@ class PostgresLedger(LedgerCore):
             head = None if tip is None else tip[:2]
             after = (entry.version, entry.mac)
             if not newer:
-                check_history(self._key, newer, head, after=after)
+                check_history(self._key, newer, head, after=after, shards=self._shards)
                 return entry.subject, entry.version, entry.mac
             if all(r.kind is RecordKind.EVENT for r in newer):
-                added = [d.event for d in check_history(self._key, newer, head, after=after)]
+                checked = check_history(self._key, newer, head, after=after, shards=self._shards)
+                added = [d.event for d in checked]
                 subject = entry.subject
                 if len(added) > _REBUILD:
                     subject = subject.extend(added)
@@ -380,7 +413,9 @@ class PostgresLedger(LedgerCore):
                 return subject, newer[-1].seq, newer[-1].mac
             # An erasure emptied records read before: compile the subject again.
         records, tip = self._pg.subject_records(tag, 0)
-        decoded = check_history(self._key, records, None if tip is None else tip[:2])
+        decoded = check_history(
+            self._key, records, None if tip is None else tip[:2], shards=self._shards
+        )
         subject = Subject(subject_id, [d.event for d in decoded], categories=categories)
         if not records:
             return subject, 0, GENESIS
@@ -391,20 +426,8 @@ class PostgresLedger(LedgerCore):
         self._cache.drop(tags)
 
     def _append(self, pending: list[tuple[str, Event]]) -> list[tuple[Event, bool]]:
-        # append_batch and append_batch_report both come here.
-        if pending:
-            # The ids go with the lock in one exchange, not one query per event.
-            tags = []
-            subjects = []
-            for subject_id, event in pending:
-                try:
-                    prepared = self._prepare(subject_id, event)
-                except EventError:
-                    break  # the core reports it, with its own message
-                self._check_size(subject_id, prepared[3])
-                tags.append(prepared[2])
-                subjects.append(prepared[1])
-            self._pg.expect(tags, subjects)
+        # append_batch and append_batch_report both come here; the sizes, ids and
+        # subjects go to the server in _before_write, which the core calls.
         try:
             return super()._append(pending)
         finally:
@@ -412,8 +435,16 @@ class PostgresLedger(LedgerCore):
             # Even when the commit's outcome is unknown: the next read asks the server.
             self._forget(subject_id for subject_id, _ in pending)
 
+    def _before_write(self, prepared: Sequence[tuple[str, bytes, bytes, Event]]) -> None:
+        """Sizes checked before the lock; the ids and subjects go with the lock in one
+        exchange (and name the shards to lock), not one query each.
+        """
+        for subject_id, _, _, base in prepared:
+            self._check_size(subject_id, base)
+        self._pg.expect([p[2] for p in prepared], [p[1] for p in prepared])
+
     def _check_size(self, subject_id: str, event: Event) -> None:
-        """Refuse an event larger than ``max_record_bytes``, before the chain's lock: a
+        """Refuse an event larger than ``max_record_bytes``, before any lock: a
         huge one would be serialised, sealed and sent while every other writer waits.
         """
         if isinstance(event, Erasure):
@@ -429,9 +460,14 @@ class PostgresLedger(LedgerCore):
         self, subject_id: str, *, at: datetime | None = None, keep_proof: bool | None = None
     ) -> Erasure:
         """Erase a subject (Art. 17); see :meth:`lawful.ledger.ConsentLedger.erase`."""
+        given: object = subject_id  # checked by the core; a bad id just locks every shard
+        if isinstance(given, str) and given:
+            # Only the subject's shard is locked.
+            self._pg.expect((), [self._key.subject_tag(subject_id)])
         try:
             return super().erase(subject_id, at=at, keep_proof=keep_proof)
         finally:
+            self._pg.expect(())  # unused if the core refused before writing
             self._forget([subject_id])
 
     def dump(self) -> Generator[BackupEntry]:
@@ -452,11 +488,7 @@ class PostgresLedger(LedgerCore):
 
     def _dump(self) -> Generator[BackupEntry | None]:
         with self._pg.reading() as reader:
-            verifier = ChainVerifier(self._key)
-            for record in reader.scan():
-                verifier.feed(record)
-            verifier.subject_heads(reader.subject_heads())
-            verifier.finish(reader.meta(HEAD))
+            verify_shards(self._key, self._pg, reader=reader)
             yield None
             check = self._key.check.hex()
             for record in reader.scan():
@@ -468,6 +500,41 @@ class PostgresLedger(LedgerCore):
                     yield BackupEntry(None, decoded.event, tag, key_check=check)
                 else:
                     yield BackupEntry(decoded.subject, decoded.event)
+
+    def verify(
+        self, *, expected_head: Head | None = None, since: Head | None = None, workers: int = 1
+    ) -> Head:
+        """Check every record and head, shard by shard; return the ledger's head.
+
+        Each shard is streamed through a server-side cursor in a repeatable-read snapshot of
+        its own, so no snapshot outlasts one shard's scan; memory grows with the subjects
+        of the shards in flight, not with records.
+
+        Args:
+            expected_head: A head the host anchored earlier: every shard must still hold
+                the records it counted, unchanged (see ``docs/ledger.md``).
+            since: A head this method returned earlier (a checkpoint): only the records
+                added after it are verified, chained from it; the records at its counts are
+                checked to hash to it. Records before it that an erasure after it lists
+                are checked to be erased; other changes to records before it are found by
+                a run without ``since`` (and by every read, which verifies what it returns).
+            workers: Shards verified at once, each on its own connection (at most
+                ``max_connections``).
+
+        Raises:
+            LedgerIntegrityError: Something does not verify: every problem of every shard
+                is listed, each naming its shard and record.
+            LedgerError: ``expected_head`` or ``since`` is a head of another layout.
+        """
+        if workers < 1:
+            raise LedgerError(f"postgres: workers must be at least 1, got {workers!r}")
+        return verify_shards(
+            self._key,
+            self._pg,
+            expected_head=expected_head,
+            since=since,
+            workers=min(workers, self._pg.limits.max_connections),
+        )
 
     def purge(self) -> None:
         """Run the ``VACUUM`` of an erasure again (after one failed: see :meth:`erase`).
