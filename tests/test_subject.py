@@ -78,8 +78,11 @@ def shuffled(events: tuple[Event, ...], seed: int) -> list[Event]:
 
 
 def own_lines(subject: Subject) -> dict[object, tuple[list[int], list[Event]]]:
-    """The subject's timelines as it reads them: each list cut at the subject's count."""
-    return {k: (v[0][: v[2]], v[1][: v[2]]) for k, v in subject._index.lines.items()}
+    """The subject's timelines as it reads them (the interaction timelines, built when first
+    read, included): each list cut at the subject's count.
+    """
+    lines = subject._index.interaction_lines()
+    return {k: (v[0][: v[2]], v[1][: v[2]]) for k, v in lines.items()}
 
 
 def same_index(one: Subject, two: Subject) -> None:
@@ -165,6 +168,19 @@ def test_add_equals_rebuild(seed: int) -> None:
     for event in shuffled(HISTORY, seed):
         grown = grown.add(event)
     assert grown == built
+    same_index(grown, built)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_add_after_the_interaction_timelines_were_read_equals_rebuild(seed: int) -> None:
+    """Adding to a subject whose interaction timelines were already built (a rule read
+    them) grows them in place of building them later, to the same index.
+    """
+    built = Subject("s", HISTORY)
+    grown = Subject("s")
+    for event in shuffled(HISTORY, seed):
+        grown._index.interaction_lines()
+        grown = grown.add(event)
     same_index(grown, built)
 
 

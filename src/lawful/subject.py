@@ -150,6 +150,9 @@ _AGE_LINES: tuple[LineKey, ...] = ((Kind.AGE,),)
 _CONTRACT_LINES: tuple[LineKey, ...] = ((Kind.CONTRACT,),)
 _ANY_OPT_OUT: LineKey = (Kind.ANY_OPT_OUT,)
 _ANY_INTERACTION: LineKey = (Kind.ANY_INTERACTION,)
+# The kinds of timeline built only when a rule first reads them (_Index.interaction_lines):
+# a decision on fresh data never reads them, and they are most of a visitor's events.
+_LAZY_KINDS = frozenset({Kind.INTERACTION, Kind.ANY_INTERACTION})
 
 
 def _erasure(_: Erasure) -> tuple[LineKey, ...]:
@@ -248,21 +251,8 @@ def _grow_consent_withdrawn(event: ConsentWithdrawn, key: int, grown: _Grown) ->
     return True
 
 
-def _grow_interaction(event: Interaction, key: int, grown: _Grown) -> bool:
-    line_key = (Kind.INTERACTION, event.kind, event.purpose)
-    line = grown.get(line_key)
-    if line is None:
-        grown[line_key] = ([key], [event])
-    else:
-        line[0].append(key)
-        line[1].append(event)
-    line = grown.get(_ANY_INTERACTION)
-    if line is None:
-        grown[_ANY_INTERACTION] = ([key], [event])
-    else:
-        line[0].append(key)
-        line[1].append(event)
-    return True
+def _grow_interaction(_event: Interaction, _key: int, _grown: _Grown) -> bool:
+    return True  # its own timelines are built from the Kind.ALL line when first read
 
 
 _GROW: dict[type[Event], _Grow] = {
@@ -386,6 +376,37 @@ class _Index:
     late: dict[int, int] = attrs.Factory(dict)
     memo: dict[Hashable, Any] = attrs.Factory(dict)  # what the engine derives once
     decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's kept decisions
+    # Whether the interaction timelines are in ``lines`` yet (see interaction_lines).
+    interactions: bool = False
+
+    def interaction_lines(self) -> dict[LineKey, Line]:
+        """``lines`` with the interaction timelines, built from the Kind.ALL line the first
+        time a rule asks (only retention reads them; building them for every subject cost
+        a fifth of indexing a visitor's history).
+
+        ``lines`` is replaced, never changed in place, so that a reader iterating the
+        dict it holds is never disturbed; two threads building at once build alike.
+        """
+        if self.interactions:
+            return self.lines
+        grown: _Grown = {}
+        every = self.lines.get(_ALL)
+        if every is not None:
+            keys, events, count = every
+            for key, event in zip(keys[:count], events[:count], strict=True):
+                if isinstance(event, Interaction):
+                    own = ((Kind.INTERACTION, event.kind, event.purpose), _ANY_INTERACTION)
+                    for line_key in own:
+                        line = grown.get(line_key)
+                        if line is None:
+                            grown[line_key] = ([key], [event])
+                        else:
+                            line[0].append(key)
+                            line[1].append(event)
+        lines = {**self.lines, **{k: (v[0], v[1], len(v[0])) for k, v in grown.items()}}
+        self.lines = lines
+        self.interactions = True
+        return lines
 
     @classmethod
     def _of(
@@ -409,6 +430,8 @@ class _Index:
             every.append(key)
             counted.append(event)
             for line_key in own:
+                if line_key[0] in _LAZY_KINDS:
+                    continue
                 line = grown.get(line_key)
                 if line is None:
                     grown[line_key] = ([key], [event])
@@ -430,6 +453,8 @@ class _Index:
             late = {**late, id(event): key}
         key = effective
         for line_key in _keys_for(event):
+            if not self.interactions and line_key[0] in _LAZY_KINDS:
+                continue  # built from the Kind.ALL line, this event included, when read
             old = lines.get(line_key)
             if old is None:
                 lines[line_key] = ([key], [event], 1)
@@ -439,7 +464,13 @@ class _Index:
         contracts = self.contracts
         if isinstance(event, ContractStarted | ContractEnded):
             contracts = _contracts_in_force(lines[(Kind.CONTRACT,)], late)
-        return _Index(lines, contracts, late, decisions=_still_kept(self.decisions, event))
+        return _Index(
+            lines,
+            contracts,
+            late,
+            decisions=_still_kept(self.decisions, event),
+            interactions=self.interactions,
+        )
 
 
 def _still_kept(decisions: dict[Hashable, Any], event: Event) -> dict[Hashable, Any]:

@@ -42,7 +42,7 @@ def _interaction_us(subject: Subject) -> list[int]:
     index = subject._index  # noqa: SLF001
     cached: list[int] | None = index.memo.get(Kind.ANY_INTERACTION)
     if cached is None:
-        line = index.lines.get((Kind.ANY_INTERACTION,))
+        line = index.interaction_lines().get((Kind.ANY_INTERACTION,))
         cached = [k // _R for k in line[0][: line[2]]] if line is not None else []
         index.memo[Kind.ANY_INTERACTION] = cached
     return cached
@@ -70,7 +70,6 @@ def _session_end(subject: Subject, timeout_us: int, c_us: int, at_us: int) -> in
 
 def _retention_limit(q: _Query) -> tuple[int, str] | None:
     """The instant the data collected at ``c_us`` must be gone, and the rule that says so."""
-    lines = q.lines
     c_us = q.c_us
     retention = q.purpose.retention
     pid = q.purpose.id
@@ -81,6 +80,7 @@ def _retention_limit(q: _Query) -> tuple[int, str] | None:
             _narrow_after(q, rule.period)
             limit = (_after(rule.period, c_us), f"{rule.period} after collection")
         elif isinstance(rule, AfterLastInteraction):
+            lines = q.subject._index.interaction_lines()  # noqa: SLF001 - built when first read
             last = -1
             for kind in rule.kinds:
                 found = _latest_in(
