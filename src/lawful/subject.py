@@ -150,6 +150,21 @@ _AGE_LINES: tuple[LineKey, ...] = ((Kind.AGE,),)
 _CONTRACT_LINES: tuple[LineKey, ...] = ((Kind.CONTRACT,),)
 _ANY_OPT_OUT: LineKey = (Kind.ANY_OPT_OUT,)
 _ANY_INTERACTION: LineKey = (Kind.ANY_INTERACTION,)
+# The kinds of timeline that only the rules of erasure, restriction, age, opt-out and
+# objection read: a subject with none of them ("quiet", _Index.quiet) skips those rules.
+_LOUD_KINDS = frozenset(
+    {
+        Kind.ERASURE,
+        Kind.RESTRICTION,
+        Kind.AGE,
+        Kind.OPT_OUT_STATE,
+        Kind.OPT_OUTS,
+        Kind.ANY_OPT_OUT,
+        Kind.OBJECTIONS,
+        Kind.OBJECTION_STATE,
+        Kind.OVERRIDES,
+    }
+)
 # The kinds of timeline built only when a rule first reads them (_Index.interaction_lines):
 # a decision on fresh data never reads them, and they are most of a visitor's events.
 _LAZY_KINDS = frozenset({Kind.INTERACTION, Kind.ANY_INTERACTION})
@@ -378,6 +393,18 @@ class _Index:
     decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's kept decisions
     # Whether the interaction timelines are in ``lines`` yet (see interaction_lines).
     interactions: bool = False
+    _quiet: bool | None = attrs.field(default=None, alias="_quiet")  # see quiet()
+
+    def quiet(self) -> bool:
+        """Whether the subject has no event of erasure, restriction, age, opt-out or
+        objection (what most visitors' histories hold: consents and page views), so that
+        the rules reading only those timelines have nothing to read. Found once.
+        """
+        quiet = self._quiet
+        if quiet is None:
+            loud = _LOUD_KINDS
+            quiet = self._quiet = not any(key[0] in loud for key in self.lines)
+        return quiet
 
     def interaction_lines(self) -> dict[LineKey, Line]:
         """``lines`` with the interaction timelines, built from the Kind.ALL line the first

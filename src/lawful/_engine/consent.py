@@ -95,7 +95,7 @@ def _judge(
     purpose = q.purpose
     pid = purpose.id
     grant = group[0]
-    erasure = latest_key(q.lines.get((Kind.ERASURE,)), q.at_key, q.late)
+    erasure = None if q.quiet else latest_key(q.lines.get((Kind.ERASURE,)), q.at_key, q.late)
     if erasure is not None and key // _R <= erasure[0] // _R:
         # Art. 17: after an erasure, consent-based processing needs a consent given after it.
         return (
@@ -155,7 +155,7 @@ def _judge(
                         event=tied,
                     ),
                 )
-    if q.ctx.age_covers:
+    if q.ctx.age_covers and not q.quiet:  # a quiet subject has no age on record
         for tied in group:
             child = _child_consent(q, tied, key)
             if child is not None:

@@ -94,7 +94,8 @@ def _slots(q: _Query, *, as_basis: bool) -> list[_Slot]:
     wide_grants = lines.get(keys.grants)
     wide_stops = lines.get(keys.stops)
     extra: tuple[Line | None, ...] = ()
-    if as_basis and not purpose.direct_marketing:
+    if as_basis and not purpose.direct_marketing and not q.quiet:
+        # (A quiet subject has no objection or opt-out to count.)
         # On a consent purpose that is not direct marketing an objection counts as a
         # withdrawal, and so does an opt-out that reaches it (Art. 7(3)).
         scopes = q.scopes if q.scopes is not None else _reached_scopes(q)

@@ -23,7 +23,7 @@ from lawful._engine.query import _Deny, _Query
 from lawful._engine.retention import _retention
 from lawful._engine.scope import _transfers
 from lawful.decision import Reason
-from lawful.model import CompiledPurpose, LegalBasis, NoPeriodStated
+from lawful.model import CompiledPurpose, LegalBasis, NoPeriodStated, UnknownAge
 
 __all__ = ["Plan", "compile_plan", "plan_of"]
 
@@ -40,6 +40,9 @@ class Plan:
         purpose: The compiled purpose the plan was made for (a purpose changed with
             ``attrs.evolve`` is no longer it, and gets a plan of its own).
         checks: The checks between scope and basis that can deny it, in order.
+        quiet_checks: Those of ``checks`` that can deny it on a quiet subject (no erasure,
+            restriction, age, opt-out or objection on record, :meth:`_Index.quiet`): the
+            others read only timelines such a subject does not have.
         basis: The basis step.
         reasons: The basis's fixed reasons (legitimate interests, and the bases the
             policy declares necessary); empty where the basis reads the subject.
@@ -48,7 +51,16 @@ class Plan:
         given: The start of its ``CONSENT_GIVEN`` message.
     """
 
-    __slots__ = ("basis", "checks", "consent_keys", "device", "given", "purpose", "reasons")
+    __slots__ = (
+        "basis",
+        "checks",
+        "consent_keys",
+        "device",
+        "given",
+        "purpose",
+        "quiet_checks",
+        "reasons",
+    )
 
     def __init__(
         self,
@@ -61,11 +73,21 @@ class Plan:
     ) -> None:
         self.purpose = purpose
         self.checks = checks
+        # With no age on record the age check denies only where the policy says so.
+        silent = _SILENT_WHEN_QUIET
+        if purpose.context.age.unknown_age is not UnknownAge.DENY:
+            silent = silent | {_age_check}
+        self.quiet_checks = tuple(check for check in checks if check not in silent)
         self.basis = basis
         self.reasons = reasons
         self.device = device
         self.consent_keys = _ConsentKeys(purpose.id, purpose.vendors)
         self.given = f"Consent for '{purpose.id}'"
+
+
+# The checks that find nothing to deny on a subject without erasure, restriction, opt-out
+# and objection events (each reads only those timelines).
+_SILENT_WHEN_QUIET: frozenset[Check] = frozenset({_erasure, _restriction, _opt_out, _objection})
 
 
 def compile_plan(purpose: CompiledPurpose) -> Plan:

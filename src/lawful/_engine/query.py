@@ -70,6 +70,7 @@ class _Query:
         "operation",
         "plan",
         "purpose",
+        "quiet",
         "scopes",
         "subject",
         "tail",
@@ -92,8 +93,12 @@ class _Query:
     ) -> None:
         self.subject = subject
         self.plan = plan
-        self.lines = subject._index.lines  # noqa: SLF001 - the engine owns the index format
-        self.late = subject._index.late  # noqa: SLF001
+        index = subject._index  # noqa: SLF001 - the engine owns the index format
+        self.lines = index.lines
+        self.late = index.late
+        # No erasure, restriction, age, opt-out or objection on record: the rules that read
+        # only those find nothing (Plan.quiet_checks, and the consent rule's look-ups).
+        self.quiet = index.quiet()
         self.purpose = purpose
         self.ctx: PolicyContext = purpose.context
         self.basis = purpose.basis

@@ -381,7 +381,7 @@ def _planned(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
     if verdict is not None:
         return verdict
     plan = q.plan
-    for check in plan.checks:
+    for check in plan.quiet_checks if q.quiet else plan.checks:
         verdict = check(q)
         if verdict is not None:
             return verdict
