@@ -264,7 +264,7 @@ def test_finding_4_a_vacuum_the_server_skipped_is_an_error_and_keeps_the_flag(
     with open_ledger(pg, listen=False) as ledger:
         ledger.append("s-1", consent(0))
         real = ledger._pg.queries
-        ledger._pg.queries = attrs.evolve(real, vacuum=sql.Composed([sql.SQL(SKIPPED_VACUUM)]))
+        ledger._pg.queries = attrs.evolve(real, vacuum=sql.SQL(SKIPPED_VACUUM))
         with pytest.raises(LedgerError, match="VACUUM did not run: permission denied"):
             ledger.erase("s-1")
         flag = "SELECT count(*) FROM ledger_meta WHERE name = 'purge_pending'"

@@ -37,6 +37,7 @@ from lawful import (
     Purpose,
     ReasonCode,
     Subject,
+    UnknownSubjectCategory,
 )
 from lawful import strategies as ls
 from lawful._time import from_us
@@ -136,14 +137,17 @@ def _pinned() -> Sweep:
 def _pinned_consents() -> Sweep:
     """A sweep whose hits meet the consent codes a drawn instant rarely meets together: a
     consent past its lifetime, one given under a version the policy does not know, one
-    withdrawn, a child's consent no parent authorised (Art. 8(1)), and an objection the
-    controller overrode (Art. 21(1)).
+    withdrawn, a child's consent no parent authorised (Art. 8(1)), an objection the
+    controller overrode (Art. 21(1)), and a purpose for clients only, asked about people
+    whose categories a table does not say (the policy denies those: Art. 5(1)(b)).
     """
     day = datetime(2025, 3, 1, 9, tzinfo=UTC)
     policy = Policy(
         id="pinned-consents",
         version="2",
         age=AgeRules(parental_consent_age=15),
+        subject_categories={"client": "Clients"},
+        unknown_subject_category=UnknownSubjectCategory.DENY,
         purposes=[
             Purpose(
                 "news",
@@ -161,6 +165,15 @@ def _pinned_consents() -> Sweep:
                 legitimate_interest="Safety",
                 assessment="LIA-1",
                 override_admissible=True,
+            ),
+            Purpose(
+                "billing",
+                "Billing",
+                "We bill clients",
+                LegalBasis.LEGITIMATE_INTERESTS,
+                legitimate_interest="Invoices",
+                assessment="LIA-2",
+                subjects=("client",),
             ),
         ],
     )

@@ -121,7 +121,7 @@ class Head:
     Attributes:
         count: The number of records.
         hash: The MAC of the last record, in hex (64 zeros for an empty ledger); for a
-            sharded ledger, :func:`shards_hash` of every shard's count and last MAC.
+            sharded ledger, ``shards_hash`` of every shard's count and last MAC.
         shards: For a sharded ledger, the number of records of each shard (they add up
             to ``count``); empty for a single chain.
     """
