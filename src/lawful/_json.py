@@ -136,13 +136,15 @@ def _read_terms(value: object) -> PurposeTerms:
     return _parse_terms(value, "")
 
 
+_METHODS: dict[str, ConsentMethod] = {m.value: m for m in ConsentMethod}  # a call less
+
+
 def _read_method(value: object) -> ConsentMethod:
     if not isinstance(value, str):
         raise _Bad('expected a consent method such as "banner"')
-    try:
-        return ConsentMethod(value)
-    except ValueError:
-        pass
+    found = _METHODS.get(value)
+    if found is not None:
+        return found
     # Files from before methods were a closed set hold free text. Spelled differently
     # ("Pre-ticked box"), a named method is still that method (never consent, if it is
     # one of those); anything else is an affirmative act of unknown form.
