@@ -33,6 +33,7 @@ from lawful.exceptions import EventError, InputLimitError, NaiveDatetimeError
 from lawful.model import LegalBasis, PurposeTerms
 
 __all__ = [
+    "column_reader",
     "decision_from_dict",
     "decision_to_dict",
     "describe_event",
@@ -135,13 +136,15 @@ def _read_terms(value: object) -> PurposeTerms:
     return _parse_terms(value, "")
 
 
+_METHODS: dict[str, ConsentMethod] = {m.value: m for m in ConsentMethod}  # a call less
+
+
 def _read_method(value: object) -> ConsentMethod:
     if not isinstance(value, str):
         raise _Bad('expected a consent method such as "banner"')
-    try:
-        return ConsentMethod(value)
-    except ValueError:
-        pass
+    found = _METHODS.get(value)
+    if found is not None:
+        return found
     # Files from before methods were a closed set hold free text. Spelled differently
     # ("Pre-ticked box"), a named method is still that method (never consent, if it is
     # one of those); anything else is an affirmative act of unknown form.
@@ -247,6 +250,61 @@ def _prepared(cls: type[Any]) -> Callable[[Mapping[str, object]], Event]:
     found = names["read"]  # type: ignore[assignment]
     _PREPARED[cls] = found  # type: ignore[assignment]
     return found  # type: ignore[return-value]
+
+
+_ColumnReader = Callable[[int, int], Event]
+_COLUMN_FACTORIES: dict[tuple[type[Any], tuple[str, ...]], Callable[..., _ColumnReader]] = {}
+
+
+def column_reader(cls: type[Any], columns: Mapping[str, list[object]]) -> _ColumnReader:
+    """The prepared constructor of :func:`_prepared`, reading row ``i`` of ``columns``
+    (field name to values, ``None`` for absent) instead of one object: ``read(i, given)``
+    where ``given`` is how many fields row ``i`` holds in all. It reads the same fields
+    with the same readers and calls the class the same way, and raises on anything
+    unusual (a required field absent, a field of another class given, a bad value): the
+    caller then reads that row with :func:`event_from_dict`, which says what and where.
+    """
+    names = tuple(f.name for f in attrs.fields(cls) if f.name in columns)
+    factory = _COLUMN_FACTORIES.get((cls, names))
+    if factory is None:
+        factory = _column_factory(cls, names)
+        _COLUMN_FACTORIES[(cls, names)] = factory
+    return factory(*(columns[name] for name in names))
+
+
+def _column_factory(cls: type[Any], present: tuple[str, ...]) -> Callable[..., _ColumnReader]:
+    readers, _ = _schema(cls)
+    scope: dict[str, object] = {"cls": cls}
+    body = [f"def make({', '.join(f'c_{name}' for name in present)}):", "    def read(i, given):"]
+    body.append("        n = 0")
+    args = []
+    for field in attrs.fields(cls):
+        name = field.name
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{name}: a factory default is not prepared")
+        if name not in present:
+            if field.default is attrs.NOTHING:
+                body.append("        raise KeyError")  # required and never given
+                break
+            scope[f"d_{name}"] = field.default  # _prepared refuses factory defaults
+            args.append(f"{name}=d_{name}")
+            continue
+        scope[f"r_{name}"] = readers[name][0]
+        body.append(f"        v = c_{name}[i]")
+        if field.default is attrs.NOTHING:
+            body.append("        if v is None: raise KeyError")
+            body.append(f"        n += 1; f_{name} = r_{name}(v)")
+        else:
+            scope[f"d_{name}"] = field.default
+            body.append(f"        if v is None: f_{name} = d_{name}")
+            body.append(f"        else: n += 1; f_{name} = r_{name}(v)")
+        args.append(f"{name}=f_{name}")
+    else:
+        body.append("        if n != given: raise KeyError")  # a field of another class
+        body.append(f"        return cls({', '.join(args)})")
+    body.append("    return read")
+    exec("\n".join(body), scope)  # noqa: S102 - source made here from the class's own fields
+    return scope["make"]  # type: ignore[return-value]
 
 
 def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Event:

@@ -1,10 +1,11 @@
 """A subject's decisions over an interval: :class:`Span` values, exact, not sampled.
 
 A decision is piecewise constant in time: it changes only when one of the subject's events
-takes effect, or at a deadline of the rules themselves (a consent's lifetime, a retention
-limit, a birthday). :func:`timeline` walks those instants, asking the engine once per piece,
-and joins neighbours that decide alike, so that every instant of a span decides as its
-span says.
+that the purpose's rules read takes effect (not a page view, unless a retention limit counts
+from interactions; not another purpose's consent), or at a deadline of the rules themselves
+(a consent's lifetime, a retention limit, a birthday). :func:`timeline` walks those
+instants, asking the engine once per piece, and joins neighbours that decide alike, so that
+every instant of a span decides as its span says.
 
 >>> from datetime import datetime, UTC
 >>> import lawful

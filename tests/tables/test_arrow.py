@@ -7,14 +7,18 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lawful
 from lawful import ConsentGiven, EventError, NaiveDatetimeError, TableError
+from lawful import strategies as ls
 
 pa = pytest.importorskip("pyarrow")
 tables = pytest.importorskip("lawful.tables")
 
 AT = datetime(2025, 3, 1, 9, tzinfo=timezone(timedelta(hours=2)))
+EVENT_FIELDS = sorted(tables.EVENT_SCHEMA.names[2:])
 
 
 def _rows(*rows: Mapping[str, object]) -> Any:
@@ -103,3 +107,49 @@ def test_dictionary_and_large_string_columns_read() -> None:
         }
     )
     assert list(tables.from_arrow(table)) == [("s", lawful.OptOut(at=AT, scope="all"))]
+
+
+def _one_by_one(table: Any) -> list[tuple[str, object]] | str:
+    """What reading every row as one object with ``event_from_dict`` gives: the events,
+    or the first error's message.
+    """
+    out: list[tuple[str, object]] = []
+    for i, row in enumerate(table.to_pylist()):
+        subject = row.pop("subject")
+        if type(subject) is not str or not subject:
+            return f"events[{i}].subject: expected the subject id as a string"
+        data = {k: v.isoformat() if type(v) is date else v for k, v in row.items() if v is not None}
+        label = row["type"][:40] if isinstance(row["type"], str) and row["type"] else "event"
+        try:
+            out.append((subject, lawful.event_from_dict(data, where=f"events[{i}]: {label}")))
+        except (EventError, NaiveDatetimeError) as exc:
+            return str(exc)
+    return out
+
+
+@given(
+    ls.event_histories(),
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from(EVENT_FIELDS), st.integers(0, 10**6))
+    ),
+)
+@settings(max_examples=60)
+def test_a_table_reads_as_its_rows_read_one_by_one(
+    history: list[lawful.Event], swaps: list[tuple[int, str, int]]
+) -> None:
+    """Fail closed, and fast: reading a table column by column gives the events (or the
+    error, naming the row and field) that reading each row as one object gives, for good
+    rows and for rows given another row's field or a null in a required one.
+    """
+    table = tables.to_arrow([(f"s{i % 3}", event) for i, event in enumerate(history)])
+    if table.num_rows:
+        columns = {name: table.column(name).to_pylist() for name in table.schema.names}
+        for row, field, source in swaps:
+            columns[field][row % table.num_rows] = columns[field][source % table.num_rows]
+        table = pa.table(columns, schema=table.schema)
+    expected = _one_by_one(table)
+    try:
+        got: list[tuple[str, object]] | str = list(tables.from_arrow(table))
+    except (EventError, NaiveDatetimeError) as exc:
+        got = str(exc)
+    assert got == expected

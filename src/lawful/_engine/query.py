@@ -200,12 +200,30 @@ def _latest_of(q: _Query, kind: str, purpose: str | None, key: int) -> tuple[int
     return _latest_in(q.late, (lines.get((kind, purpose)), lines.get((kind, None))), key)
 
 
+_DAY_US = 86_400_000_000
+# Calendar periods after the first instant of a UTC day, by (period, day): a sweep asks
+# about many instants of few days. Bounded: cleared when full.
+_DAY_LIMITS: dict[tuple[Duration, int], int] = {}
+_DAY_LIMITS_MAX = 65_536
+
+
 def _after(period: Duration, start_us: int) -> int:
     """``start_us`` plus ``period``; :data:`_NEVER` when that lies past the last datetime."""
     if not period.years and not period.months:
         end = start_us + period.days * 86_400_000_000 + period.seconds * 1_000_000
         return min(end, _NEVER)
-    try:
-        return to_us(period.after(from_us(start_us)), "limit")
-    except (OverflowError, ValueError):  # a year past 9999: a limit never reached
-        return _NEVER
+    # In UTC, months and years move the date and keep the time of day, and days and
+    # seconds add on: the period after any instant of a day is the period after the
+    # day's first instant plus the time of day (past the last datetime either way: never).
+    first = start_us - start_us % _DAY_US
+    key = (period, first)
+    limit = _DAY_LIMITS.get(key)
+    if limit is None:
+        try:
+            limit = to_us(period.after(from_us(first)), "limit")
+        except (OverflowError, ValueError):  # a year past 9999: a limit never reached
+            limit = _NEVER
+        if len(_DAY_LIMITS) >= _DAY_LIMITS_MAX:
+            _DAY_LIMITS.clear()
+        _DAY_LIMITS[key] = limit
+    return _NEVER if limit >= _NEVER else min(limit + (start_us - first), _NEVER)

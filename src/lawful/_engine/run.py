@@ -38,8 +38,22 @@ from lawful.decision import (
     _Draft,
     make_decision,
 )
+from lawful.events import (
+    ConsentGiven,
+    ConsentWithdrawn,
+    Interaction,
+    Objection,
+    ObjectionOverridden,
+    ObjectionWithdrawn,
+    ParentalConsentGiven,
+    ParentalConsentWithdrawn,
+    RestrictionLifted,
+    RestrictionRequested,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
+)
 from lawful.exceptions import QueryError, UncompiledPurposeError
-from lawful.model import CompiledPurpose, LegalBasis
+from lawful.model import AfterLastInteraction, CompiledPurpose, LegalBasis, SessionEnd
 from lawful.subject import Subject
 
 
@@ -239,7 +253,8 @@ def decide_span(
 ) -> tuple[Decision, int]:
     """:func:`decide` without the kept answers, with the instant (microseconds) up to which
     the decision, reasons included, holds when no new event is recorded: the earlier of the
-    next instant one of the subject's events takes effect and the rules' own deadlines.
+    next instant an event the purpose's rules read takes effect (:func:`_changes`) and the
+    rules' own deadlines.
     :data:`NEVER` when nothing ends it. What :meth:`lawful.Policy.timeline` steps by.
 
     ``plain=True`` evaluates every rule in order, as written, instead of the purpose's
@@ -258,14 +273,69 @@ def decide_span(
         subject, purpose, at, at_us, vendor, data, c_us, operation, fresh=fresh, plain=plain
     )
     end = _NEVER
-    every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001 - the engine owns the index
-    if every is not None:
-        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
-        if pos < every[2]:
-            end = every[0][pos] // _R
+    instants = _changes(subject, purpose, reads_interactions=not fresh)
+    pos = bisect_right(instants, at_us)
+    if pos < len(instants):
+        end = instants[pos]
     if until_us is not None:
         end = min(end, until_us)
     return decision, end
+
+
+# The event classes whose timelines are keyed by a purpose, which a decision on purpose P
+# reads only under P's id or None (every purpose): lines.py, objection.py, erasure.py,
+# age.py and scope.py look them up as (kind, P) and (kind, None), never another purpose's.
+_PER_PURPOSE = (
+    ConsentGiven,
+    ConsentWithdrawn,
+    Objection,
+    ObjectionWithdrawn,
+    ObjectionOverridden,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
+    RestrictionRequested,
+    RestrictionLifted,
+    ParentalConsentGiven,
+    ParentalConsentWithdrawn,
+)
+
+
+def _changes(subject: Subject, purpose: CompiledPurpose, *, reads_interactions: bool) -> list[int]:
+    """The instants (microseconds, ascending) at which an event that a decision on
+    ``purpose`` can read takes effect: where :func:`decide_span` ends a piece.
+
+    Every event counts but two kinds a decision on the purpose never reads: an event
+    for another purpose (see :data:`_PER_PURPOSE`), and an interaction, which only the
+    retention limits counted from the last interaction or a session's end read
+    (retention.py), and only for stored data (``reads_interactions``: not fresh).
+    Leaving out one that is read would merge pieces that decide differently: the
+    timeline laws (tests/properties/test_timeline_laws.py) check every instant.
+    """
+    interactions = reads_interactions and any(
+        isinstance(rule, AfterLastInteraction | SessionEnd) for rule in purpose.retention.rules
+    )
+    index = subject._index  # noqa: SLF001 - the engine owns the index
+    memo_key = ("changes", purpose.id, interactions)
+    found: list[int] | None = index.memo.get(memo_key)
+    if found is not None:
+        return found
+    found = []
+    every = index.lines.get(_ALL_LINE)
+    if every is not None:
+        pid = purpose.id
+        keys, events, count = every
+        for i in range(count):
+            event = events[i]
+            if isinstance(event, Interaction):
+                if not interactions:
+                    continue
+            elif isinstance(event, _PER_PURPOSE) and event.purpose not in (None, pid):
+                continue
+            instant = keys[i] // _R
+            if not found or found[-1] != instant:
+                found.append(instant)
+    index.memo[memo_key] = found
+    return found
 
 
 def decide_collected(

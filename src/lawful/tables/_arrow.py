@@ -4,15 +4,18 @@ A row is one event: ``subject``, ``type``, ``at`` and the fields of its type by 
 other column null. Written tables hold instants as ISO 8601 text with their offset, as in
 JSON Lines (an Arrow timestamp has one zone per column, so it would lose the offset each
 event was written with), and a birth date as an Arrow date. Read, a table may also hold
-instants as timestamps with a time zone (a warehouse's ``TIMESTAMPTZ``). Every row is read
-through :func:`lawful.event_from_dict`, the one parser of the event shape: a bad row is an
-:class:`lawful.EventError` naming the row (counted from 0) and the field, never skipped.
+instants as timestamps with a time zone (a warehouse's ``TIMESTAMPTZ``). Rows are read
+column by column with each event class's prepared constructor (the readers and validators
+of :func:`lawful.event_from_dict`, the one parser of the event shape); a row it does not
+read as plainly good is read again as one object by :func:`lawful.event_from_dict`, so a
+bad row is an :class:`lawful.EventError` naming the row (counted from 0) and the field,
+never skipped.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -20,9 +23,9 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lawful._json import event_from_dict
+from lawful._json import column_reader, event_from_dict
 from lawful._time import from_us
-from lawful.events import EVENT_TYPES, ConsentMethod, Event
+from lawful.events import BY_TYPE, EVENT_TYPES, ConsentMethod, Event
 from lawful.exceptions import EventError, NaiveDatetimeError, TableError
 from lawful.model import PurposeTerms
 
@@ -154,6 +157,8 @@ def plain(column: pa.Array[Any] | pa.ChunkedArray[Any]) -> pa.Array[Any]:
     return column
 
 
+_UNREAD: Any = object()  # a type not looked up yet
+
 _PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
 _THOUSAND = pa.scalar(1_000, pa.int64())
 
@@ -211,7 +216,17 @@ def _values(column: pa.Array[Any], name: str, source: str, rows: list[int]) -> l
 class Rows:
     """A batch of event rows made Python values once, read into events by row range."""
 
-    __slots__ = ("_kinds", "_names", "_rows", "_source", "_subjects", "_values")
+    __slots__ = (
+        "_columns",
+        "_events",
+        "_given",
+        "_kinds",
+        "_names",
+        "_rows",
+        "_source",
+        "_subjects",
+        "_values",
+    )
 
     def __init__(
         self,
@@ -229,14 +244,50 @@ class Rows:
         if rows is None:
             rows = list(range(batch.num_rows))
         columns: dict[str, list[object]] = {}
+        given: pa.Array[Any] | None = None  # per row: how many event fields it holds
         for name in batch.schema.names:
-            columns[name] = _values(plain(batch.column(name)), name, source, rows)
+            column = plain(batch.column(name))
+            columns[name] = _values(column, name, source, rows)
+            if name not in ("subject", "type"):
+                valid = column.is_valid().cast(pa.int8())
+                given = valid if given is None else pc.add(given, valid)
         self._source = source
         self._rows = rows
         self._subjects = columns.pop("subject")
         self._kinds = columns.pop("type")
         self._names = tuple(columns)
         self._values = tuple(columns[name] for name in self._names)
+        self._columns = columns
+        # Validity counts are never null; a null would only send its row the slow way.
+        self._given: list[int | None] = (
+            [0] * batch.num_rows if given is None else given.cast(pa.int64()).to_pylist()
+        )
+        self._events: list[Event | None] | None = None
+
+    def _prepared(self) -> list[Event | None]:
+        """Every row's event read column by column with each class's prepared constructor
+        (:func:`lawful._json.column_reader`); ``None`` for a row it does not read as
+        plainly good, which :meth:`read` then reads as one object, with every check and
+        its error.
+        """
+        events: list[Event | None] = [None] * len(self._kinds)
+        readers: dict[str, Callable[[int, int], Event] | None] = {}
+        columns, given = self._columns, self._given
+        for i, kind in enumerate(self._kinds):
+            if type(kind) is not str:
+                continue
+            reader = readers.get(kind, _UNREAD)
+            if reader is _UNREAD:
+                cls = BY_TYPE.get(kind)
+                reader = None if cls is None else column_reader(cls, columns)
+                readers[kind] = reader
+            if reader is None:
+                continue
+            try:
+                events[i] = reader(i, given[i])
+            except Exception:  # noqa: BLE001, S112 - read again as one object, which says where
+                continue
+        return events
 
     def read(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, Event]]:
         """The events of rows ``start`` to ``stop`` (excluded), as ``(subject id, event)``.
@@ -247,12 +298,19 @@ class Rows:
         """
         source, rows, subjects, kinds = self._source, self._rows, self._subjects, self._kinds
         named = tuple(zip(self._names, self._values, strict=True))
+        prepared = self._events
+        if prepared is None:
+            prepared = self._events = self._prepared()
         for i in range(start, len(subjects) if stop is None else stop):
             subject, kind = subjects[i], kinds[i]
             if type(subject) is not str or not subject:
                 raise EventError(
                     f"{source}[{rows[i]}].subject: expected the subject id as a string"
                 )
+            event = prepared[i]
+            if event is not None:
+                yield subject, event
+                continue
             data: dict[str, object] = {"type": kind}
             for name, values in named:
                 value = values[i]
