@@ -28,6 +28,7 @@ from lawful import (
     BirthDateDeclared,
     ConsentGiven,
     ConsentWithdrawn,
+    ContractStarted,
     Duration,
     Event,
     LegalBasis,
@@ -138,8 +139,10 @@ def _pinned_consents() -> Sweep:
     """A sweep whose hits meet the consent codes a drawn instant rarely meets together: a
     consent past its lifetime, one given under a version the policy does not know, one
     withdrawn, a child's consent no parent authorised (Art. 8(1)), an objection the
-    controller overrode (Art. 21(1)), and a purpose for clients only, asked about people
-    whose categories a table does not say (the policy denies those: Art. 5(1)(b)).
+    controller overrode (Art. 21(1)), a contract in force (Art. 6(1)(b)), and a purpose
+    for clients only, asked about people whose categories a table does not say (the
+    policy denies those: Art. 5(1)(b)). The derandomized draws differ with what ran
+    before in the same process, so the rare codes are pinned here, not left to them.
     """
     day = datetime(2025, 3, 1, 9, tzinfo=UTC)
     policy = Policy(
@@ -166,6 +169,7 @@ def _pinned_consents() -> Sweep:
                 assessment="LIA-1",
                 override_admissible=True,
             ),
+            Purpose("service", "Service", "We run your account", LegalBasis.CONTRACT),
             Purpose(
                 "billing",
                 "Billing",
@@ -205,6 +209,7 @@ def _pinned_consents() -> Sweep:
             ],
         ),
     )
+    subjects += (Subject("s6", [ContractStarted(at=day, contract="c-1")]),)
     at = day + timedelta(days=40)
     hits = tuple((s.id, c) for s in subjects for c in (day, day + timedelta(days=35)))
     return Sweep(policy, subjects, "news", None, at, hits)
