@@ -181,7 +181,7 @@ def _pinned_consents() -> Sweep:
             ),
         ],
     )
-    subjects = (
+    subjects: tuple[Subject, ...] = (
         Subject("s0", [ConsentGiven(at=day, purpose="news")]),
         Subject("s1", [ConsentGiven(at=day, purpose="news", policy_version="0")]),
         Subject(
