@@ -523,3 +523,19 @@ def test_extension_errors_become_one_line(
     assert cli.main(["fail"]) == 2
     err = capsys.readouterr().err
     assert err == "lawful: error: ledger.db: unknown schema version 9 (expected 1)\n"
+
+
+def test_progress_draws_a_bar_and_erases_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """The one progress bar of ``ledger show --all-subjects`` and ``sweep``: what is done
+    of the total, and nothing left behind once the report follows.
+    """
+    from lawful.cli import Progress  # noqa: PLC0415
+
+    progress = Progress()
+    progress(1, 2)
+    progress(2, 2)  # the last one is always drawn, however soon after the previous
+    progress.close()
+    drawn = capsys.readouterr().err
+    assert drawn == (
+        "\r[" + "#" * 15 + "." * 15 + "] 1/2 subjects\r[" + "#" * 30 + "] 2/2 subjects\r\x1b[K"
+    )

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,16 @@ from typing import TextIO
 
 from lawful._bundled import bundled_policy_names
 from lawful._json import describe_event, dumps_events, read_events
-from lawful.cli import POLICY_HELP, CommandError, Subparsers, parse_instant, resolve_policy, say
+from lawful.cli import (
+    POLICY_HELP,
+    CommandError,
+    Progress,
+    Subparsers,
+    is_terminal,
+    parse_instant,
+    resolve_policy,
+    say,
+)
 from lawful.events import Event
 from lawful.exceptions import LedgerIntegrityError, LedgerKeyError
 from lawful.ledger import (
@@ -144,46 +152,15 @@ def _migrate(args: argparse.Namespace) -> int:
 
 _PROGRESS_MIN = 200
 """A report over at least this many subjects shows progress on a terminal's stderr."""
-_PROGRESS_EVERY = 0.1
-"""Seconds between two redraws of the progress line."""
-
-
-class _Progress:
-    """A one-line progress bar on standard error, drawn only on a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self._total = total
-        self._shown = 0.0
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self._shown < _PROGRESS_EVERY and done < self._total:
-            return
-        self._shown = now
-        filled = 30 * done // max(self._total, 1)
-        bar = "#" * filled + "." * (30 - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{self._total} subjects")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\r\x1b[K")  # erase the line: the report alone remains
-        sys.stderr.flush()
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 def _show_all(args: argparse.Namespace) -> int:
     """Every subject's events, one section each, read one subject at a time."""
     subjects = events = 0
     with _open(args, read_only=True) as ledger:
-        progress = None
-        if _stderr_is_terminal() and (total := ledger.subject_count()) >= _PROGRESS_MIN:
-            progress = _Progress(total)
+        progress, total = None, 0
+        if is_terminal(sys.stderr) and (total := ledger.subject_count()) >= _PROGRESS_MIN:
+            progress = Progress()
         histories = ledger.histories()
         try:
             for history in histories:
@@ -200,7 +177,7 @@ def _show_all(args: argparse.Namespace) -> int:
                 subjects += 1
                 events += len(history.events)
                 if progress is not None:
-                    progress.update(subjects)
+                    progress(subjects, total)
         finally:
             histories.close()
             if progress is not None:

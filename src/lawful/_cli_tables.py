@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from lawful._json import read_events
 from lawful.cli import (
     CommandError,
+    Progress,
     Subparsers,
     add_policy_argument,
+    is_terminal,
     parse_instant,
     resolve_policy,
     say,
@@ -110,22 +112,6 @@ def _events(args: argparse.Namespace, tables: Any, hits: pa.Table) -> pa.Table:
     return table
 
 
-class _Progress:
-    """Subjects decided so far, on one line of standard error (a terminal only)."""
-
-    def __init__(self) -> None:
-        self.shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        sys.stderr.write(f"\rlawful sweep: {done:,} of {total:,} subjects decided")
-        sys.stderr.flush()
-        self.shown = True
-
-    def end(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-
-
 def _write(table: pa.Table, path: str) -> None:
     import pyarrow.parquet as pq  # noqa: PLC0415 - an optional extra
 
@@ -151,7 +137,7 @@ def _sweep(args: argparse.Namespace) -> int:
     at = parse_instant(args.at, "--at")
     hits = _parquet(args.hits, "hits")
     events = _events(args, tables, hits)
-    progress = _Progress() if sys.stderr.isatty() else None
+    progress = Progress() if is_terminal(sys.stderr) else None
     try:
         swept = _duck.sweep(
             policy,
@@ -166,7 +152,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise CommandError(f"sweep: {type(exc).__name__}: {exc}") from None
     finally:
         if progress is not None:
-            progress.end()
+            progress.close()
     allowed = swept.column("allowed")
     kept = swept.drop_columns(["allowed"])
     _write(kept.filter(allowed), args.out)

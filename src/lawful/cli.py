@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from importlib import metadata
@@ -214,19 +215,47 @@ def _split(text: str, option: str) -> tuple[str, ...]:
     return items
 
 
-def _to_terminal() -> bool:
-    """Whether standard output is a terminal (a closed or odd stream counts as not)."""
-    isatty = getattr(sys.stdout, "isatty", None)
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (a closed or odd stream counts as not)."""
+    isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty is not None and isatty())
     except (OSError, ValueError):
         return False
 
 
+class Progress:
+    """A one-line progress bar on standard error, for a terminal: redrawn at most ten
+    times a second, and erased at the end so that only the command's report remains.
+    Call it with what is done and the total.
+    """
+
+    EVERY = 0.1
+    """Seconds between two redraws."""
+
+    def __init__(self) -> None:
+        self._shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._shown < self.EVERY and done < total:
+            return
+        self._shown = now
+        filled = 30 * done // max(total, 1)
+        bar = "#" * filled + "." * (30 - filled)
+        sys.stderr.write(f"\r[{bar}] {done:,}/{total:,} subjects")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
 def _wrap(text: str, width: int = _WIDTH, indent: str = "") -> str:
     # Only a terminal gets folded lines: piped or redirected, a paragraph stays on one
     # line, so that `grep "Art. 5(3)"` finds it whole.
-    if not _to_terminal():
+    if not is_terminal(sys.stdout):
         return indent + text
     columns = shutil.get_terminal_size((width, 24)).columns
     width = max(_MIN_WIDTH, min(width, columns))
