@@ -463,11 +463,7 @@ def _planned(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
         if isinstance(device, _Deny):
             return device
         found.extend(device)
-    if q.lead:
-        found[:0] = q.lead
-    if q.tail:
-        found.extend(q.tail)
-    return tuple(found)
+    return _with_lead_and_tail(q, found)
 
 
 def _decide(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
@@ -508,6 +504,13 @@ def _decide(q: _Query, data: Iterable[str]) -> _Deny | tuple[Reason, ...]:
         if isinstance(device, _Deny):
             return device
         reasons.extend(device)
+    return _with_lead_and_tail(q, reasons)
+
+
+def _with_lead_and_tail(q: _Query, reasons: list[Reason]) -> tuple[Reason, ...]:
+    """The basis's reasons with what earlier checks put before them (an override) and
+    after them (storage pending an objection).
+    """
     if q.lead:
         reasons[:0] = q.lead
     if q.tail:
