@@ -77,6 +77,11 @@ def _sweep(events: str, hits: str = "{hits.parquet}", at: str = AT) -> list[str]
     return [*head, "--purpose", "analytics", "--at", at, "--out", "{out.parquet}"]
 
 
+def _iso27560(ledger: str, policy: str, *extra: str) -> list[str]:
+    head = ["ledger", "export", ledger, "--key-file", "{key}", "s", "--format", "iso27560"]
+    return [*head, "--policy", policy, *extra]
+
+
 def _timeline(events: str, *extra: str) -> list[str]:
     return ["timeline", "--policy", "piwik-pro", "--events", events, "--subject", "s", *extra]
 
@@ -163,56 +168,9 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
         {},
     ),
     ("ledger-export-zero-key", ["ledger", "export", "{ledger}", "--key-file", "{/dev/zero}"], {}),
-    (
-        "ledger-export-iso27560-garbage-db",
-        [
-            "ledger",
-            "export",
-            "{garbage.bin}",
-            "--key-file",
-            "{key}",
-            "s",
-            "--format",
-            "iso27560",
-            "--policy",
-            "piwik-pro",
-        ],
-        {},
-    ),
-    (
-        "ledger-export-iso27560-deep-policy",
-        [
-            "ledger",
-            "export",
-            "{ledger}",
-            "--key-file",
-            "{key}",
-            "s",
-            "--format",
-            "iso27560",
-            "--policy",
-            "{deep.json}",
-        ],
-        {},
-    ),
-    (
-        "ledger-export-iso27560-at-offset",
-        [
-            "ledger",
-            "export",
-            "{ledger}",
-            "--key-file",
-            "{key}",
-            "s",
-            "--format",
-            "iso27560",
-            "--policy",
-            "piwik-pro",
-            "--at",
-            LATE,
-        ],
-        {},
-    ),
+    ("ledger-export-iso27560-garbage-db", _iso27560("{garbage.bin}", "piwik-pro"), {}),
+    ("ledger-export-iso27560-deep-policy", _iso27560("{ledger}", "{deep.json}"), {}),
+    ("ledger-export-iso27560-at-offset", _iso27560("{ledger}", "piwik-pro", "--at", LATE), {}),
     ("ledger-export-garbage-db", ["ledger", "export", "{garbage.bin}", "--key-file", "{key}"], {}),
     ("sweep-garbage-hits", _sweep("{good.jsonl}", "{garbage.bin}"), {}),
     ("sweep-deep-events", _sweep("{deep.jsonl}"), {}),
