@@ -9,11 +9,17 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from lawful._engine.age import _age_check
-from lawful._engine.basis import _contract, _declared_reason, _device_access, _interest_reason
-from lawful._engine.consent import _consent
+from lawful._engine.basis import (
+    _contract,
+    _declared_reason,
+    _device_access,
+    _device_denied,
+    _interest_reason,
+)
+from lawful._engine.consent import _consent, _consent_quick
 from lawful._engine.erasure import _erasure, _restriction
 from lawful._engine.objection import _objection, _opt_out
-from lawful._engine.plan import plan_of
+from lawful._engine.plan import Plan, plan_of
 from lawful._engine.query import (
     _ALL_LINE,
     _CONSENT,
@@ -27,7 +33,7 @@ from lawful._engine.query import (
     _Query,
 )
 from lawful._engine.retention import _retention
-from lawful._engine.scope import _scope, _transfers
+from lawful._engine.scope import _scope, _subjects, _transfers
 from lawful._time import from_us, to_us
 from lawful.decision import (
     DRAFTS_BECOME_DECISIONS,
@@ -54,7 +60,7 @@ from lawful.events import (
 )
 from lawful.exceptions import QueryError, UncompiledPurposeError
 from lawful.model import AfterLastInteraction, CompiledPurpose, LegalBasis, SessionEnd
-from lawful.subject import Subject
+from lawful.subject import Line, LineKey, Subject
 
 
 def may_process(
@@ -382,10 +388,61 @@ def _evaluate(
     ``valid_until``).
     """
     _require_compiled(purpose)
-    query = _Query(
-        subject, purpose, at, at_us, vendor, c_us, operation, plan_of(purpose), fresh=fresh
-    )
+    plan = plan_of(purpose)
+    if fresh and plan.quick and vendor is None and not data and not plain:
+        index = subject._index  # noqa: SLF001 - the engine owns the index
+        if not index.late and index.quiet():
+            made = _quick(plan, index.lines, subject.categories, at, at_us)
+            if made is not None:
+                return made
+    query = _Query(subject, purpose, at, at_us, vendor, c_us, operation, plan, fresh=fresh)
     return _run(query, data, plain=plain)
+
+
+def _quick(
+    plan: Plan,
+    lines: dict[LineKey, Line],
+    categories: frozenset[str] | None,
+    at: datetime,
+    at_us: int,
+) -> tuple[Decision, int | None] | None:
+    """:func:`_run` in the common shape (``plan.quick``): a quiet subject, no grant recorded
+    late, fresh data, every vendor and data category of the purpose. Scope, then the basis:
+    no other check of the plan can deny then, and nothing is put before or after the
+    basis's reasons. ``None`` where the consent needs the full rule (grants at one instant).
+    """
+    purpose = plan.purpose
+    denied = plan.scope_denial or _subjects(plan, categories)
+    if denied is not None:
+        basis = None if purpose.processor_only else purpose.basis
+        return make_decision(False, purpose.id, at, basis, (denied,), None), None  # noqa: FBT003
+    until: list[int] = []  # deadlines of an allow (a consent's expiry)
+    step = plan.basis
+    if step is _consent:
+        found = _consent_quick(plan, lines, at, at_us, until)
+        if found is None:
+            return None
+        if isinstance(found, _Deny):
+            reasons: tuple[Reason, ...] = (found.reason,)
+            return make_decision(False, purpose.id, at, purpose.basis, reasons, None), _next(  # noqa: FBT003
+                until, at_us
+            )
+        reasons = tuple(found)
+    elif plan.device:
+        device = _consent_quick(plan, lines, at, at_us, until)
+        if device is None:
+            return None
+        if isinstance(device, _Deny):
+            reasons = (_device_denied(purpose, device.reason),)
+            return make_decision(False, purpose.id, at, purpose.basis, reasons, None), _next(  # noqa: FBT003
+                until, at_us
+            )
+        reasons = (*plan.reasons, *device)
+    else:
+        reasons = plan.reasons
+    until_us = _next(until, at_us) if until else None
+    valid_until = None if until_us is None else from_us(until_us, at.tzinfo)
+    return make_decision(True, purpose.id, at, purpose.basis, reasons, valid_until), until_us  # noqa: FBT003
 
 
 def _require_compiled(purpose: object) -> None:
