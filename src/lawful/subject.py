@@ -635,11 +635,13 @@ def latest_key(
 def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Index]:
     """The events in log order, their sort keys, and their index.
 
-    One pass over the events: each instant converted once, each class's timelines found
-    in one look-up, and the timelines grown as it goes, which holds when the events come
-    in strict time order with every grant recorded in time (the usual case). Otherwise
-    (events out of order, ties of instant, a grant recorded late, a "consent" that is no
-    affirmative act) the events are sorted and the timelines grown again from them.
+    One pass over the events: each instant converted once, and the timelines grown as it
+    goes, which holds when the events come in strict time order with every grant recorded
+    in time (the usual case). Page views and consent choices, most of a history, are
+    handled in the loop itself; every other class through its spec (_SPECS: a call and a
+    look-up more). Otherwise (events out of order, ties of instant, a grant recorded late,
+    a "consent" that is no affirmative act) the events are sorted and the timelines grown
+    again from them.
     """
     keys: list[int] = []
     events: list[Event] = []
@@ -648,34 +650,72 @@ def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Inde
     grown: dict[LineKey, tuple[list[int], list[Event]]] = {}
     specs = _SPECS
     epoch = EPOCH
+    grants, stops = Kind.CONSENT_GRANTS, Kind.CONSENT_STOPS
+    not_affirmative = _NOT_AFFIRMATIVE
     last = -1
     simple = True  # strictly increasing keys, and every event enters the Kind.ALL line
+    others = False  # an event besides page views and consent choices: see _Index.quiet
     for event in given:
-        rank, grant, _, grow = specs.get(type(event)) or _spec(event)
-        at = event.at  # _spec let only events through
-        try:
-            delta = at - epoch
-        except TypeError:  # pragma: no cover - events are checked aware where made
-            to_us(at, f"{event.event_type}.at")
-            raise
-        # ((seconds * 10**6 + microseconds) * 4 + rank, with one big-integer step fewer)
-        key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (delta.microseconds * 4 + rank)
-        if grant and event.recorded_at is not None:
-            effective = effective_key(event, key)  # type: ignore[arg-type]
-            if effective != key:
-                late[id(event)] = key
-                moved[id(event)] = effective
+        cls = type(event)
+        line_key: LineKey | None = None
+        if cls is Interaction:  # its own timelines are built when first read
+            delta = event.at - epoch  # aware by construction: events check their instants
+            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                delta.microseconds * 4 + _INTERACTION_RANK
+            )
+        elif cls is ConsentGiven:
+            delta = event.at - epoch
+            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                delta.microseconds * 4 + _GIVEN_RANK
+            )
+            if event.recorded_at is not None:
+                effective = effective_key(event, key)  # type: ignore[arg-type]
+                if effective != key:
+                    late[id(event)] = key
+                    moved[id(event)] = effective
+                    simple = False
+            method = event.method  # type: ignore[attr-defined]
+            if method.__class__ is not ConsentMethod or method in not_affirmative:
+                simple = False  # no affirmative act, or free text: as _consent_given says
+            line_key = (grants, event.purpose, event.vendor)  # type: ignore[attr-defined]
+        elif cls is ConsentWithdrawn:
+            delta = event.at - epoch
+            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                delta.microseconds * 4 + _WITHDRAWN_RANK
+            )
+            line_key = (stops, event.purpose, event.vendor)  # type: ignore[attr-defined]
+        else:
+            others = True
+            rank, grant, _, grow = specs.get(cls) or _spec(event)
+            at = event.at  # _spec let only events through
+            try:
+                delta = at - epoch
+            except TypeError:  # pragma: no cover - events are checked aware where made
+                to_us(at, f"{event.event_type}.at")
+                raise
+            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                delta.microseconds * 4 + rank
+            )
+            if grant and event.recorded_at is not None:
+                effective = effective_key(event, key)  # type: ignore[arg-type]
+                if effective != key:
+                    late[id(event)] = key
+                    moved[id(event)] = effective
+                    simple = False
+            if simple and key > last and not grow(event, key, grown):
                 simple = False
         keys.append(key)
         events.append(event)  # type: ignore[arg-type]
-        if not simple:
-            continue
         if key <= last:
             simple = False
-            continue
         last = key
-        if not grow(event, key, grown):
-            simple = False
+        if line_key is not None and simple:
+            line = grown.get(line_key)
+            if line is None:
+                grown[line_key] = ([key], [event])  # type: ignore[list-item]
+            else:
+                line[0].append(key)
+                line[1].append(event)  # type: ignore[arg-type]
     if not simple:
         if not all(map(_before, keys, islice(keys, 1, None))):
             keys, events = _ordered_pairs(list(zip(keys, events, strict=True)))
@@ -685,21 +725,29 @@ def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Inde
         # Every event counts, in log order: the Kind.ALL line is a copy (Subject.add
         # appends to the log and to this line, each on its own).
         lines[_ALL] = (keys[:], events[:], len(keys))
-    return keys, events, _Index(lines, _contracts_in_force(lines.get(_CONTRACT_LINES[0]), late))
+    contracts = lines.get(_CONTRACT_LINES[0])
+    index = _Index(
+        lines, _NO_CONTRACTS if contracts is None else _contracts_in_force(contracts, late)
+    )
+    if not others:
+        index._quiet = True  # noqa: SLF001 - consents and page views only: quiet for sure
+    return keys, events, index
 
 
-def _to_events(value: Iterable[_EventBase]) -> tuple[Event, ...]:
-    # Typed on the events' common base: mypy infers a mixed list literal as
-    # list[_EventBase], and Subject("s", [grant, withdrawal]) must type-check. Each is
-    # checked in __attrs_post_init__, in the same pass that indexes it.
-    return tuple(value)  # type: ignore[arg-type]
+_INTERACTION_RANK = Interaction.rank
+_GIVEN_RANK = ConsentGiven.rank
+_WITHDRAWN_RANK = ConsentWithdrawn.rank
+_NO_CONTRACTS: Line = ([], [], 0)  # never written to: Subject.add makes a new line
 
 
-def _categories(value: Iterable[str] | None) -> frozenset[str] | None:
-    return None if value is None else frozenset(value)
+# Subject's slots, set past its frozen __setattr__ (an __init__ written out: attrs' own
+# would convert the events to a tuple that is sorted into another at once).
+def _slot_setter(name: str) -> Callable[[Subject, object], None]:
+    setter: Callable[[Subject, object], None] = Subject.__dict__[name].__set__
+    return setter
 
 
-@attrs.frozen(eq=True)
+@attrs.frozen(eq=True, init=False)
 class Subject:
     """A data subject and what it did.
 
@@ -711,10 +759,8 @@ class Subject:
     """
 
     id: str
-    events: tuple[Event, ...] = attrs.field(default=(), converter=_to_events)
-    categories: frozenset[str] | None = attrs.field(
-        default=None, converter=_categories, kw_only=True
-    )
+    events: tuple[Event, ...] = ()
+    categories: frozenset[str] | None = attrs.field(default=None, kw_only=True)
     # The events in order and their sort keys, in step. The lists may run on past the
     # subject's own ``_count`` entries (shared with subjects made by ``add``, see Line).
     _log: list[Event] = attrs.field(init=False, eq=False, repr=False, alias="_log")
@@ -722,13 +768,24 @@ class Subject:
     _count: int = attrs.field(init=False, eq=False, repr=False, alias="_count")
     _index: _Index = attrs.field(init=False, eq=False, repr=False, alias="_index")
 
-    def __attrs_post_init__(self) -> None:
-        keys, ordered, index = _indexed(self.events)
-        object.__setattr__(self, "events", tuple(ordered))
-        object.__setattr__(self, "_log", ordered)
-        object.__setattr__(self, "_keys", keys)
-        object.__setattr__(self, "_count", len(ordered))
-        object.__setattr__(self, "_index", index)
+    def __init__(
+        self,
+        id: str,
+        events: Iterable[_EventBase] = (),
+        *,
+        categories: Iterable[str] | None = None,
+    ) -> None:
+        # The events are typed on their common base: mypy infers a mixed list literal as
+        # list[_EventBase], and Subject("s", [grant, withdrawal]) must type-check. Each is
+        # checked in the pass that indexes it.
+        keys, ordered, index = _indexed(events)
+        _set_id(self, id)
+        _set_events(self, tuple(ordered))
+        _set_categories(self, None if categories is None else frozenset(categories))
+        _set_log(self, ordered)
+        _set_keys(self, keys)
+        _set_count(self, len(ordered))
+        _set_index(self, index)
 
     if not TYPE_CHECKING:  # typed, every unknown attribute would pass as Any
 
@@ -766,3 +823,12 @@ class Subject:
     def extend(self, events: Iterable[_EventBase]) -> Subject:
         """A new subject with more events (rebuilt once: cheaper than many :meth:`add`)."""
         return Subject(self.id, [*self.events, *events], categories=self.categories)
+
+
+_set_id = _slot_setter("id")
+_set_events = _slot_setter("events")
+_set_categories = _slot_setter("categories")
+_set_log = _slot_setter("_log")
+_set_keys = _slot_setter("_keys")
+_set_count = _slot_setter("_count")
+_set_index = _slot_setter("_index")
