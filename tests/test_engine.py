@@ -813,7 +813,7 @@ def test_the_quick_path_decides_as_every_rule_evaluated(
                 plan = purpose.plan
                 assert plan is not None
                 if plan.quick and not index.late and index.quiet():
-                    made = _quick(plan, index.lines, categories, at, to_us(at, "at"))
+                    made = _quick(plan, index, categories, at, to_us(at, "at"))
                     # Grants at one instant, which the full consent rule judges together.
                     twins = history.startswith("two") and purpose.id in {
                         getattr(event, "purpose", None) for event in QUIET[history]

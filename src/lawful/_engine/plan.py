@@ -21,7 +21,12 @@ from lawful._engine.lines import _ALL_SCOPE, _ConsentKeys
 from lawful._engine.objection import _OBJECTABLE, _objection, _opt_out
 from lawful._engine.query import _Deny, _Query
 from lawful._engine.retention import _retention
-from lawful._engine.scope import _processor_only, _transfers, _unknown_categories
+from lawful._engine.scope import (
+    _processor_only,
+    _transfers,
+    _unknown_categories,
+    fixed_transfers,
+)
 from lawful.decision import Reason
 from lawful.model import (
     CompiledPurpose,
@@ -67,6 +72,8 @@ class Plan:
             only), or ``None``.
         unknown_denial: The reason scope denies it with for a subject of unknown
             categories, or ``None``.
+        transfer_denial: The reason Chapter V denies it with for every vendor, where that
+            reads nothing of the subject (no safeguard stated), or ``None``.
     """
 
     __slots__ = (
@@ -82,6 +89,7 @@ class Plan:
         "quiet_checks",
         "reasons",
         "scope_denial",
+        "transfer_denial",
         "unknown_denial",
     )
 
@@ -117,11 +125,16 @@ class Plan:
             and purpose.context.unknown_subject_category is UnknownSubjectCategory.DENY
             else None
         )
+        fixed, self.transfer_denial = (
+            fixed_transfers(purpose) if _transfers in checks else (True, None)
+        )
+        # The checks _quick runs on a quiet subject's fresh data: none, or the transfers'
+        # prepared verdict (fresh data is never past retention, see _retention).
+        quick_checks = {_retention, _transfers} if fixed else {_retention}
         reads_consent = basis is _consent or device
         self.quick = purpose.processor_only or (
             basis is not _contract_basis
-            # Fresh data is never past retention (_retention), the other quiet checks can deny.
-            and all(check is _retention for check in self.quiet_checks)
+            and all(check in quick_checks for check in self.quiet_checks)
             and not (reads_consent and purpose.per_vendor_consent and purpose.vendors)
         )
 

@@ -60,7 +60,7 @@ from lawful.events import (
 )
 from lawful.exceptions import QueryError, UncompiledPurposeError
 from lawful.model import AfterLastInteraction, CompiledPurpose, LegalBasis, SessionEnd
-from lawful.subject import Line, LineKey, Subject
+from lawful.subject import Subject, _Index
 
 
 def may_process(
@@ -389,33 +389,39 @@ def _evaluate(
     """
     _require_compiled(purpose)
     plan = plan_of(purpose)
-    if fresh and plan.quick and vendor is None and not data and not plain:
-        index = subject._index  # noqa: SLF001 - the engine owns the index
-        if not index.late and index.quiet():
-            made = _quick(plan, index.lines, subject.categories, at, at_us)
-            if made is not None:
-                return made
+    if fresh and vendor is None and not data and not plain:
+        made = _quick(plan, subject._index, subject.categories, at, at_us)  # noqa: SLF001
+        if made is not None:
+            return made
     query = _Query(subject, purpose, at, at_us, vendor, c_us, operation, plan, fresh=fresh)
     return _run(query, data, plain=plain)
 
 
 def _quick(
     plan: Plan,
-    lines: dict[LineKey, Line],
+    index: _Index,
     categories: frozenset[str] | None,
     at: datetime,
     at_us: int,
 ) -> tuple[Decision, int | None] | None:
-    """:func:`_run` in the common shape (``plan.quick``): a quiet subject, no grant recorded
-    late, fresh data, every vendor and data category of the purpose. Scope, then the basis:
-    no other check of the plan can deny then, and nothing is put before or after the
-    basis's reasons. ``None`` where the consent needs the full rule (grants at one instant).
+    """:func:`_run` for fresh data, every vendor and data category of the purpose, in few
+    steps where it can: a denial of scope (which reads only the subject's categories); and
+    in the common shape (``plan.quick``: a quiet subject, no grant recorded late), scope,
+    the transfers' prepared verdict, then the basis: no other check of the plan can deny
+    then, and nothing is put before or after the basis's reasons. ``None``: the plan runs
+    (another shape, or grants at one instant, which the full consent rule judges).
     """
     purpose = plan.purpose
     denied = plan.scope_denial or _subjects(plan, categories)
     if denied is not None:
         basis = None if purpose.processor_only else purpose.basis
         return make_decision(False, purpose.id, at, basis, (denied,), None), None  # noqa: FBT003
+    if not plan.quick or index.late or not index.quiet():
+        return None
+    denied = plan.transfer_denial
+    if denied is not None:
+        return make_decision(False, purpose.id, at, purpose.basis, (denied,), None), None  # noqa: FBT003
+    lines = index.lines
     until: list[int] = []  # deadlines of an allow (a consent's expiry)
     step = plan.basis
     if step is _consent:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from lawful._engine.query import _Deny, _latest_in, _Query
 from lawful.decision import Reason, ReasonCode, lazy_reason
 from lawful.events import ContractStarted, TransferConsentGiven
-from lawful.model import CompiledPurpose, TransferDerogation, TransferMechanism
+from lawful.model import CompiledPurpose, TransferDerogation, TransferMechanism, Vendor
 
 if TYPE_CHECKING:
     from lawful._engine.plan import Plan
@@ -130,18 +130,61 @@ def _transfers(q: _Query) -> _Deny | None:
             verdict = _derogation(q, name, vendor.derogation)
             if verdict is not None:
                 return verdict
-        elif mechanism in (TransferMechanism.NOT_STATED, TransferMechanism.NOT_APPLICABLE):
-            # Art. 44, 46(1): a transfer with no stated safeguard cannot be shown lawful.
-            return _Deny(
-                Reason(
-                    ReasonCode.TRANSFER_SAFEGUARD_MISSING,
-                    f"Vendor '{name}' receives the data outside the EEA ({vendor.hosting}), "
-                    "and the policy states no safeguard for the transfer.",
-                    ReasonCode.TRANSFER_SAFEGUARD_MISSING.article,
-                    clause=f"vendors.{name}.transfer",
-                )
-            )
+        elif mechanism in _UNSAFE:
+            return _Deny(_safeguard_missing(name, vendor))
     return None
+
+
+_UNSAFE = (TransferMechanism.NOT_STATED, TransferMechanism.NOT_APPLICABLE)
+
+
+def _safeguard_missing(name: str, vendor: Vendor) -> Reason:
+    """Art. 44, 46(1): a transfer with no stated safeguard cannot be shown lawful."""
+    return Reason(
+        ReasonCode.TRANSFER_SAFEGUARD_MISSING,
+        f"Vendor '{name}' receives the data outside the EEA ({vendor.hosting}), "
+        "and the policy states no safeguard for the transfer.",
+        ReasonCode.TRANSFER_SAFEGUARD_MISSING.article,
+        clause=f"vendors.{name}.transfer",
+    )
+
+
+def _no_ground(name: str) -> Reason:
+    """Art. 49(1): a derogation that names no ground that can hold (refused on loading)."""
+    return Reason(
+        ReasonCode.TRANSFER_SAFEGUARD_MISSING,
+        f"The transfer to vendor '{name}' outside the EEA names no derogation that "
+        "can hold for this purpose.",
+        "Art. 49(1)",
+        clause=f"vendors.{name}.derogation",
+    )
+
+
+def fixed_transfers(purpose: CompiledPurpose) -> tuple[bool, Reason | None]:
+    """Whether :func:`_transfers` on every vendor of ``purpose`` reads nothing of the
+    subject, and if so the denial it gives (``None``: none), as the plan prepares it.
+    """
+    transfers = purpose.context.transfers
+    for name in purpose.vendors:
+        vendor = transfers.get(name)
+        if vendor is None:
+            continue
+        mechanism = vendor.transfer
+        if mechanism in _UNSAFE:
+            return True, _safeguard_missing(name, vendor)
+        if mechanism is TransferMechanism.DEROGATION:
+            ground = vendor.derogation
+            if ground is TransferDerogation.EXPLICIT_CONSENT or ground in _CONTRACT_DEROGATIONS:
+                return False, None  # its ground is the subject's consent or contract
+            if _groundless(purpose, ground):
+                return True, _no_ground(name)
+    return True, None
+
+
+def _groundless(purpose: CompiledPurpose, ground: TransferDerogation | None) -> bool:
+    return ground is None or (
+        ground is TransferDerogation.COMPELLING_LEGITIMATE_INTERESTS and purpose.recurring
+    )
 
 
 def _derogation(q: _Query, name: str, ground: TransferDerogation | None) -> _Deny | None:
@@ -184,17 +227,6 @@ def _derogation(q: _Query, name: str, ground: TransferDerogation | None) -> _Den
                 clause=clause,
             )
         )
-    if ground is None or (
-        ground is TransferDerogation.COMPELLING_LEGITIMATE_INTERESTS and q.purpose.recurring
-    ):
-        # Refused when the policy is loaded; fail closed all the same.
-        return _Deny(
-            Reason(
-                ReasonCode.TRANSFER_SAFEGUARD_MISSING,
-                f"The transfer to vendor '{name}' outside the EEA names no derogation that "
-                "can hold for this purpose.",
-                "Art. 49(1)",
-                clause=clause,
-            )
-        )
+    if _groundless(q.purpose, ground):
+        return _Deny(_no_ground(name))  # refused when the policy is loaded; fail closed
     return None  # Art. 49(1)(d)-(g), or a one-off transfer: as the controller declared
