@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from lawful._engine.consent import _consent
 from lawful._engine.query import _Deny, _lower_first, _Query
+from lawful._timelines import latest_key
 from lawful.decision import Reason, ReasonCode, lazy_reason
 from lawful.events import ContractStarted
 from lawful.model import CompiledPurpose, LegalBasis
-from lawful.subject import latest_key
 
 _BASIS_CODE = {
     LegalBasis.LEGAL_OBLIGATION: ReasonCode.LEGAL_OBLIGATION,

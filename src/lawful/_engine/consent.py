@@ -16,10 +16,10 @@ from lawful._engine.age import (
 from lawful._engine.lines import _same_instant, _slots
 from lawful._engine.query import _R, _TOP, _after, _Deny, _latest_in, _Query
 from lawful._time import from_us, to_us
+from lawful._timelines import Kind, Line, LineKey, latest_key
 from lawful.decision import Reason, ReasonCode, lazy_reason
 from lawful.events import ConsentGiven, Event, Objection, OptOut
 from lawful.model import CompiledPurpose, PolicyContext, PurposeTerms, SpecialCategoryCondition
-from lawful.subject import Kind, Line, LineKey, latest_key
 
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo

@@ -7,8 +7,8 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from lawful._engine.query import _latest_in, _Query
+from lawful._timelines import Kind, Line, LineKey, latest_key
 from lawful.events import ConsentGiven
-from lawful.subject import Kind, Line, LineKey, latest_key
 
 _ALL_SCOPE = "all"
 

@@ -35,6 +35,7 @@ from lawful._engine.query import (
 from lawful._engine.retention import _retention
 from lawful._engine.scope import _scope, _subjects, _transfers
 from lawful._time import from_us, to_us
+from lawful._timelines import _Index
 from lawful.decision import (
     DRAFTS_BECOME_DECISIONS,
     Decision,
@@ -60,7 +61,7 @@ from lawful.events import (
 )
 from lawful.exceptions import QueryError, UncompiledPurposeError
 from lawful.model import AfterLastInteraction, CompiledPurpose, LegalBasis, SessionEnd
-from lawful.subject import Subject, _Index
+from lawful.subject import Subject
 
 
 def may_process(

@@ -14,7 +14,7 @@ from lawful.model import CompiledPurpose, TransferDerogation, TransferMechanism,
 
 if TYPE_CHECKING:
     from lawful._engine.plan import Plan
-from lawful.subject import Kind, latest_key
+from lawful._timelines import Kind, latest_key
 
 _CONTRACT_DEROGATIONS = {
     TransferDerogation.CONTRACT: "Art. 49(1)(b)",
