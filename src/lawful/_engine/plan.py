@@ -62,6 +62,8 @@ class Plan:
         device: Whether the device-access step runs (ePrivacy Art. 5(3)).
         consent_keys: The keys of the consent timelines it reads, for its vendors.
         given: The start of its ``CONSENT_GIVEN`` message.
+        stale: Why a consent given under each version the policy knows, with the terms
+            of that version, is stale (empty: it is not); what :func:`_staleness` says.
         no_consent: Its ``NO_CONSENT`` reason.
         explicit: Whether its consent must be explicit (Art. 9(2)(a)).
         quick: Whether a decision on a quiet subject, fresh data, every vendor and data
@@ -89,6 +91,7 @@ class Plan:
         "quiet_checks",
         "reasons",
         "scope_denial",
+        "stale",
         "transfer_denial",
         "unknown_denial",
     )
@@ -115,6 +118,9 @@ class Plan:
         self.consent_keys = _ConsentKeys(purpose.id, purpose.vendors)
         self.given = f"Consent for '{purpose.id}'"
         self.no_consent = _no_consent(purpose.id)
+        self.stale: dict[str | None, str] = {
+            version: "; ".join(why) for version, why in purpose.context.stale.items()
+        }
         self.explicit = (
             purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT
         )

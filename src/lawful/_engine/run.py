@@ -388,8 +388,10 @@ def _evaluate(
     (in microseconds) up to which the decision, reasons included, holds (for an allow its
     ``valid_until``).
     """
-    _require_compiled(purpose)
-    plan = plan_of(purpose)
+    plan = getattr(purpose, "plan", None)
+    if plan is None or plan.purpose is not purpose:
+        _require_compiled(purpose)
+        plan = plan_of(purpose)
     if fresh and vendor is None and not data and not plain:
         made = _quick(plan, subject._index, subject.categories, at, at_us)  # noqa: SLF001
         if made is not None:
@@ -417,7 +419,7 @@ def _quick(
     if denied is not None:
         basis = None if purpose.processor_only else purpose.basis
         return make_decision(False, purpose.id, at, basis, (denied,), None), None  # noqa: FBT003
-    if not plan.quick or index.late or not index.quiet():
+    if not plan.quick or index.late or not (index._quiet or index.quiet()):  # noqa: SLF001
         return None
     denied = plan.transfer_denial
     if denied is not None:
