@@ -819,3 +819,55 @@ def test_the_quick_path_decides_as_every_rule_evaluated(
                         getattr(event, "purpose", None) for event in QUIET[history]
                     }
                     assert made is not None or (twins and at >= T0)
+
+
+def test_a_reason_whose_message_is_written_when_read_is_an_ordinary_reason() -> None:
+    """A reason the engine makes with its message pending (lazy_reason) reads, compares,
+    hashes, prints, pickles, copies and evolves as the same reason made at once; the
+    pending render is no field of the value, and the message is written once.
+    """
+    import copy  # noqa: PLC0415 - only this test needs them
+    import pickle  # noqa: PLC0415
+
+    from lawful.decision import lazy_reason  # noqa: PLC0415
+
+    event = ConsentGiven(at=T0, purpose="analytics")
+    calls: list[object] = []
+
+    def render(pid: str, at: datetime) -> str:
+        calls.append(pid)
+        return f"Consent for '{pid}' was given at {at.isoformat()} and is in force."
+
+    def made() -> lawful.Reason:
+        return lazy_reason(ReasonCode.CONSENT_GIVEN, "Art. 6(1)(a)", event, None, render, "a", T0)
+
+    eager = lawful.Reason(
+        ReasonCode.CONSENT_GIVEN, render("a", T0), "Art. 6(1)(a)", event=event, clause=None
+    )
+    calls.clear()
+    lazy = made()
+    assert calls == []  # nothing written until read
+    assert lazy.message == eager.message
+    assert lazy.message == eager.message
+    assert calls == ["a"]  # written once, then kept
+    # What a reader that found the slot empty while another thread wrote it gets:
+    assert lazy.__getattr__("message") == eager.message  # type: ignore[attr-defined]
+    for fresh in (made(), made(), made(), made(), made(), made()):
+        assert fresh == eager
+    assert hash(made()) == hash(eager)
+    assert repr(made()) == repr(eager)
+    assert pickle.loads(pickle.dumps(made())) == eager  # noqa: S301 - our own bytes
+    assert copy.deepcopy(made()) == eager
+    assert attrs.evolve(made(), clause="c") == attrs.evolve(eager, clause="c")
+    assert attrs.asdict(made(), recurse=False) == attrs.asdict(eager, recurse=False)
+    assert [f.name for f in attrs.fields(lawful.Reason)] == [
+        "code",
+        "message",
+        "article",
+        "event",
+        "clause",
+    ]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        made().nothing  # type: ignore[attr-defined]  # noqa: B018 - the read is the test
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made().message = "x"  # type: ignore[misc]

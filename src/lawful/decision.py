@@ -202,12 +202,19 @@ class Reason(_Renders):
                     render = None
                 if render is not None:
                     message: str = render[0](*render[1])
-                    _set_message(self, message)
-                    _set_render(self, None)
+                    _set_message(self, message)  # first the message, then the pending
+                    _set_render(self, None)  # render cleared: a reader sees one of them
                     return message
+                try:  # another thread wrote it since this read found the slot empty
+                    written: str = _get_message(self, None)
+                except AttributeError:
+                    pass
+                else:
+                    return written
             raise AttributeError(f"'Reason' object has no attribute '{name}'")
 
 
+_get_message = Reason.__dict__["message"].__get__
 _set_message = Reason.__dict__["message"].__set__
 _get_render = _Renders.__dict__["_render"].__get__
 _set_render = _Renders.__dict__["_render"].__set__
