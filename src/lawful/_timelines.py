@@ -14,8 +14,6 @@ from itertools import islice
 from operator import lt as _before
 from typing import Any, TypeVar
 
-import attrs
-
 from lawful._time import EPOCH, to_us
 from lawful.events import (
     EVENT_TYPES,
@@ -337,23 +335,46 @@ def _ordered_pairs(pairs: list[tuple[int, Event]]) -> tuple[list[int], list[Even
     return keys, ordered
 
 
-@attrs.define(slots=True)
 class _Index:
-    """The timelines of one subject (private; shared between subjects built by ``add``)."""
+    """The timelines of one subject (private; shared between subjects built by ``add``).
 
-    lines: dict[LineKey, Line]
-    contracts: Line  # derived: after each contract event, the start that keeps one in force
-    # Grants recorded after their `at`, by id: their `at` sort key. Timelines order every
-    # event by the instant it takes effect (a late grant at its recording), so that "what
-    # is in effect at t" is one binary search; which of two events in effect is the later
-    # choice is still decided by their `at` (latest_key): a withdrawal made after a
-    # consent was given stops it, however late that consent was written down.
-    late: dict[int, int] = attrs.Factory(dict)
-    memo: dict[Hashable, Any] = attrs.Factory(dict)  # what the engine derives once
-    decisions: dict[Hashable, Any] = attrs.Factory(dict)  # the engine's kept decisions
-    # Whether the interaction timelines are in ``lines`` yet (see interaction_lines).
-    interactions: bool = False
-    _quiet: bool | None = attrs.field(default=None, alias="_quiet")  # see quiet()
+    A plain slotted class, not attrs: one is made per subject, and attrs' initialiser
+    would call a factory per dict.
+
+    Attributes:
+        lines: The timelines, by key.
+        contracts: Derived: after each contract event, the start that keeps one in force.
+        late: Grants recorded after their ``at``, by id: their ``at`` sort key. Timelines
+            order every event by the instant it takes effect (a late grant at its
+            recording), so that "what is in effect at t" is one binary search; which of
+            two events in effect is the later choice is still decided by their ``at``
+            (latest_key): a withdrawal made after a consent was given stops it, however
+            late that consent was written down.
+        memo: What the engine derives once.
+        decisions: The engine's kept decisions.
+        interactions: Whether the interaction timelines are in ``lines`` yet (see
+            interaction_lines).
+    """
+
+    __slots__ = ("_quiet", "contracts", "decisions", "interactions", "late", "lines", "memo")
+
+    def __init__(
+        self,
+        lines: dict[LineKey, Line],
+        contracts: Line,
+        late: dict[int, int] | None = None,
+        *,
+        decisions: dict[Hashable, Any] | None = None,
+        interactions: bool = False,
+        quiet: bool | None = None,
+    ) -> None:
+        self.lines = lines
+        self.contracts = contracts
+        self.late: dict[int, int] = {} if late is None else late
+        self.memo: dict[Hashable, Any] = {}
+        self.decisions: dict[Hashable, Any] = {} if decisions is None else decisions
+        self.interactions = interactions
+        self._quiet = quiet  # see quiet()
 
     def quiet(self) -> bool:
         """Whether the subject has no event of erasure, restriction, age, opt-out or
@@ -687,10 +708,11 @@ def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Inde
         lines[_ALL] = (keys[:], events[:], len(keys))
     contracts = lines.get(_CONTRACT_LINES[0])
     index = _Index(
-        lines, _NO_CONTRACTS if contracts is None else _contracts_in_force(contracts, late)
+        lines,
+        _NO_CONTRACTS if contracts is None else _contracts_in_force(contracts, late),
+        late,
+        quiet=True if not others else None,  # consents and page views only: quiet for sure
     )
-    if not others:
-        index._quiet = True  # noqa: SLF001 - consents and page views only: quiet for sure
     return keys, events, index
 
 

@@ -156,11 +156,21 @@ def decide(
             made.__class__ = Decision  # type: ignore[assignment]  # inline: a call less
             return made  # type: ignore[return-value]
     at_us = _at_us(at)
-    decision, until_us = _evaluate(
-        subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True
+    index = subject._index  # noqa: SLF001
+    # (Typed compiled, but a caller may pass a Purpose by hand: _evaluate refuses it.)
+    plan: Plan | None = getattr(purpose, "plan", None)
+    quick = (  # _evaluate's first step, a call less
+        _quick(plan, index, subject.categories, at, at_us)
+        if vendor is None and not data and plan is not None and plan.purpose is purpose
+        else None
+    )
+    decision, until_us = (
+        _evaluate(subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True)
+        if quick is None
+        else quick
     )
     # The next instant an event takes effect: a grant recorded after `at` counts from then.
-    every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001
+    every = index.lines.get(_ALL_LINE)
     end = _NEVER
     if every is not None:
         pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
@@ -169,7 +179,7 @@ def decide(
     if until_us is not None:
         end = min(end, until_us)
     until = None if end >= _NEVER else from_us(end, tz)
-    subject._index.decisions[slot] = (  # noqa: SLF001
+    index.decisions[slot] = (
         purpose,
         at,  # from: the instant decided, in its own zone
         until,  # until: the next event or valid_until, in the same zone (None: never)
@@ -415,7 +425,9 @@ def _quick(
     (another shape, or grants at one instant, which the full consent rule judges).
     """
     purpose = plan.purpose
-    denied = plan.scope_denial or _subjects(plan, categories)
+    denied = plan.scope_denial
+    if denied is None and purpose.subjects:
+        denied = _subjects(plan, categories)
     if denied is not None:
         basis = None if purpose.processor_only else purpose.basis
         return make_decision(False, purpose.id, at, basis, (denied,), None), None  # noqa: FBT003
