@@ -144,13 +144,14 @@ def _consent(q: _Query, *, as_basis: bool = True) -> _Deny | list[Reason]:
 
 def _consent_quick(
     plan: Plan, lines: dict[LineKey, Line], at: datetime, at_us: int, until: list[int]
-) -> _Deny | list[Reason] | None:
+) -> Reason | list[Reason] | None:
     """:func:`_consent` in the common shape, in fewer steps: a quiet subject (no erasure,
     restriction, age, opt-out or objection on record), no grant recorded late, fresh data,
     every vendor of a purpose whose consent is purpose-wide (``plan.quick``). What it
     would read: the purpose-wide grants, and the purpose-wide and vendors' withdrawals.
 
-    ``None`` where two grants decide at one instant: :func:`_consent` judges them all.
+    A denial is its reason alone; an allow, the list of its reasons. ``None`` where two
+    grants decide at one instant: :func:`_consent` judges them all.
     The plan-versus-plain law (``tests/properties/test_speed_laws.py``) holds it to the
     plain rule.
     """
@@ -175,10 +176,10 @@ def _consent_quick(
                 best = line[1][pos - 1]
     purpose = plan.purpose
     if best is None:
-        return _Deny(plan.no_consent)
+        return plan.no_consent
     if not isinstance(best, ConsentGiven):
         pid = purpose.id
-        return _Deny(_withdrawn_reason(pid, best))
+        return lazy_reason(_WITHDRAWN, _WITHDRAWN_ARTICLE, best, None, _withdrawn_text, pid, best)
     if twins:
         return None
     # _judge for one grant, fresh data, a quiet subject (no erasure, no age on record).
@@ -186,14 +187,14 @@ def _consent_quick(
     if stale is None:  # no version, one the policy does not know, or terms of its own
         stale = _staleness(purpose.context, purpose, best)
     if stale:
-        return _Deny(_stale_reason(purpose.id, best, stale))
+        return _stale_reason(purpose.id, best, stale)
     lifetime = purpose.consent_lifetime
     if lifetime is not None:
         expired = _expiry(at_us, best, lifetime, purpose.id, at.tzinfo, until)
         if expired is not None:
-            return _Deny(expired)
+            return expired
     if plan.explicit and not best.explicit:
-        return _Deny(_explicit_reason(purpose.id, best))
+        return _explicit_reason(purpose.id, best)
     return [  # _given_reason, a call less
         lazy_reason(
             _GIVEN, _GIVEN_ARTICLE, best, None, _given_text, plan.given, best.vendor, best.at

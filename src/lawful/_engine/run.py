@@ -34,7 +34,7 @@ from lawful._engine.query import (
 )
 from lawful._engine.retention import _retention
 from lawful._engine.scope import _scope, _subjects, _transfers
-from lawful._time import from_us, to_us
+from lawful._time import EPOCH, from_us, to_us
 from lawful._timelines import _Index
 from lawful.decision import (
     DRAFTS_BECOME_DECISIONS,
@@ -155,7 +155,12 @@ def decide(
             made = _Draft(kept[7], kept[8], at, kept[9], kept[10], kept[11])  # make_decision,
             made.__class__ = Decision  # type: ignore[assignment]  # inline: a call less
             return made  # type: ignore[return-value]
-    at_us = _at_us(at)
+    try:  # _at_us, a call less
+        delta = at - EPOCH
+    except TypeError:
+        _at_us(at)  # raises, naming the argument
+        raise
+    at_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     index = subject._index  # noqa: SLF001
     # (Typed compiled, but a caller may pass a Purpose by hand: _evaluate refuses it.)
     plan: Plan | None = getattr(purpose, "plan", None)
@@ -426,7 +431,8 @@ def _quick(
     """
     purpose = plan.purpose
     denied = plan.scope_denial
-    if denied is None and purpose.subjects:
+    subjects = purpose.subjects
+    if denied is None and subjects and (categories is None or categories.isdisjoint(subjects)):
         denied = _subjects(plan, categories)
     if denied is not None:
         basis = None if purpose.processor_only else purpose.basis
@@ -438,25 +444,23 @@ def _quick(
         return make_decision(False, purpose.id, at, purpose.basis, (denied,), None), None  # noqa: FBT003
     lines = index.lines
     until: list[int] = []  # deadlines of an allow (a consent's expiry)
-    step = plan.basis
-    if step is _consent:
+    if plan.basis is _consent:
         found = _consent_quick(plan, lines, at, at_us, until)
         if found is None:
             return None
-        if isinstance(found, _Deny):
-            reasons: tuple[Reason, ...] = (found.reason,)
-            return make_decision(False, purpose.id, at, purpose.basis, reasons, None), _next(  # noqa: FBT003
-                until, at_us
+        if isinstance(found, Reason):  # a denial: the consent's reason
+            return make_decision(False, purpose.id, at, purpose.basis, (found,), None), (  # noqa: FBT003
+                _next(until, at_us) if until else None
             )
-        reasons = tuple(found)
+        reasons: tuple[Reason, ...] = tuple(found)
     elif plan.device:
         device = _consent_quick(plan, lines, at, at_us, until)
         if device is None:
             return None
-        if isinstance(device, _Deny):
-            reasons = (_device_denied(purpose, device.reason),)
-            return make_decision(False, purpose.id, at, purpose.basis, reasons, None), _next(  # noqa: FBT003
-                until, at_us
+        if isinstance(device, Reason):
+            denied = _device_denied(purpose, device)
+            return make_decision(False, purpose.id, at, purpose.basis, (denied,), None), (  # noqa: FBT003
+                _next(until, at_us) if until else None
             )
         reasons = (*plan.reasons, *device)
     else:
