@@ -636,67 +636,70 @@ def _indexed(given: Iterable[_EventBase]) -> tuple[list[int], list[Event], _Inde
     last = -1
     simple = True  # strictly increasing keys, and every event enters the Kind.ALL line
     others = False  # an event besides page views and consent choices: see _Index.quiet
-    for event in given:
-        cls = type(event)
-        line_key: LineKey | None = None
-        if cls is Interaction:  # its own timelines are built when first read
-            delta = event.at - epoch  # aware by construction: events check their instants
-            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
-                delta.microseconds * 4 + _INTERACTION_RANK
-            )
-        elif cls is ConsentGiven:
-            delta = event.at - epoch
-            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
-                delta.microseconds * 4 + _GIVEN_RANK
-            )
-            if event.recorded_at is not None:
-                effective = effective_key(event, key)  # type: ignore[arg-type]
-                if effective != key:
-                    late[id(event)] = key
-                    moved[id(event)] = effective
-                    simple = False
-            method = event.method  # type: ignore[attr-defined]
-            if method.__class__ is not ConsentMethod or method in not_affirmative:
-                simple = False  # no affirmative act, or free text: as _consent_given says
-            line_key = (grants, event.purpose, event.vendor)  # type: ignore[attr-defined]
-        elif cls is ConsentWithdrawn:
-            delta = event.at - epoch
-            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
-                delta.microseconds * 4 + _WITHDRAWN_RANK
-            )
-            line_key = (stops, event.purpose, event.vendor)  # type: ignore[attr-defined]
-        else:
-            others = True
-            rank, grant, _, grow = specs.get(cls) or _spec(event)
-            at = event.at  # _spec let only events through
-            try:
-                delta = at - epoch
-            except TypeError:  # pragma: no cover - events are checked aware where made
-                to_us(at, f"{event.event_type}.at")
-                raise
-            key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
-                delta.microseconds * 4 + rank
-            )
-            if grant and event.recorded_at is not None:
-                effective = effective_key(event, key)  # type: ignore[arg-type]
-                if effective != key:
-                    late[id(event)] = key
-                    moved[id(event)] = effective
-                    simple = False
-            if simple and key > last and not grow(event, key, grown):
-                simple = False
-        keys.append(key)
-        events.append(event)  # type: ignore[arg-type]
-        if key <= last:
-            simple = False
-        last = key
-        if line_key is not None and simple:
-            line = grown.get(line_key)
-            if line is None:
-                grown[line_key] = ([key], [event])  # type: ignore[list-item]
+    event: object = None
+    iterator = iter(given)  # not iterable: that TypeError as it is
+    try:
+        for event in iterator:
+            cls = type(event)
+            line_key: LineKey | None = None
+            if cls is Interaction:  # its own timelines are built when first read
+                delta = event.at - epoch  # aware by construction: events check their instants
+                key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                    delta.microseconds * 4 + _INTERACTION_RANK
+                )
+            elif cls is ConsentGiven:
+                delta = event.at - epoch
+                key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                    delta.microseconds * 4 + _GIVEN_RANK
+                )
+                if event.recorded_at is not None:
+                    effective = effective_key(event, key)  # type: ignore[arg-type]
+                    if effective != key:
+                        late[id(event)] = key
+                        moved[id(event)] = effective
+                        simple = False
+                method = event.method  # type: ignore[attr-defined]
+                if method.__class__ is not ConsentMethod or method in not_affirmative:
+                    simple = False  # no affirmative act, or free text: as _consent_given says
+                line_key = (grants, event.purpose, event.vendor)  # type: ignore[attr-defined]
+            elif cls is ConsentWithdrawn:
+                delta = event.at - epoch
+                key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                    delta.microseconds * 4 + _WITHDRAWN_RANK
+                )
+                line_key = (stops, event.purpose, event.vendor)  # type: ignore[attr-defined]
             else:
-                line[0].append(key)
-                line[1].append(event)  # type: ignore[arg-type]
+                others = True
+                rank, grant, _, grow = specs.get(cls) or _spec(event)
+                delta = event.at - epoch  # _spec let only events through
+                key = (delta.days * 86_400 + delta.seconds) * 4_000_000 + (
+                    delta.microseconds * 4 + rank
+                )
+                if grant and event.recorded_at is not None:
+                    effective = effective_key(event, key)  # type: ignore[arg-type]
+                    if effective != key:
+                        late[id(event)] = key
+                        moved[id(event)] = effective
+                        simple = False
+                if simple and key > last and not grow(event, key, grown):
+                    simple = False
+            keys.append(key)
+            events.append(event)  # type: ignore[arg-type]
+            if key <= last:
+                simple = False
+            last = key
+            if line_key is not None and simple:
+                line = grown.get(line_key)
+                if line is None:
+                    grown[line_key] = ([key], [event])  # type: ignore[list-item]
+                else:
+                    line[0].append(key)
+                    line[1].append(event)  # type: ignore[arg-type]
+    except TypeError:
+        # An instant that is no aware datetime (events check theirs where made, so only
+        # an event built around its checks), or no event at all: say which.
+        _sort_key(event)  # type: ignore[arg-type]
+        raise
     if not simple:
         if not all(map(_before, keys, islice(keys, 1, None))):
             keys, events = _ordered_pairs(list(zip(keys, events, strict=True)))
