@@ -2,11 +2,14 @@
 runs, in the order of ``docs/explanation/decision.md``, and the fixed parts of its reasons.
 
 A check the policy's own terms keep from ever denying the purpose is left out of its
-plan (no vendor outside the EEA, no age rule that applies, no opt-out scope that reaches
-it, a basis Art. 21 does not reach, no retention period...), so a decision runs only
-what its purpose needs. Leaving one out must change no answer: the speed laws
+plan (no vendor outside the EEA on a safeguard that can fail, no age rule that applies,
+no opt-out scope that reaches it, a basis Art. 21 does not reach, no retention
+period...), so a decision runs only what its purpose needs; and the plan says when the
+common shape (a quiet subject, fresh data, the purpose's vendors and data) needs no check
+but scope and the basis (``Plan.quick``, run by :func:`lawful._engine.run._quick`).
+Leaving one out must change no answer: the speed laws
 (``tests/properties/test_speed_laws.py``) hold every plan to the plain evaluation of
-every rule (:func:`lawful._engine.run.decide_plain`).
+every rule (``decide_span(..., plain=True)``).
 """
 
 from __future__ import annotations

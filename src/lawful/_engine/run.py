@@ -1,5 +1,7 @@
 """The entry points (``may_process``, ``decide``, ``decide_all``, ``decide_span``) and the
-check order of ``docs/explanation/decision.md``: the first denial decides.
+check order of ``docs/explanation/decision.md``: the first denial decides. A purpose's
+plan runs its checks in that order (:func:`_planned`), in few steps where its quick path
+applies (:func:`_quick`), and every rule as written on request (:func:`_decide`).
 """
 
 from __future__ import annotations
