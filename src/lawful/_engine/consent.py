@@ -120,11 +120,7 @@ def _consent(q: _Query, *, as_basis: bool = True) -> _Deny | list[Reason]:
         if found is None:
             failure = (1, q.plan.no_consent)
         elif not isinstance(found[1], ConsentGiven):
-            stop = found[1]
-            failure = (
-                1,
-                _withdrawn_reason(pid, stop),
-            )
+            failure = (1, _withdrawn_reason(pid, found[1]))
         else:
             group = _same_instant(q, grants, found[0])
             if id(group[0]) in seen:
@@ -177,9 +173,8 @@ def _consent_quick(
     purpose = plan.purpose
     if best is None:
         return plan.no_consent
-    if not isinstance(best, ConsentGiven):
-        pid = purpose.id
-        return lazy_reason(_WITHDRAWN, _WITHDRAWN_ARTICLE, best, None, _withdrawn_text, pid, best)
+    if not isinstance(best, ConsentGiven):  # a withdrawal (quiet: no objection, no opt-out)
+        return _withdrawn_reason(purpose.id, best)
     if twins:
         return None
     # _judge for one grant, fresh data, a quiet subject (no erasure, no age on record).
