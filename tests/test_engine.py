@@ -727,3 +727,147 @@ def test_a_decision_made_on_the_hot_path_is_an_ordinary_decision() -> None:
     assert attrs.evolve(made, allowed=False).allowed is False
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.allowed = False  # type: ignore[misc]
+
+
+_LONG_AGO = datetime(2023, 1, 1, tzinfo=UTC)
+# Quiet histories (consents and page views only): what the quick path of a plan decides
+# (lawful._engine.run._quick), each outcome of the consent rule among them.
+QUIET: dict[str, tuple[Event, ...]] = {
+    "nothing": (),
+    "page views": (Interaction(at=T0, kind="page_view"),),
+    "given": (ConsentGiven(at=T0, purpose="analytics", policy_version="2025-06"),),
+    "given, then withdrawn": (
+        ConsentGiven(at=T0, purpose="analytics", policy_version="2025-06"),
+        ConsentWithdrawn(at=T1, purpose="analytics"),
+    ),
+    "withdrawn for one vendor": (
+        ConsentGiven(at=T0, purpose="analytics", policy_version="2025-06"),
+        ConsentWithdrawn(at=T1, purpose="analytics", vendor="cdn"),
+    ),
+    "given under the previous terms": (
+        ConsentGiven(at=T0, purpose="analytics", policy_version="2024-01"),
+    ),
+    "given under an unknown version": (
+        ConsentGiven(at=T0, purpose="analytics", policy_version="1999"),
+    ),
+    "given unversioned": (ConsentGiven(at=T0, purpose="analytics"),),
+    "given long ago": (ConsentGiven(at=_LONG_AGO, purpose="analytics", policy_version="2025-06"),),
+    "two grants at one instant": (
+        ConsentGiven(at=T0, purpose="analytics", policy_version="2025-06"),
+        ConsentGiven(at=T0, purpose="analytics", policy_version="2024-01"),
+    ),
+    "two device grants at one instant": (
+        ConsentGiven(at=T0, purpose="security_cookie", policy_version="2025-06"),
+        ConsentGiven(at=T0, purpose="security_cookie"),
+    ),
+    "a pre-ticked box": (
+        ConsentGiven(
+            at=T0,
+            purpose="analytics",
+            policy_version="2025-06",
+            method=lawful.ConsentMethod.PRE_TICKED_BOX,
+        ),
+    ),
+    "recorded late": (
+        ConsentGiven(at=T0, purpose="analytics", policy_version="2025-06", recorded_at=T1),
+    ),
+    "health, not explicit": (
+        ConsentGiven(at=T0, purpose="health_survey", policy_version="2025-06"),
+    ),
+    "health, explicit": (
+        ConsentGiven(at=T0, purpose="health_survey", policy_version="2025-06", explicit=True),
+    ),
+    "device consent": (
+        ConsentGiven(at=T0, purpose="security_cookie", policy_version="2025-06"),
+        Interaction(at=T1, kind="page_view"),
+    ),
+    "device consent withdrawn": (
+        ConsentGiven(at=T0, purpose="security_cookie", policy_version="2025-06"),
+        ConsentWithdrawn(at=T1, purpose="security_cookie"),
+    ),
+}
+
+
+@pytest.mark.parametrize("history", list(QUIET))
+@pytest.mark.parametrize("categories", [None, frozenset({"visitor"}), frozenset({"client"})])
+def test_the_quick_path_decides_as_every_rule_evaluated(
+    history: str, categories: frozenset[str] | None
+) -> None:
+    """The quick path of each purpose's plan (a quiet subject, fresh data, the purpose's
+    vendors and data) gives, for every purpose, before, between and after the events, the
+    decision (reasons and their messages included) and the instant it holds until that
+    evaluating every rule as written gives; and it answers every case it was made for.
+    """
+    from lawful._engine import decide_span  # noqa: PLC0415 - only these tests need them
+    from lawful._engine.run import _quick  # noqa: PLC0415
+    from lawful._time import to_us  # noqa: PLC0415
+
+    unknown_denied = attrs.evolve(POLICY, unknown_subject_category=UnknownSubjectCategory.DENY)
+    for policy in (POLICY, POLICY_AGE_DENY, unknown_denied):
+        subject = Subject("s-1", QUIET[history], categories=categories)
+        index = subject._index
+        for at in (_LONG_AGO, T0, T1, AT, datetime(2026, 6, 1, tzinfo=UTC)):
+            for purpose in policy.purposes:
+                asked = (subject, purpose, at, None, (), None, lawful.Operation.USE)
+                assert decide_span(*asked) == decide_span(*asked, plain=True)
+                plan = purpose.plan
+                assert plan is not None
+                if plan.quick and not index.late and index.quiet():
+                    made = _quick(plan, index, categories, at, to_us(at, "at"))
+                    # Grants at one instant, which the full consent rule judges together.
+                    twins = history.startswith("two") and purpose.id in {
+                        getattr(event, "purpose", None) for event in QUIET[history]
+                    }
+                    assert made is not None or (twins and at >= T0)
+
+
+def test_a_reason_whose_message_is_written_when_read_is_an_ordinary_reason() -> None:
+    """A reason the engine makes with its message pending (lazy_reason) reads, compares,
+    hashes, prints, pickles, copies and evolves as the same reason made at once; the
+    pending render is no field of the value, and the message is written once.
+    """
+    import copy  # noqa: PLC0415 - only this test needs them
+    import pickle  # noqa: PLC0415
+
+    from lawful.decision import lazy_reason  # noqa: PLC0415
+
+    event = ConsentGiven(at=T0, purpose="analytics")
+    calls: list[object] = []
+
+    def render(pid: str, at: datetime) -> str:
+        calls.append(pid)
+        return f"Consent for '{pid}' was given at {at.isoformat()} and is in force."
+
+    def made() -> lawful.Reason:
+        return lazy_reason(ReasonCode.CONSENT_GIVEN, "Art. 6(1)(a)", event, None, render, "a", T0)
+
+    eager = lawful.Reason(
+        ReasonCode.CONSENT_GIVEN, render("a", T0), "Art. 6(1)(a)", event=event, clause=None
+    )
+    calls.clear()
+    lazy = made()
+    assert calls == []  # nothing written until read
+    assert lazy.message == eager.message
+    assert lazy.message == eager.message
+    assert calls == ["a"]  # written once, then kept
+    # What a reader that found the slot empty while another thread wrote it gets:
+    assert lazy.__getattr__("message") == eager.message  # type: ignore[attr-defined]
+    for fresh in (made(), made(), made(), made(), made(), made()):
+        assert fresh == eager
+    assert hash(made()) == hash(eager)
+    assert repr(made()) == repr(eager)
+    assert pickle.loads(pickle.dumps(made())) == eager  # noqa: S301 - our own bytes
+    assert copy.deepcopy(made()) == eager
+    assert attrs.evolve(made(), clause="c") == attrs.evolve(eager, clause="c")
+    assert attrs.asdict(made(), recurse=False) == attrs.asdict(eager, recurse=False)
+    assert [f.name for f in attrs.fields(lawful.Reason)] == [
+        "code",
+        "message",
+        "article",
+        "event",
+        "clause",
+    ]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        made().nothing  # type: ignore[attr-defined]  # noqa: B018 - the read is the test
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made().message = "x"  # type: ignore[misc]

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+import lawful
 from lawful import (
     AgeDeclared,
     BirthDateDeclared,
@@ -280,6 +281,28 @@ def test_a_non_event_is_refused() -> None:
         Subject("s", [object()])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="not a lawful event"):
         Subject("s").add("consent")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Interaction(at=datetime(2025, 1, 1, tzinfo=UTC), kind="page_view"),
+        ConsentGiven(at=datetime(2025, 1, 1, tzinfo=UTC), purpose="analytics"),
+        ConsentWithdrawn(at=datetime(2025, 1, 1, tzinfo=UTC), purpose="analytics"),
+        Erasure(at=datetime(2025, 1, 1, tzinfo=UTC)),
+    ],
+    ids=lambda e: e.event_type,
+)
+def test_an_instant_without_a_zone_is_named_whatever_the_class(event: Event) -> None:
+    """Events check their instants where made; one built around that check (its ``at``
+    made naive afterwards) is still refused when indexed, naming the field, for the
+    classes indexed inline as for the others.
+    """
+    object.__setattr__(event, "at", datetime(2025, 1, 1))
+    with pytest.raises(lawful.NaiveDatetimeError, match=rf"^{event.event_type}\.at: "):
+        Subject("s", [event])
+    with pytest.raises(TypeError, match="not iterable"):
+        Subject("s", 5)  # type: ignore[arg-type]
 
 
 def test_contract_timeline_follows_each_id() -> None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Decision", "Operation", "Reason", "ReasonCode"]
 
+_new = object.__new__
+
 
 class Operation(enum.Enum):
     """What the host is about to do with the data."""
@@ -158,8 +160,18 @@ _ALLOWING = frozenset(
 )
 
 
+class _Renders:
+    """The slot in which a reason made by :func:`lazy_reason` keeps how to write its
+    message until it is first read: outside attrs' fields, so that it is no part of the
+    value (equality, hashing, ``attrs.fields``, ``attrs.asdict``, pickling).
+    """
+
+    __slots__ = ("_render",)
+    _render: tuple[Callable[..., str], tuple[object, ...]] | None
+
+
 @attrs.frozen
-class Reason:
+class Reason(_Renders):
     """One reason for a decision.
 
     Attributes:
@@ -176,6 +188,64 @@ class Reason:
     article: str
     event: Event | None = None
     clause: str | None = None
+
+    if not TYPE_CHECKING:  # typed, every unknown attribute would pass as Any
+
+        def __getattr__(self, name: str) -> object:
+            # Reached only for an empty slot: the message of a reason the engine made
+            # with lazy_reason, written the first time it is read (equality, hashing,
+            # repr, pickling and attrs.evolve all read it), and then kept.
+            if name == "message":
+                try:
+                    render = _get_render(self, None)
+                except AttributeError:  # made by hand: no message is pending
+                    render = None
+                if render is not None:
+                    message: str = render[0](*render[1])
+                    _set_message(self, message)  # first the message, then the pending
+                    _set_render(self, None)  # render cleared: a reader sees one of them
+                    return message
+                try:  # another thread wrote it since this read found the slot empty
+                    written: str = _get_message(self, None)
+                except AttributeError:
+                    pass
+                else:
+                    return written
+            raise AttributeError(f"'Reason' object has no attribute '{name}'")
+
+
+_get_message = Reason.__dict__["message"].__get__
+_set_message = Reason.__dict__["message"].__set__
+_get_render = _Renders.__dict__["_render"].__get__
+_set_render = _Renders.__dict__["_render"].__set__
+_reason_code = Reason.__dict__["code"].__set__
+_reason_article = Reason.__dict__["article"].__set__
+_reason_event = Reason.__dict__["event"].__set__
+_reason_clause = Reason.__dict__["clause"].__set__
+
+
+def lazy_reason(
+    code: ReasonCode,
+    article: str,
+    event: Event | None,
+    clause: str | None,
+    render: Callable[..., str],
+    *args: object,
+) -> Reason:
+    """A :class:`Reason` whose message is ``render(*args)``, written when first read.
+
+    The engine's messages quote instants (``isoformat()`` costs more than the rest of a
+    reason) and most callers read only ``allowed`` or ``code``; the message read is the
+    same string the engine would have written at once. ``render`` must be a pure
+    function of ``args``, and they immutable values, so that when it runs changes nothing.
+    """
+    reason: Reason = _new(Reason)
+    _reason_code(reason, code)
+    _reason_article(reason, article)
+    _reason_event(reason, event)
+    _reason_clause(reason, clause)
+    _set_render(reason, (render, args))
+    return reason
 
 
 # No __weakref__ slot: with one, CPython refuses the class change make_decision relies on.
@@ -255,9 +325,6 @@ class Decision:
         from lawful._json import decision_from_dict  # noqa: PLC0415 - keeps import cycles out
 
         return decision_from_dict(data)
-
-
-_new = object.__new__
 
 
 def _slot(name: str) -> Callable[[Decision, object], None]:

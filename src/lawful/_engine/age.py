@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, tzinfo
 
 from lawful._engine.query import _CONSENT, _R, _TOP, _Deny, _latest_of, _Query
 from lawful._time import age_on, birthday, from_us, to_us
+from lawful._timelines import Kind
 from lawful.decision import Reason, ReasonCode
 from lawful.events import AgeDeclared, BirthDateDeclared, Event, ParentalConsentGiven
 from lawful.model import AgeRules, UnknownAge
-from lawful.subject import Kind
 
 # The age of digital consent Art. 8(1) lets Member States set is 16 at most.
 _ART_8_MAX_AGE = 16

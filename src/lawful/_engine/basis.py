@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from lawful._engine.consent import _consent
 from lawful._engine.query import _Deny, _lower_first, _Query
-from lawful.decision import Reason, ReasonCode
+from lawful._timelines import latest_key
+from lawful.decision import Reason, ReasonCode, lazy_reason
 from lawful.events import ContractStarted
 from lawful.model import CompiledPurpose, LegalBasis
-from lawful.subject import latest_key
 
 _BASIS_CODE = {
     LegalBasis.LEGAL_OBLIGATION: ReasonCode.LEGAL_OBLIGATION,
@@ -76,15 +76,26 @@ def _device_access(q: _Query) -> _Deny | list[Reason]:
     found = _consent(q, as_basis=False)
     if not isinstance(found, _Deny):
         return found
-    reason = found.reason
-    return _Deny(
-        Reason(
-            ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED,
-            "The purpose reads or writes the person's device, which needs consent "
-            f"unless strictly necessary; {_lower_first(reason.message)}",
-            ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED.article,
-            event=reason.event,
-            clause=f"purposes.{q.purpose.id}.device_access",
-        ),
-        found.until,
+    return _Deny(_device_denied(q.purpose, found.reason), found.until)
+
+
+_DEVICE = ReasonCode.DEVICE_ACCESS_CONSENT_REQUIRED
+
+
+def _device_text(consent: Reason) -> str:
+    return (
+        "The purpose reads or writes the person's device, which needs consent "
+        f"unless strictly necessary; {_lower_first(consent.message)}"
+    )
+
+
+def _device_denied(purpose: CompiledPurpose, consent: Reason) -> Reason:
+    """EPrivacy Art. 5(3): the device access denied, for why its consent fails."""
+    return lazy_reason(
+        _DEVICE,
+        _DEVICE.article,
+        consent.event,
+        f"purposes.{purpose.id}.device_access",
+        _device_text,
+        consent,
     )

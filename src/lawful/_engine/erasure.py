@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from lawful._engine.lines import _consent_stands, _consented_after, _slots
 from lawful._engine.query import _CONSENT, _R, _STORE, _Deny, _latest_in, _latest_of, _Query
+from lawful._timelines import Kind, latest_key
 from lawful.decision import Reason, ReasonCode
 from lawful.events import ConsentGiven, RestrictionRequested
 from lawful.model import LegalBasis
-from lawful.subject import Kind, latest_key
 
 
 def _erasure(q: _Query) -> _Deny | None:

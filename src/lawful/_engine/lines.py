@@ -7,8 +7,8 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from lawful._engine.query import _latest_in, _Query
+from lawful._timelines import Kind, Line, LineKey, latest_key
 from lawful.events import ConsentGiven
-from lawful.subject import Kind, Line, LineKey, latest_key
 
 _ALL_SCOPE = "all"
 
@@ -74,7 +74,7 @@ class _ConsentKeys:
     (made once per purpose in its plan, for every vendor it declares).
     """
 
-    __slots__ = ("grants", "objections", "stops", "vendors")
+    __slots__ = ("all_stops", "grants", "objections", "stops", "vendors")
 
     def __init__(self, pid: str, vendors: tuple[str, ...]) -> None:
         self.grants: LineKey = (Kind.CONSENT_GRANTS, pid, None)
@@ -84,6 +84,8 @@ class _ConsentKeys:
         self.vendors: tuple[tuple[LineKey, LineKey], ...] = tuple(
             ((Kind.CONSENT_GRANTS, pid, name), (Kind.CONSENT_STOPS, pid, name)) for name in vendors
         )
+        # The withdrawals of a purpose-wide consent: its own, then each vendor's (_slots).
+        self.all_stops: tuple[LineKey, ...] = (self.stops, *(stops for _, stops in self.vendors))
 
 
 def _slots(q: _Query, *, as_basis: bool) -> list[_Slot]:

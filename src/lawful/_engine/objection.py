@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from lawful._engine.lines import _consented_after, _reached_scopes
 from lawful._engine.query import _CONSENT, _R, _STORE, _after, _Deny, _latest_of, _Query
+from lawful._timelines import Kind, latest_key
 from lawful.decision import Reason, ReasonCode
 from lawful.duration import Duration
 from lawful.events import Objection, OptOut
 from lawful.model import LegalBasis
-from lawful.subject import Kind, latest_key
 
 _ONE_MONTH = Duration(months=1)
 

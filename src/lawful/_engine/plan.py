@@ -2,11 +2,14 @@
 runs, in the order of ``docs/explanation/decision.md``, and the fixed parts of its reasons.
 
 A check the policy's own terms keep from ever denying the purpose is left out of its
-plan (no vendor outside the EEA, no age rule that applies, no opt-out scope that reaches
-it, a basis Art. 21 does not reach, no retention period...), so a decision runs only
-what its purpose needs. Leaving one out must change no answer: the speed laws
+plan (no vendor outside the EEA on a safeguard that can fail, no age rule that applies,
+no opt-out scope that reaches it, a basis Art. 21 does not reach, no retention
+period...), so a decision runs only what its purpose needs; and the plan says when the
+common shape (a quiet subject, fresh data, the purpose's vendors and data) needs no check
+but scope and the basis (``Plan.quick``, run by :func:`lawful._engine.run._quick`).
+Leaving one out must change no answer: the speed laws
 (``tests/properties/test_speed_laws.py``) hold every plan to the plain evaluation of
-every rule (:func:`lawful._engine.run.decide_plain`).
+every rule (``decide_span(..., plain=True)``).
 """
 
 from __future__ import annotations
@@ -15,15 +18,28 @@ from collections.abc import Callable
 
 from lawful._engine.age import _age_check
 from lawful._engine.basis import _contract_basis, _declared_reason, _interest_reason
-from lawful._engine.consent import _consent
+from lawful._engine.consent import _consent, _no_consent
 from lawful._engine.erasure import _erasure, _restriction
 from lawful._engine.lines import _ALL_SCOPE, _ConsentKeys
 from lawful._engine.objection import _OBJECTABLE, _objection, _opt_out
 from lawful._engine.query import _Deny, _Query
 from lawful._engine.retention import _retention
-from lawful._engine.scope import _transfers
+from lawful._engine.scope import (
+    _processor_only,
+    _transfers,
+    _unknown_categories,
+    fixed_transfers,
+)
 from lawful.decision import Reason
-from lawful.model import CompiledPurpose, LegalBasis, NoPeriodStated, UnknownAge
+from lawful.model import (
+    CompiledPurpose,
+    LegalBasis,
+    NoPeriodStated,
+    SpecialCategoryCondition,
+    TransferMechanism,
+    UnknownAge,
+    UnknownSubjectCategory,
+)
 
 __all__ = ["Plan", "compile_plan", "plan_of"]
 
@@ -49,6 +65,20 @@ class Plan:
         device: Whether the device-access step runs (ePrivacy Art. 5(3)).
         consent_keys: The keys of the consent timelines it reads, for its vendors.
         given: The start of its ``CONSENT_GIVEN`` message.
+        stale: Why a consent given under each version the policy knows, with the terms
+            of that version, is stale (empty: it is not); what :func:`_staleness` says.
+        no_consent: Its ``NO_CONSENT`` reason.
+        explicit: Whether its consent must be explicit (Art. 9(2)(a)).
+        quick: Whether a decision on a quiet subject, fresh data, every vendor and data
+            category of the purpose takes the quick path (:func:`lawful._engine.run._quick`):
+            scope, then the basis, for no other check can deny it then, and its consent
+            (if it reads one) is purpose-wide.
+        scope_denial: The reason scope denies it with whoever the subject is (processor
+            only), or ``None``.
+        unknown_denial: The reason scope denies it with for a subject of unknown
+            categories, or ``None``.
+        transfer_denial: The reason Chapter V denies it with for every vendor, where that
+            reads nothing of the subject (no safeguard stated), or ``None``.
     """
 
     __slots__ = (
@@ -56,10 +86,17 @@ class Plan:
         "checks",
         "consent_keys",
         "device",
+        "explicit",
         "given",
+        "no_consent",
         "purpose",
+        "quick",
         "quiet_checks",
         "reasons",
+        "scope_denial",
+        "stale",
+        "transfer_denial",
+        "unknown_denial",
     )
 
     def __init__(
@@ -83,6 +120,32 @@ class Plan:
         self.device = device
         self.consent_keys = _ConsentKeys(purpose.id, purpose.vendors)
         self.given = f"Consent for '{purpose.id}'"
+        self.no_consent = _no_consent(purpose.id)
+        self.stale: dict[str | None, str] = {
+            version: "; ".join(why) for version, why in purpose.context.stale.items()
+        }
+        self.explicit = (
+            purpose.special_category_condition is SpecialCategoryCondition.EXPLICIT_CONSENT
+        )
+        self.scope_denial = _processor_only(purpose) if purpose.processor_only else None
+        self.unknown_denial = (
+            _unknown_categories(purpose)
+            if purpose.subjects
+            and purpose.context.unknown_subject_category is UnknownSubjectCategory.DENY
+            else None
+        )
+        fixed, self.transfer_denial = (
+            fixed_transfers(purpose) if _transfers in checks else (True, None)
+        )
+        # The checks _quick runs on a quiet subject's fresh data: none, or the transfers'
+        # prepared verdict (fresh data is never past retention, see _retention).
+        quick_checks = {_retention, _transfers} if fixed else {_retention}
+        reads_consent = basis is _consent or device
+        self.quick = purpose.processor_only or (
+            basis is not _contract_basis
+            and all(check in quick_checks for check in self.quiet_checks)
+            and not (reads_consent and purpose.per_vendor_consent and purpose.vendors)
+        )
 
 
 # The checks that find nothing to deny on a subject without erasure, restriction, opt-out
@@ -114,11 +177,22 @@ def plan_of(purpose: CompiledPurpose) -> Plan:
     return compile_plan(purpose)
 
 
+_TRANSFERS_THAT_DENY = frozenset(
+    {TransferMechanism.DEROGATION, TransferMechanism.NOT_STATED, TransferMechanism.NOT_APPLICABLE}
+)
+
+
 def _checks(purpose: CompiledPurpose) -> tuple[Check, ...]:
     ctx = purpose.context
     checks: list[Check] = []
-    if any(name in ctx.transfers for name in purpose.vendors):
-        checks.append(_transfers)  # Chapter V: a vendor involved is outside the EEA
+    if any(
+        ctx.transfers[name].transfer in _TRANSFERS_THAT_DENY
+        for name in purpose.vendors
+        if name in ctx.transfers
+    ):
+        # Chapter V: a vendor involved is outside the EEA, on a safeguard that can fail (an
+        # adequacy decision, standard clauses or binding corporate rules hold as declared).
+        checks.append(_transfers)
     checks.append(_erasure)
     if not purpose.restriction_exceptions:
         checks.append(_restriction)  # Art. 18(2): a declared exception is never restricted

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from lawful._time import EPOCH, from_us, to_us
+from lawful._timelines import Kind, Line, LineKey, latest_key
 from lawful.decision import Operation, Reason
 from lawful.duration import Duration
 from lawful.events import Event
 from lawful.model import CompiledPurpose, LegalBasis, PolicyContext
-from lawful.subject import Kind, Line, LineKey, Subject, latest_key
+from lawful.subject import Subject
 
 if TYPE_CHECKING:
     from lawful._engine.plan import Plan

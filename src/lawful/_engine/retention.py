@@ -6,6 +6,7 @@ from bisect import bisect_left, bisect_right
 
 from lawful._engine.query import _NEVER, _R, _after, _Deny, _latest_in, _Query
 from lawful._time import from_us
+from lawful._timelines import Kind
 from lawful.decision import Reason, ReasonCode
 from lawful.duration import Duration
 from lawful.model import (
@@ -15,7 +16,7 @@ from lawful.model import (
     RetentionCombine,
     SessionEnd,
 )
-from lawful.subject import Kind, Subject
+from lawful.subject import Subject
 
 
 def _retention(q: _Query) -> _Deny | None:

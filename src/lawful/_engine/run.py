@@ -1,5 +1,7 @@
 """The entry points (``may_process``, ``decide``, ``decide_all``, ``decide_span``) and the
-check order of ``docs/explanation/decision.md``: the first denial decides.
+check order of ``docs/explanation/decision.md``: the first denial decides. A purpose's
+plan runs its checks in that order (:func:`_planned`), in few steps where its quick path
+applies (:func:`_quick`), and every rule as written on request (:func:`_decide`).
 """
 
 from __future__ import annotations
@@ -9,11 +11,17 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from lawful._engine.age import _age_check
-from lawful._engine.basis import _contract, _declared_reason, _device_access, _interest_reason
-from lawful._engine.consent import _consent
+from lawful._engine.basis import (
+    _contract,
+    _declared_reason,
+    _device_access,
+    _device_denied,
+    _interest_reason,
+)
+from lawful._engine.consent import _consent, _consent_quick
 from lawful._engine.erasure import _erasure, _restriction
 from lawful._engine.objection import _objection, _opt_out
-from lawful._engine.plan import plan_of
+from lawful._engine.plan import Plan, plan_of
 from lawful._engine.query import (
     _ALL_LINE,
     _CONSENT,
@@ -27,8 +35,9 @@ from lawful._engine.query import (
     _Query,
 )
 from lawful._engine.retention import _retention
-from lawful._engine.scope import _scope, _transfers
-from lawful._time import from_us, to_us
+from lawful._engine.scope import _scope, _subjects, _transfers
+from lawful._time import EPOCH, from_us, to_us
+from lawful._timelines import _Index
 from lawful.decision import (
     DRAFTS_BECOME_DECISIONS,
     Decision,
@@ -148,12 +157,27 @@ def decide(
             made = _Draft(kept[7], kept[8], at, kept[9], kept[10], kept[11])  # make_decision,
             made.__class__ = Decision  # type: ignore[assignment]  # inline: a call less
             return made  # type: ignore[return-value]
-    at_us = _at_us(at)
-    decision, until_us = _evaluate(
-        subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True
+    try:  # _at_us, a call less
+        delta = at - EPOCH
+    except TypeError:
+        _at_us(at)  # raises, naming the argument
+        raise
+    at_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    index = subject._index  # noqa: SLF001
+    # (Typed compiled, but a caller may pass a Purpose by hand: _evaluate refuses it.)
+    plan: Plan | None = getattr(purpose, "plan", None)
+    quick = (  # _evaluate's first step, a call less
+        _quick(plan, index, subject.categories, at, at_us)
+        if vendor is None and not data and plan is not None and plan.purpose is purpose
+        else None
+    )
+    decision, until_us = (
+        _evaluate(subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True)
+        if quick is None
+        else quick
     )
     # The next instant an event takes effect: a grant recorded after `at` counts from then.
-    every = subject._index.lines.get(_ALL_LINE)  # noqa: SLF001
+    every = index.lines.get(_ALL_LINE)
     end = _NEVER
     if every is not None:
         pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
@@ -162,7 +186,7 @@ def decide(
     if until_us is not None:
         end = min(end, until_us)
     until = None if end >= _NEVER else from_us(end, tz)
-    subject._index.decisions[slot] = (  # noqa: SLF001
+    index.decisions[slot] = (
         purpose,
         at,  # from: the instant decided, in its own zone
         until,  # until: the next event or valid_until, in the same zone (None: never)
@@ -381,11 +405,71 @@ def _evaluate(
     (in microseconds) up to which the decision, reasons included, holds (for an allow its
     ``valid_until``).
     """
-    _require_compiled(purpose)
-    query = _Query(
-        subject, purpose, at, at_us, vendor, c_us, operation, plan_of(purpose), fresh=fresh
-    )
+    plan = getattr(purpose, "plan", None)
+    if plan is None or plan.purpose is not purpose:
+        _require_compiled(purpose)
+        plan = plan_of(purpose)
+    if fresh and vendor is None and not data and not plain:
+        made = _quick(plan, subject._index, subject.categories, at, at_us)  # noqa: SLF001
+        if made is not None:
+            return made
+    query = _Query(subject, purpose, at, at_us, vendor, c_us, operation, plan, fresh=fresh)
     return _run(query, data, plain=plain)
+
+
+def _quick(
+    plan: Plan,
+    index: _Index,
+    categories: frozenset[str] | None,
+    at: datetime,
+    at_us: int,
+) -> tuple[Decision, int | None] | None:
+    """:func:`_run` for fresh data, every vendor and data category of the purpose, in few
+    steps where it can: a denial of scope (which reads only the subject's categories); and
+    in the common shape (``plan.quick``: a quiet subject, no grant recorded late), scope,
+    the transfers' prepared verdict, then the basis: no other check of the plan can deny
+    then, and nothing is put before or after the basis's reasons. ``None``: the plan runs
+    (another shape, or grants at one instant, which the full consent rule judges).
+    """
+    purpose = plan.purpose
+    denied = plan.scope_denial
+    subjects = purpose.subjects
+    if denied is None and subjects and (categories is None or categories.isdisjoint(subjects)):
+        denied = _subjects(plan, categories)
+    if denied is not None:
+        basis = None if purpose.processor_only else purpose.basis
+        return make_decision(False, purpose.id, at, basis, (denied,), None), None  # noqa: FBT003
+    if not plan.quick or index.late or not (index._quiet or index.quiet()):  # noqa: SLF001
+        return None
+    denied = plan.transfer_denial
+    if denied is not None:
+        return make_decision(False, purpose.id, at, purpose.basis, (denied,), None), None  # noqa: FBT003
+    lines = index.lines
+    until: list[int] = []  # deadlines of an allow (a consent's expiry)
+    if plan.basis is _consent:
+        found = _consent_quick(plan, lines, at, at_us, until)
+        if found is None:
+            return None
+        if isinstance(found, Reason):  # a denial: the consent's reason
+            return make_decision(False, purpose.id, at, purpose.basis, (found,), None), (  # noqa: FBT003
+                _next(until, at_us) if until else None
+            )
+        reasons: tuple[Reason, ...] = tuple(found)
+    elif plan.device:
+        device = _consent_quick(plan, lines, at, at_us, until)
+        if device is None:
+            return None
+        if isinstance(device, Reason):
+            denied = _device_denied(purpose, device)
+            return make_decision(False, purpose.id, at, purpose.basis, (denied,), None), (  # noqa: FBT003
+                _next(until, at_us) if until else None
+            )
+        reasons = (*plan.reasons, *device)
+    else:
+        reasons = plan.reasons
+    until_us = _next(until, at_us) if until else None
+    valid_until = None if until_us is None else from_us(until_us, at.tzinfo)
+    return make_decision(True, purpose.id, at, purpose.basis, reasons, valid_until), until_us  # noqa: FBT003
 
 
 def _require_compiled(purpose: object) -> None:
