@@ -15,13 +15,15 @@ from datetime import UTC, datetime
 
 import attrs
 import psycopg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 from psycopg.pq import ExecStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
-from lawful.ledger._chain import Record, record_from_row, shard_of
-from lawful.ledger._pgschema import PURGE_PENDING
+from lawful.ledger._chain import Record, RecordKind, shard_of
+from lawful.ledger._pgcrypt import Crypt, DataKey, is_proof
+from lawful.ledger._pgschema import PURGE_KEYS, PURGE_PENDING
 
 __all__ = [
     "Conn",
@@ -30,17 +32,18 @@ __all__ = [
     "Reader",
     "Writer",
     "channel_name",
-    "row_record",
     "row_tip",
 ]
 
 Conn = psycopg.Connection[TupleRow]
 _COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
+_STORED = _COLUMNS + ", key_id"
 _UPSERT = (
     " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal,"
     " shard = excluded.shard"
 )
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_KEY_ROW = "(%s, %s, %s, %s)"
 _COMMIT = sql.SQL("COMMIT")
 _NOTIFY_BEGIN = "BEGIN"
 _NOTIFY = (
@@ -54,10 +57,6 @@ server keeps hearing from a long write, and no message is large enough to be cut
 half-sent by a stalled client (a case only ``transaction_timeout`` sees)."""
 
 
-def row_record(row: TupleRow) -> Record:
-    return record_from_row(row[:9], row[9] if len(row) > 9 else None)
-
-
 def row_tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
     seq, seal, mac = row
     if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(seal, bytes):
@@ -65,18 +64,22 @@ def row_tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
     return seq, seal, mac if isinstance(mac, bytes) else None
 
 
-def _row(record: Record, shards: int) -> tuple[object, ...]:
+def _row(
+    record: Record, shards: int, stored: tuple[bytes, bytes] | None = None
+) -> tuple[object, ...]:
+    """The row of a record; ``stored``: its encrypted payload and key id."""
     return (
         (record.seq - 1) % shards,
         record.seq,
         int(record.kind),
         record.subject_tag,
         record.id_tag,
-        record.nonce,
-        record.payload,
+        record.nonce if stored is None else None,
+        record.payload if stored is None else stored[0],
         record.digest,
         record.mac,
         record.link,
+        None if stored is None else stored[1],
     )
 
 
@@ -102,6 +105,12 @@ class Queries:
     shard_heads: sql.SQL
     newest_before: sql.SQL
     at_seqs: sql.SQL
+    keys_of: sql.SQL
+    key_rows: sql.SQL
+    insert_keys: sql.SQL
+    destroy_keys: sql.SQL
+    encrypt_rows: sql.SQL
+    vacuum_keys: sql.SQL
     remove_all: sql.SQL
     repair_shards: sql.SQL
     tip: sql.SQL
@@ -128,15 +137,24 @@ class Queries:
             composed = sql.SQL(text).format(schema=sql.Identifier(schema), shards=shards)
             return sql.SQL(composed.as_string(None))
 
-        # Constant text only; the schema goes in through sql.Identifier, quoted.
-        plain = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
-        # Each record with the stored MAC of the one before it in its shard, to verify it
-        # alone (``shards`` is an int, formatted as a literal).
+        # Constant text only; the schema goes in through sql.Identifier, quoted. Every
+        # record comes with its key id and its subject's wrapped data key (NULL once
+        # destroyed: the record reads as erased), see lawful.ledger._pgcrypt.
         columns = (
             "r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest, r.mac, r.link"
         )
-        linked = " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - {shards}"
-        records = f"SELECT {columns}, p.mac FROM {{schema}}.ledger_records AS r" + linked  # noqa: S608 - constant
+        keyed = " LEFT JOIN {schema}.ledger_keys AS k ON k.key_id = r.key_id"
+        plain = (
+            f"SELECT {columns}, NULL::bytea, r.key_id, k.wrapped"  # noqa: S608 - constant
+            " FROM {schema}.ledger_records AS r" + keyed
+        )
+        # Each record with the stored MAC of the one before it in its shard, to verify it
+        # alone (``shards`` is an int, formatted as a literal).
+        linked = " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - {shards}" + keyed
+        records = (
+            f"SELECT {columns}, p.mac, r.key_id, k.wrapped"  # noqa: S608 - constant
+            " FROM {schema}.ledger_records AS r" + linked
+        )
         tips = (
             "SELECT s.subject_tag, s.seq, s.seal, r.mac FROM {schema}.ledger_subjects AS s"
             " LEFT JOIN {schema}.ledger_records AS r"
@@ -157,11 +175,12 @@ class Queries:
             tail=q(records + " ORDER BY r.seq DESC LIMIT 1"),
             # Each shard's last record, found through (shard, seq).
             shard_tails=q(
-                f"SELECT {columns}, p.mac FROM unnest(%s::integer[]) AS t (shard)"  # noqa: S608 - constant
+                f"SELECT {columns}, p.mac, r.key_id, k.wrapped"  # noqa: S608 - constant
+                " FROM unnest(%s::integer[]) AS t (shard)"
                 " CROSS JOIN LATERAL (SELECT * FROM {schema}.ledger_records AS x"
                 " WHERE x.shard = t.shard ORDER BY x.seq DESC LIMIT 1) AS r" + linked
             ),
-            shard_scan=q(plain + " WHERE shard = %s AND seq > %s ORDER BY seq"),
+            shard_scan=q(plain + " WHERE r.shard = %s AND r.seq > %s ORDER BY r.seq"),
             shard_heads=q(
                 "SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"
                 " WHERE shard = %s AND seq > %s"
@@ -172,6 +191,27 @@ class Queries:
                 " FROM unnest(%s::bytea[]) AS t (tag)"
             ),
             at_seqs=q(records + " WHERE r.seq = ANY(%s)"),
+            keys_of=q(
+                "SELECT key_id, subject_tag, proof, wrapped FROM {schema}.ledger_keys"
+                " WHERE subject_tag = ANY(%s)"
+            ),
+            # The subject's records that still hold content, with their keys: which keys
+            # an erasure may destroy (no record it keeps may need one).
+            key_rows=q(
+                "SELECT r.seq, r.key_id FROM {schema}.ledger_records AS r"
+                " WHERE r.subject_tag IN (SELECT x.subject_tag FROM {schema}.ledger_records"
+                " AS x WHERE x.seq = ANY(%s)) AND r.payload IS NOT NULL"
+            ),
+            insert_keys=q(
+                "INSERT INTO {schema}.ledger_keys (key_id, subject_tag, proof, wrapped) VALUES "
+            ),
+            destroy_keys=q("DELETE FROM {schema}.ledger_keys WHERE key_id = ANY(%s)"),
+            encrypt_rows=q(
+                "UPDATE {schema}.ledger_records AS r SET nonce = NULL, payload = v.payload,"
+                " key_id = v.key_id FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[])"
+                " AS v (seq, payload, key_id) WHERE r.seq = v.seq"
+            ),
+            vacuum_keys=q("VACUUM {schema}.ledger_keys"),
             remove_all=q("DELETE FROM {schema}.ledger_records"),
             repair_shards=q(
                 "INSERT INTO {schema}.ledger_shards (shard)"
@@ -187,8 +227,8 @@ class Queries:
             rewrite=q("UPDATE {schema}.ledger_records SET link = %s, mac = %s WHERE seq = %s"),
             triggers=q("ALTER TABLE {schema}.ledger_records DISABLE TRIGGER USER"),
             enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
-            scan=q(plain + " ORDER BY seq"),
-            insert=q(f"INSERT INTO {{schema}}.ledger_records (shard, {_COLUMNS}) VALUES "),  # noqa: S608 - constant
+            scan=q(plain + " ORDER BY r.seq"),
+            insert=q(f"INSERT INTO {{schema}}.ledger_records (shard, {_STORED}) VALUES "),  # noqa: S608 - constant
             scrub=q(
                 "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
                 " WHERE seq = ANY(%s)"
@@ -206,11 +246,14 @@ class Queries:
 
 
 class Reader:
-    """A read transaction's view of the schema (a ``RecordReader``)."""
+    """A read transaction's view of the schema (a ``RecordReader``): records come
+    decrypted (:meth:`lawful.ledger._pgcrypt.Crypt.open`).
+    """
 
-    def __init__(self, conn: Conn, queries: Queries, shards: int = 1) -> None:
+    def __init__(self, conn: Conn, queries: Queries, crypt: Crypt, shards: int = 1) -> None:
         self._conn = conn
         self._q = queries
+        self._crypt = crypt
         self.shards = shards
         self._meta: dict[str, bytes] | None = None
 
@@ -224,7 +267,7 @@ class Reader:
 
     def shard_tail(self, shard: int) -> Record | None:
         row = self._conn.execute(self._q.shard_tails, ([shard],)).fetchone()
-        return None if row is None else row_record(row)
+        return None if row is None else self._crypt.open(row)
 
     def shard_scan(self, shard: int, after: int = 0) -> Iterator[Record]:
         """A shard's records after position ``after``, in chain order (server-side cursor)."""
@@ -232,7 +275,7 @@ class Reader:
             cursor.itersize = 2000
             cursor.execute(self._q.shard_scan, (shard, after))
             for row in cursor:
-                yield row_record(row)
+                yield self._crypt.open(row, strict=False)
 
     def shard_heads(self, shard: int, after: int = 0) -> Iterator[tuple[bytes, int, bytes]]:
         """The subject heads filed under a shard, naming a record after ``after``."""
@@ -253,22 +296,22 @@ class Reader:
     def at(self, seqs: Sequence[int]) -> dict[int, Record]:
         """The records at these positions (those that exist)."""
         rows = self._conn.execute(self._q.at_seqs, (list(seqs),)).fetchall()
-        return {r.seq: r for r in map(row_record, rows)}
+        return {r.seq: r for r in map(self._crypt.open, rows)}
 
     def by_id(self, id_tag: bytes) -> Record | None:
         row = self._conn.execute(self._q.by_id, (id_tag,)).fetchone()
-        return None if row is None else row_record(row)
+        return None if row is None else self._crypt.open(row)
 
     def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         if after:
             rows = self._conn.execute(self._q.after, (subject_tag, after))
         else:
             rows = self._conn.execute(self._q.by_subject, (subject_tag,))
-        return [row_record(r) for r in rows]
+        return [self._crypt.open(r) for r in rows]
 
     def tail(self) -> Record | None:
         row = self._conn.execute(self._q.tail).fetchone()
-        return None if row is None else row_record(row)
+        return None if row is None else self._crypt.open(row)
 
     def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
         row = self._conn.execute(self._q.tip, (subject_tag,)).fetchone()
@@ -287,7 +330,7 @@ class Reader:
             cursor.itersize = 2000
             cursor.execute(self._q.scan)
             for row in cursor:
-                yield row_record(row)
+                yield self._crypt.open(row, strict=False)
 
 
 class LockMissingError(LedgerError):
@@ -338,12 +381,13 @@ class Writer(Reader):
         self,
         conn: Conn,
         queries: Queries,
+        crypt: Crypt,
         prelude: sql.Composable,
         shards: int,
         expected: Sequence[bytes],
         subjects: Sequence[bytes] = (),
     ) -> None:
-        super().__init__(conn, queries, shards)
+        super().__init__(conn, queries, crypt, shards)
         # The shards of the subjects it was told about; all of them if none.
         wanted = sorted({shard_of(tag, shards) for tag in subjects}) or list(range(shards))
         # One exchange: the bounds, the locks (in shard order: two writers never wait for
@@ -363,6 +407,7 @@ class Writer(Reader):
             statements.append((queries.by_ids, (list(set(expected)),)))
         if subjects:
             statements.append((queries.tips, (list(set(subjects)),)))
+            statements.append((queries.keys_of, (list(set(subjects)),)))
         results = _exchange(conn, statements)
         # The prelude is several statements: count the results from the end.
         base = len(results) - (len(statements) - 2)
@@ -379,10 +424,11 @@ class Writer(Reader):
         self._values = {str(name): bytes(value) for name, value in values}
         self._changed: dict[str, bytes] = {}
         self._pending: dict[bytes, Record] = {}
+        self._rows: dict[bytes, tuple[object, ...]] = {}
         self._size = 0
         self._known: dict[bytes, Record | None] = dict.fromkeys(expected)
         found = results[base + 4] if expected else []
-        self._known.update((r.id_tag, r) for r in map(row_record, found))
+        self._known.update((r.id_tag, r) for r in map(self._crypt.open, found))
         # Parsed only when asked for: opening a ledger must not fail on a broken tail.
         self._tail_rows: dict[int, TupleRow] = {}
         for row in tails:
@@ -390,8 +436,12 @@ class Writer(Reader):
                 self._tail_rows[(row[0] - 1) % shards] = row
         self._tails: dict[int, Record | None] = {}
         self._tips: dict[bytes, tuple[int, bytes, bytes | None] | None] = dict.fromkeys(subjects)
+        # Per subject whose keys were read: its data keys by class (proof or not).
+        self._keys: dict[bytes, dict[bool, tuple[DataKey, AESGCM]]] = {}
+        self._new_keys: list[DataKey] = []
         if subjects:
-            self._tips.update((bytes(r[0]), row_tip(r[1:])) for r in results[-1])
+            self._tips.update((bytes(r[0]), row_tip(r[1:])) for r in results[-2])
+            self._take_keys(subjects, results[-1])
         self._heads: dict[bytes, tuple[int, bytes]] = {}
         self._macs: dict[int, bytes] = {}
         self._triggers_off = False
@@ -401,6 +451,30 @@ class Writer(Reader):
         self._insert = queries.insert.as_string(None)
         self._set_heads = queries.set_heads.as_string(None)
         self.touched: set[bytes] = set()
+
+    def _take_keys(self, subjects: Iterable[bytes], rows: Iterable[TupleRow]) -> None:
+        """Remember the data keys read for these subjects (none: they have none yet)."""
+        for tag in subjects:
+            self._keys.setdefault(tag, {})
+        for key_id, tag, proof, wrapped in rows:
+            key = DataKey(bytes(key_id), bytes(tag), bool(proof), bytes(wrapped))
+            cipher = self._crypt.cipher(0, key.key_id, key.subject_tag, key.wrapped)
+            self._keys.setdefault(key.subject_tag, {})[key.proof] = (key, cipher)
+
+    def _key_for(self, record: Record) -> tuple[DataKey, AESGCM]:
+        """The data key a new record of its subject and class is encrypted with; a new
+        one if the subject has none (or an erasure destroyed it).
+        """
+        tag = record.subject_tag
+        if tag not in self._keys:
+            self._take_keys([tag], self._conn.execute(self._q.keys_of, ([tag],)).fetchall())
+        proof = is_proof(record.payload or b"{}")
+        keys = self._keys[tag]
+        if proof not in keys:
+            key, cipher = self._crypt.new_key(tag, proof=proof)
+            keys[proof] = (key, cipher)
+            self._new_keys.append(key)
+        return keys[proof]
 
     def _mine(self, seq: int) -> None:
         shard = (seq - 1) % self.shards
@@ -430,7 +504,7 @@ class Writer(Reader):
             raise LedgerError(f"shard {shard} is not locked by this write")
         if shard not in self._tails:
             row = self._tail_rows.get(shard)
-            self._tails[shard] = None if row is None else row_record(row)
+            self._tails[shard] = None if row is None else self._crypt.open(row)
         return self._tails[shard]
 
     def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
@@ -486,6 +560,16 @@ class Writer(Reader):
         if record.id_tag in self._pending:
             raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
         self._pending[record.id_tag] = record
+        stored = None
+        if (
+            self._crypt.enabled
+            and record.kind is RecordKind.EVENT
+            and record.payload is not None
+            and record.nonce is not None
+        ):
+            key, cipher = self._key_for(record)
+            stored = (self._crypt.seal(record, key, cipher), key.key_id)
+        self._rows[record.id_tag] = _row(record, self.shards, stored)
         self._probe = record.id_tag
         self._size += len(record.payload or b"")
         self._macs[record.seq] = record.mac
@@ -495,16 +579,68 @@ class Writer(Reader):
             self._flush()
 
     def scrub(self, seqs: Sequence[int]) -> None:
+        """Erase these records (one subject's): destroy every data key that only they
+        need, and drop in place the content of the others (stored in clear, or sharing
+        a key with a record the erasure keeps).
+        """
         for seq in seqs:
             self._mine(seq)
         self._flush()
         # A scrubbed record may have been looked up by id earlier in this transaction.
         self._known.clear()
-        self._conn.execute(self._q.scrub, (list(seqs),))
-        # Committed with the erasure: a process that dies before its VACUUM leaves this
-        # behind, and the next ledger opened on the schema runs it. A fresh value per
-        # erasure, so that a purge only clears the flag of erasures it has seen.
-        self.set_meta(PURGE_PENDING, os.urandom(16))
+        if not seqs:
+            return
+        erased = set(seqs)
+        needed: dict[bytes, set[int]] = {}
+        for seq, key_id in self._conn.execute(self._q.key_rows, (list(seqs),)).fetchall():
+            if key_id is not None:
+                needed.setdefault(bytes(key_id), set()).add(seq)
+        destroy = [key_id for key_id, used in needed.items() if used <= erased]
+        shredded = {seq for key_id in destroy for seq in needed[key_id]}
+        if destroy:
+            self._conn.execute(self._q.destroy_keys, (destroy,))
+            gone = set(destroy)
+            for keys in self._keys.values():
+                for proof in [p for p, (key, _) in keys.items() if key.key_id in gone]:
+                    del keys[proof]
+            # The keys' old row versions go at the next VACUUM of ledger_keys (see purge).
+            self.set_meta(PURGE_KEYS, os.urandom(16))
+        inplace = [seq for seq in seqs if seq not in shredded]
+        if inplace:
+            self._conn.execute(self._q.scrub, (inplace,))
+            # Committed with the erasure: a process that dies before its VACUUM leaves
+            # this behind, and the next ledger opened on the schema runs it. A fresh value
+            # per erasure, so that a purge only clears the flag of erasures it has seen.
+            self.set_meta(PURGE_PENDING, os.urandom(16))
+
+    def encrypt_in_place(self, records: Iterable[Record]) -> int:
+        """Migration only: encrypt records stored in clear, in place (their chain is
+        unchanged: the digest and MAC cover the nonce and payload encrypted). Returns how
+        many were encrypted.
+        """
+        self._flush()
+        self._triggers()
+        done = 0
+        batch: list[tuple[int, bytes, bytes]] = []
+        for record in records:
+            if record.kind is not RecordKind.EVENT or record.payload is None:
+                continue
+            self._mine(record.seq)
+            key, cipher = self._key_for(record)
+            batch.append((record.seq, self._crypt.seal(record, key, cipher), key.key_id))
+            if len(batch) >= _CHUNK_RECORDS:
+                done += self._encrypt_rows(batch)
+        return done + self._encrypt_rows(batch)
+
+    def _encrypt_rows(self, batch: list[tuple[int, bytes, bytes]]) -> int:
+        if not batch:
+            return 0
+        self._flush()  # the new keys first
+        seqs, payloads, key_ids = (list(column) for column in zip(*batch, strict=True))
+        self._conn.execute(self._q.encrypt_rows, (seqs, payloads, key_ids))
+        count = len(batch)
+        batch.clear()
+        return count
 
     def set_meta(self, name: str, value: bytes) -> None:
         shard, sep, _ = name.partition(":")
@@ -515,21 +651,32 @@ class Writer(Reader):
         self._changed[name] = value
 
     def _inserts(self) -> list[Statement]:
-        """The pending records as multi-row ``INSERT`` statements; pending is then empty."""
-        rows = list(self._pending.values())
+        """The new data keys and pending records as multi-row ``INSERT`` statements;
+        pending is then empty.
+        """
+        out: list[Statement] = []
+        keys, self._new_keys = self._new_keys, []
+        for start in range(0, len(keys), _CHUNK_RECORDS):
+            chunk = keys[start : start + _CHUNK_RECORDS]
+            values = ", ".join([_KEY_ROW] * len(chunk))
+            fields: list[object] = [
+                v for k in chunk for v in (k.key_id, k.subject_tag, k.proof, k.wrapped)
+            ]
+            out.append((self._q.insert_keys.as_string(None) + values, fields))
+        records = list(self._rows.values())
         self._known.update(self._pending)
         self._pending.clear()
+        self._rows.clear()
         self._size = 0
-        out: list[Statement] = []
-        for start in range(0, len(rows), _CHUNK_RECORDS):
-            chunk = rows[start : start + _CHUNK_RECORDS]
-            values = ", ".join([_ROW] * len(chunk))
-            params = [v for r in chunk for v in _row(r, self.shards)]
+        for start in range(0, len(records), _CHUNK_RECORDS):
+            rows = records[start : start + _CHUNK_RECORDS]
+            values = ", ".join([_ROW] * len(rows))
+            params = [v for r in rows for v in r]
             out.append((self._insert + values, params))
         return out
 
     def _flush(self) -> None:
-        if self._pending:
+        if self._pending or self._new_keys:
             _exchange(self._conn, self._inserts())
 
     def landed(self) -> bool | None:
