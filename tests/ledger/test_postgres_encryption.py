@@ -533,3 +533,18 @@ def test_a_tampered_ledger_in_clear_is_not_encrypted(pg: PostgresBackend) -> Non
     with pytest.raises(LedgerIntegrityError, match="record 1"):
         open_ledger(pg, encrypt=True, migrate=True)
     assert pg.sql("SELECT count(*) FROM ledger_records WHERE key_id IS NOT NULL") == [(0,)]
+
+
+def test_a_write_refuses_a_tampered_key_and_writes_nothing(chain: PostgresBackend) -> None:
+    """An append for a subject whose stored key was edited is refused, naming the subject
+    by its pseudonym (never its id), and nothing of the batch is written.
+    """
+    build(chain)
+    edit_wrapped_key(chain)
+    count = chain.sql("SELECT count(*) FROM ledger_records")
+    with open_ledger(chain) as ledger:
+        with pytest.raises(LedgerIntegrityError, match="does not unwrap") as caught:
+            ledger.append("s-1", Interaction(at=T0, kind="visit", id="i-2"))
+        assert TAGS.subject_tag("s-1").hex() in str(caught.value)
+        assert "s-1" not in str(caught.value).replace(TAGS.subject_tag("s-1").hex(), "")
+    assert chain.sql("SELECT count(*) FROM ledger_records") == count

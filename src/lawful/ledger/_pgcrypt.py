@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -88,6 +89,13 @@ def _bad(seq: int, what: str) -> LedgerIntegrityError:
     return LedgerIntegrityError(f"record {seq}: {what}", record=seq)
 
 
+def _key_bad(seq: int | None, subject_tag: bytes, what: str) -> LedgerIntegrityError:
+    if seq is not None:
+        return _bad(seq, f"its subject's data key {what}")
+    # A write, before any record: the subject is named by its pseudonym, never its id.
+    return LedgerIntegrityError(f"the data key of pseudonym {subject_tag.hex()} {what}")
+
+
 class Crypt:
     """The ledger's wrapping key, and the sealing and opening of stored records.
 
@@ -112,6 +120,7 @@ class Crypt:
         self.enabled = enabled
         self.plaintext = plaintext
         self._keys: OrderedDict[tuple[bytes, bytes], AESGCM] = OrderedDict()
+        self._lock = threading.Lock()  # the cache is shared by the ledger's threads
 
     def __repr__(self) -> str:
         return "<ledger data-key wrapping>"
@@ -140,13 +149,15 @@ class Crypt:
         return DataKey(key_id, subject_tag, proof, wrapped), cipher
 
     def _remember(self, key_id: bytes, wrapped: bytes, cipher: AESGCM) -> None:
-        self._keys[key_id, wrapped] = cipher
-        self._keys.move_to_end((key_id, wrapped))
-        while len(self._keys) > _CACHE:
-            self._keys.popitem(last=False)
+        with self._lock:
+            self._keys[key_id, wrapped] = cipher
+            self._keys.move_to_end((key_id, wrapped))
+            while len(self._keys) > _CACHE:
+                self._keys.popitem(last=False)
 
-    def cipher(self, seq: int, key_id: bytes, subject_tag: bytes, wrapped: object) -> AESGCM:
-        """The cipher of a stored data key (``seq``: the record that needs it).
+    def cipher(self, seq: int | None, key_id: bytes, subject_tag: bytes, wrapped: object) -> AESGCM:
+        """The cipher of a stored data key (``seq``: the record that needs it, ``None``:
+        a write that may need it for the subject of ``subject_tag``).
 
         Cached by key id *and* wrapped form: a key deleted from ``ledger_keys`` is never
         found again through the cache, since a read finds it only by its stored row.
@@ -158,21 +169,23 @@ class Crypt:
         if isinstance(wrapped, memoryview):
             wrapped = wrapped.tobytes()
         if not isinstance(wrapped, bytes):
-            raise _bad(seq, f"its data key is malformed ({type(wrapped).__name__})")
-        found = self._keys.get((key_id, wrapped))
+            raise _key_bad(seq, subject_tag, f"is malformed ({type(wrapped).__name__})")
+        with self._lock:
+            found = self._keys.get((key_id, wrapped))
         if found is not None:
             return found
         if len(wrapped) != 1 + _NONCE + 32 + _TAG or wrapped[:1] != VERSION:
-            raise _bad(seq, "its data key is malformed")
+            raise _key_bad(seq, subject_tag, "is malformed")
         try:
             secret = self._wrap.decrypt(
                 wrapped[1 : 1 + _NONCE], wrapped[1 + _NONCE :], self._key_aad(key_id, subject_tag)
             )
         except InvalidTag:
-            raise _bad(
+            raise _key_bad(
                 seq,
-                "its subject's data key does not unwrap: edited, moved to another subject, "
-                "or written with another ledger key",
+                subject_tag,
+                "does not unwrap: edited, moved to another subject, or written with another "
+                "ledger key",
             ) from None
         cipher = AESGCM(secret)
         self._remember(key_id, wrapped, cipher)

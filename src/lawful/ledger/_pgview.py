@@ -458,7 +458,7 @@ class Writer(Reader):
             self._keys.setdefault(tag, {})
         for key_id, tag, proof, wrapped in rows:
             key = DataKey(bytes(key_id), bytes(tag), bool(proof), bytes(wrapped))
-            cipher = self._crypt.cipher(0, key.key_id, key.subject_tag, key.wrapped)
+            cipher = self._crypt.cipher(None, key.key_id, key.subject_tag, key.wrapped)
             self._keys.setdefault(key.subject_tag, {})[key.proof] = (key, cipher)
 
     def _key_for(self, record: Record) -> tuple[DataKey, AESGCM]:
