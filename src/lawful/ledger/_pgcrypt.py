@@ -85,6 +85,27 @@ class DataKey:
     wrapped: bytes
 
 
+_PLACEHOLDER = bytes(_DIGEST_NONCE)
+"""The nonce of content that did not decrypt (with an empty payload): SHA-256 of these 16
+zero bytes is no record's digest, so every check of the chain refuses it."""
+
+
+def _content(record: Record, nonce: bytes | None, payload: bytes | None) -> Record:
+    """The record with this nonce and payload (``attrs.evolve`` costs more, per record)."""
+    return Record(
+        record.seq,
+        record.kind,
+        record.subject_tag,
+        record.id_tag,
+        nonce,
+        payload,
+        record.digest,
+        record.mac,
+        record.link,
+        record.prev_mac,
+    )
+
+
 def _bad(seq: int, what: str) -> LedgerIntegrityError:
     return LedgerIntegrityError(f"record {seq}: {what}", record=seq)
 
@@ -243,15 +264,16 @@ class Crypt:
                 and not self.plaintext
             ):
                 if not strict:
-                    return attrs.evolve(record, nonce=bytes(_DIGEST_NONCE), payload=b"")
+                    return _content(record, _PLACEHOLDER, b"")
                 raise _bad(
                     record.seq, "stored in clear in an encrypted ledger: not written by lawful"
                 )
             return record
         seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row[:9]
-        # Typed by the chain's own checks first (content left out: it is ciphertext).
+        # Typed by the chain's own checks first, with a placeholder for the content (it is
+        # ciphertext): the usual row then takes their fast path.
         base = record_from_row(
-            (seq, kind, subject_tag, id_tag, None, None, digest, mac, link), row[9]
+            (seq, kind, subject_tag, id_tag, _PLACEHOLDER, b"", digest, mac, link), row[9]
         )
         if isinstance(key_id, memoryview):
             key_id = key_id.tobytes()
@@ -262,7 +284,7 @@ class Crypt:
         if base.kind is not RecordKind.EVENT or nonce is not None:
             raise _bad(base.seq, "encrypted, but not an event record with its nonce inside")
         if payload is None or wrapped is None:
-            return base  # scrubbed, or its key destroyed: erased
+            return _content(base, None, None)  # scrubbed, or its key destroyed: erased
         try:
             if (
                 not isinstance(payload, bytes)
@@ -283,5 +305,5 @@ class Crypt:
         except LedgerIntegrityError:
             if strict:
                 raise
-            return attrs.evolve(base, nonce=bytes(_DIGEST_NONCE), payload=b"")
-        return attrs.evolve(base, nonce=plain[:_DIGEST_NONCE], payload=plain[_DIGEST_NONCE:])
+            return _content(base, _PLACEHOLDER, b"")
+        return _content(base, plain[:_DIGEST_NONCE], plain[_DIGEST_NONCE:])
