@@ -592,7 +592,8 @@ class Writer(Reader):
             return
         erased = set(seqs)
         needed: dict[bytes, set[int]] = {}
-        for seq, key_id in self._conn.execute(self._q.key_rows, (list(seqs),)).fetchall():
+        rows = self._conn.execute(self._q.key_rows, (list(seqs),)) if self._crypt.enabled else ()
+        for seq, key_id in rows:
             if key_id is not None:
                 needed.setdefault(bytes(key_id), set()).add(seq)
         destroy = [key_id for key_id, used in needed.items() if used <= erased]
