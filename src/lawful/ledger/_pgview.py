@@ -106,9 +106,8 @@ class Queries:
     newest_before: sql.SQL
     at_seqs: sql.SQL
     keys_of: sql.SQL
-    key_rows: sql.SQL
+    shred: sql.SQL
     insert_keys: sql.SQL
-    destroy_keys: sql.SQL
     encrypt_rows: sql.SQL
     vacuum_keys: sql.SQL
     remove_all: sql.SQL
@@ -195,17 +194,25 @@ class Queries:
                 "SELECT key_id, subject_tag, proof, wrapped FROM {schema}.ledger_keys"
                 " WHERE subject_tag = ANY(%s)"
             ),
-            # The subject's records that still hold content, with their keys: which keys
-            # an erasure may destroy (no record it keeps may need one).
-            key_rows=q(
-                "SELECT r.seq, r.key_id FROM {schema}.ledger_records AS r"
-                " WHERE r.subject_tag IN (SELECT x.subject_tag FROM {schema}.ledger_records"
-                " AS x WHERE x.seq = ANY(%s)) AND r.payload IS NOT NULL"
+            # An erasure of records (one subject's), in one statement: delete every key of
+            # theirs that no other record of the subject holding content needs (found
+            # through the subject's index), and return how many went and the records left
+            # to scrub in place (in clear, or sharing a key with a record kept).
+            shred=q(
+                "WITH erased AS (SELECT seq, subject_tag, key_id FROM {schema}.ledger_records"
+                " WHERE seq = ANY(%(seqs)s)),"
+                " gone AS (DELETE FROM {schema}.ledger_keys AS k"
+                " WHERE k.key_id IN (SELECT key_id FROM erased) AND NOT EXISTS (SELECT 1"
+                " FROM {schema}.ledger_records AS r WHERE r.subject_tag IN"
+                " (SELECT subject_tag FROM erased) AND r.key_id = k.key_id"
+                " AND r.payload IS NOT NULL AND r.seq <> ALL(%(seqs)s)) RETURNING k.key_id)"
+                " SELECT (SELECT count(*) FROM gone), array(SELECT e.seq FROM erased AS e"
+                " WHERE e.key_id IS NULL OR e.key_id NOT IN (SELECT key_id FROM gone)"
+                " ORDER BY e.seq)"
             ),
             insert_keys=q(
                 "INSERT INTO {schema}.ledger_keys (key_id, subject_tag, proof, wrapped) VALUES "
             ),
-            destroy_keys=q("DELETE FROM {schema}.ledger_keys WHERE key_id = ANY(%s)"),
             encrypt_rows=q(
                 "UPDATE {schema}.ledger_records AS r SET nonce = NULL, payload = v.payload,"
                 " key_id = v.key_id FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[])"
@@ -590,23 +597,15 @@ class Writer(Reader):
         self._known.clear()
         if not seqs:
             return
-        erased = set(seqs)
-        needed: dict[bytes, set[int]] = {}
-        rows = self._conn.execute(self._q.key_rows, (list(seqs),)) if self._crypt.enabled else ()
-        for seq, key_id in rows:
-            if key_id is not None:
-                needed.setdefault(bytes(key_id), set()).add(seq)
-        destroy = [key_id for key_id, used in needed.items() if used <= erased]
-        shredded = {seq for key_id in destroy for seq in needed[key_id]}
-        if destroy:
-            self._conn.execute(self._q.destroy_keys, (destroy,))
-            gone = set(destroy)
-            for keys in self._keys.values():
-                for proof in [p for p, (key, _) in keys.items() if key.key_id in gone]:
-                    del keys[proof]
-            # The keys' old row versions go at the next VACUUM of ledger_keys (see purge).
-            self.set_meta(PURGE_KEYS, os.urandom(16))
-        inplace = [seq for seq in seqs if seq not in shredded]
+        inplace = list(seqs)
+        if self._crypt.enabled:
+            found = self._conn.execute(self._q.shred, {"seqs": inplace}).fetchone()
+            destroyed, inplace = (0, inplace) if found is None else found
+            if destroyed:
+                # Keys of the subject read earlier in this write are read again if needed.
+                self._keys.clear()
+                # The keys' old row versions go at the next VACUUM of ledger_keys (purge).
+                self.set_meta(PURGE_KEYS, os.urandom(16))
         if inplace:
             self._conn.execute(self._q.scrub, (inplace,))
             # Committed with the erasure: a process that dies before its VACUUM leaves
