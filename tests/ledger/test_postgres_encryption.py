@@ -548,3 +548,29 @@ def test_a_write_refuses_a_tampered_key_and_writes_nothing(chain: PostgresBacken
         assert TAGS.subject_tag("s-1").hex() in str(caught.value)
         assert "s-1" not in str(caught.value).replace(TAGS.subject_tag("s-1").hex(), "")
     assert chain.sql("SELECT count(*) FROM ledger_records") == count
+
+
+def test_a_key_shared_with_kept_records_is_kept_and_the_rest_scrubbed(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records written under one key whatever their kind (as a lawful with another list
+    of proof types would have): erase(keep_proof=True) keeps that key for the consent
+    records and drops the others' content in place, then vacuums the records table.
+    """
+    from lawful.ledger import _pgview  # noqa: PLC0415 - optional extra
+
+    with open_ledger(pg) as ledger:
+        with monkeypatch.context() as patch:
+            patch.setattr(_pgview, "is_proof", lambda _: False)
+            fill(ledger, rounds=2)
+        assert len(keys_of(pg, ALICE)) == 1
+        ledger.erase(SUBJECT, keep_proof=True)
+        assert len(keys_of(pg, ALICE)) == 1
+        kept = ledger.subject(SUBJECT).events
+        assert {type(e) for e in kept} == {ParentalConsentGiven, ConsentGiven, Erasure}
+        ledger.verify()
+    scrubbed = pg.sql(
+        "SELECT count(*) FROM ledger_records WHERE subject_tag = ? AND payload IS NULL", [ALICE]
+    )
+    assert scrubbed == [(2 + 2,)]  # the contract, the birth date and two interactions
+    assert pg.sql("SELECT name FROM ledger_meta WHERE name LIKE 'purge%%'") == []
