@@ -37,13 +37,12 @@ from lawful.ledger._pgschema import (
     SHARDS,
     migrate_schema,
 )
+from lawful.ledger._pgsql import Queries, channel_name
 from lawful.ledger._pgview import (
     Conn,
     LockMissingError,
-    Queries,
     Reader,
     Writer,
-    channel_name,
     row_tip,
 )
 
