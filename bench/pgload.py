@@ -2,8 +2,9 @@
 p50/p99 latency with 1, 4 and 8 writer processes (one event per transaction, each event a
 new visitor, as banner choices arrive) next to the floor of raw one-row ``INSERT``
 transactions of the same rows into a table with the same indexes; a batch append; the
-latency of an uncached subject read; and the verify rate (one worker and several, and
-resumed from a checkpoint).
+latency of an uncached subject read; the verify rate (one worker and several, and
+resumed from a checkpoint); and what encrypting each subject's events costs, a ledger in
+clear and an encrypted one side by side (``--encryption`` runs only that part).
 
 Bounded in count (``--count`` events per writer) and so in time (about a minute on the
 development machine); run it as ``nox -s pgload`` or ``python bench/pgload.py`` with
@@ -167,6 +168,67 @@ def reads_and_verify(dsn: str, reads: int, shards: int, records: int) -> dict[st
     return out
 
 
+def encryption_run(dsn: str, encrypt: bool, shards: int, count: int, records: int) -> dict:
+    """One ledger, in clear or encrypted: single appends (wall and client CPU per append),
+    uncached reads of 20-event subjects, verify, and erasing 20-event subjects.
+    """
+    out: dict[str, float] = {}
+    with (
+        schema(dsn) as name,
+        open_ledger(
+            dsn, name, listen=False, cache_size=0, shards=shards, encrypt=encrypt
+        ) as ledger,
+    ):
+        # Appends: each subject gets four events (the first of each class makes its keys).
+        items = [(f"visitor-{n // 4}", event(n)) for n in range(count)]
+        wall, cpu = time.perf_counter(), time.process_time()
+        for subject, item in items:
+            ledger.append(subject, item)
+        out["append, ms"] = (time.perf_counter() - wall) * 1000 / count
+        out["append, client CPU ms"] = (time.process_time() - cpu) * 1000 / count
+        subjects = records // 20
+        bulk = [(f"subject-{n % subjects}", event(count + n)) for n in range(records)]
+        began = time.perf_counter()
+        for i in range(0, len(bulk), 500):
+            ledger.append_batch(bulk[i : i + 500])
+        out["append_batch of 500, events/s"] = records / (time.perf_counter() - began)
+        times = []
+        for n in range(200):
+            began = time.perf_counter()
+            ledger.subject(f"subject-{n % subjects}")
+            times.append((time.perf_counter() - began) * 1000)
+        out["uncached read of 20 events, median ms"] = statistics.median(times)
+        began = time.perf_counter()
+        head = ledger.verify()
+        out["verify, records/s"] = head.count / (time.perf_counter() - began)
+        times = []
+        for n in range(20):
+            began = time.perf_counter()
+            ledger.erase(f"subject-{n}")
+            times.append((time.perf_counter() - began) * 1000)
+        out["erase a 20-event subject, median ms"] = statistics.median(times)
+    return out
+
+
+def encryption(dsn: str, shards: int, count: int, records: int, repeat: int) -> None:
+    """A ledger in clear and an encrypted one, alternating in one run; medians and ratios."""
+    runs: dict[bool, list[dict]] = {False: [], True: []}
+    for _ in range(repeat):
+        for encrypt in (False, True):
+            runs[encrypt].append(encryption_run(dsn, encrypt, shards, count, records))
+    print(
+        f"\nencryption ({count} single appends over {count // 4} subjects, {records:,} records"
+        f" read, verified, 20 subjects erased; medians of {repeat}, clear and encrypted"
+        " alternating)\n"
+    )
+    print("| measure | in clear | encrypted | encrypted / clear |")
+    print("| --- | ---: | ---: | ---: |")
+    for label in runs[False][0]:
+        clear = statistics.median(run[label] for run in runs[False])
+        sealed = statistics.median(run[label] for run in runs[True])
+        print(f"| {label} | {clear:,.2f} | {sealed:,.2f} | {sealed / clear:.2f}x |", flush=True)
+
+
 def settings(dsn: str) -> str:
     import psycopg  # noqa: PLC0415 - optional extra
 
@@ -188,11 +250,19 @@ def main() -> None:
         default=1,
         help="runs of each measurement, lawful and raw alternating; medians are printed",
     )
+    parser.add_argument(
+        "--encryption",
+        action="store_true",
+        help="only the cost of encryption: a ledger in clear and an encrypted one",
+    )
     args = parser.parse_args()
     dsn = os.environ.get("LAWFUL_POSTGRES_DSN", "").strip()
     if not dsn:
         sys.exit('pgload needs LAWFUL_POSTGRES_DSN: eval "$(bash .ci/postgres.sh)"')
     print(f"server: {settings(dsn)}; {os.cpu_count()} CPUs; ledger shards={args.shards}\n")
+    if args.encryption:
+        encryption(dsn, args.shards, args.count, args.records, args.repeat)
+        return
     print("| writers | lawful appends/s | p50 ms | p99 ms | raw INSERTs/s | p50 ms | p99 ms |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = {}
@@ -222,6 +292,7 @@ def main() -> None:
         print(f"one writer, append_batch of {size}: {rate:,.0f} events/s")
     for label, value in reads_and_verify(dsn, args.reads, args.shards, args.records).items():
         print(f"{label}: {value:,.2f}" if "ms" in label else f"{label}: {value:,.0f} records/s")
+    encryption(dsn, args.shards, args.count, args.records, args.repeat)
 
 
 if __name__ == "__main__":

@@ -164,12 +164,13 @@ def postgres_backend(tmp_path: Path) -> Backend:
 
 
 def postgres_chain_backend(tmp_path: Path) -> Backend:
-    """As :func:`postgres_backend`, with one shard: the single chain whose positions the
-    tamper tables name (shards have their own tamper tests, ``test_postgres_shards.py``).
+    """As :func:`postgres_backend`, with one shard and events in clear: the single chain
+    whose positions and payloads the tamper tables name (shards and encrypted ledgers have
+    their own tamper tests, ``test_postgres_shards.py`` and ``test_postgres_encryption.py``).
     """
     from tests.ledger._postgres import PostgresBackend  # noqa: PLC0415 - needs psycopg
 
-    return PostgresBackend(tmp_path, shards=1)
+    return PostgresBackend(tmp_path, shards=1, encrypt=False)
 
 
 BACKENDS = [

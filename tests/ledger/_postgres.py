@@ -49,9 +49,12 @@ class PostgresBackend(Backend):
     name = "postgres"
     persistent = True
 
-    def __init__(self, _tmp_path: Path, *, shards: int | None = None) -> None:
+    def __init__(
+        self, _tmp_path: Path, *, shards: int | None = None, encrypt: bool | None = None
+    ) -> None:
         super().__init__()
         self.shards = shards
+        self.encrypt = encrypt
         self.dsn = require_postgres()
         self.schema = f"lawful_test_{uuid.uuid4().hex[:12]}"
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
@@ -68,6 +71,7 @@ class PostgresBackend(Backend):
             clock=clock or self.clock,
             keep_proof=keep_proof,
             shards=self.shards,
+            encrypt=self.encrypt,
         )
 
     def target(self) -> str:

@@ -67,10 +67,12 @@ class FakeMonotonic:
 def test_erasure_leaves_no_personal_data_in_any_table(
     pg: PostgresBackend, vacuum_full: bool
 ) -> None:
-    """After erase() (and its VACUUM), no id, email, IP or birth date of the subject is in
-    any row of any table as read through SQL; the chain verifies and decisions deny ERASED.
+    """In a ledger in clear, after erase() (and its VACUUM), no id, email, IP or birth date
+    of the subject is in any row of any table as read through SQL; the chain verifies and
+    decisions deny ERASED. (An encrypted ledger never holds them: test_postgres_encryption.)
     """
-    with open_ledger(pg, clock=TickingClock(), vacuum_full=vacuum_full) as ledger:
+    options = {"clock": TickingClock(), "vacuum_full": vacuum_full, "encrypt": False}
+    with open_ledger(pg, **options) as ledger:
         ledger.append_batch(
             [
                 (SUBJECT, BirthDateDeclared(at=T0, birth_date=BIRTH, id="alice-event-birth")),
@@ -94,19 +96,24 @@ def test_erasure_leaves_no_personal_data_in_any_table(
     assert (decision.allowed, decision.code) == (False, ReasonCode.ERASED)
 
 
+@pytest.mark.parametrize("encrypt", [False, True], ids=["clear", "encrypted"])
 def test_a_vacuum_cut_short_is_run_by_the_next_ledger_opened(
-    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch, encrypt: bool
 ) -> None:
-    """If the process dies between the erasure's commit and its VACUUM, the next open runs it."""
-    ledger = open_ledger(pg)
+    """If the process dies between the erasure's commit and its VACUUM, the next open runs
+    it: of the records table (content dropped in place), or of the keys table (data keys
+    destroyed).
+    """
+    ledger = open_ledger(pg, encrypt=encrypt)
     ledger.append(SUBJECT, consent(0))
     ran: list[str] = []
     monkeypatch.setattr(ledger._pg, "purge", lambda: ran.append("purge"))  # dies here
     ledger.erase(SUBJECT)
     assert ran == ["purge"]
-    assert pg.sql("SELECT count(*) FROM ledger_meta WHERE name = 'purge_pending'") == [(1,)]
+    flags = "SELECT name FROM ledger_meta WHERE name LIKE 'purge%%'"
+    assert pg.sql(flags) == [("purge_keys" if encrypt else "purge_pending",)]
     with open_ledger(pg) as reopened:
-        assert pg.sql("SELECT count(*) FROM ledger_meta WHERE name = 'purge_pending'") == [(0,)]
+        assert pg.sql(flags) == []
         assert reopened.verify().count == 2
     ledger.close()
 
@@ -120,8 +127,8 @@ def test_a_new_schema_gets_the_current_version(pg: PostgresBackend) -> None:
 
     with open_ledger(pg):
         pass
-    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"3",)]
-    assert len(_pgschema.MIGRATIONS) == 3
+    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"4",)]
+    assert len(_pgschema.MIGRATIONS) == 4
 
 
 def test_migrations_run_once_in_order(pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,7 +142,7 @@ def test_migrations_run_once_in_order(pg: PostgresBackend, monkeypatch: pytest.M
     for _ in range(2):
         with open_ledger(pg) as ledger:
             assert ledger.verify().count == 1
-    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"4",)]
+    assert pg.sql("SELECT value FROM ledger_meta WHERE name = 'schema'") == [(b"5",)]
     assert pg.sql("SELECT count(*) FROM ledger_extra") == [(0,)]
 
 

@@ -252,22 +252,26 @@ SKIPPED_VACUUM = (
 )
 
 
+@pytest.mark.parametrize("encrypt", [False, True], ids=["clear", "encrypted"])
 def test_finding_4_a_vacuum_the_server_skipped_is_an_error_and_keeps_the_flag(
-    pg: PostgresBackend,
+    pg: PostgresBackend, encrypt: bool
 ) -> None:
     """A ``VACUUM`` the server only warns about (what it does for a role that does not
     own the table) raises ``LedgerError`` and keeps the purge flag, so that the owner's
-    next ``purge()`` (or the next ledger opened) still runs it.
+    next ``purge()`` (or the next ledger opened) still runs it: the records table's after
+    content dropped in place, the keys table's after data keys destroyed.
     """
     from psycopg import sql  # noqa: PLC0415 - optional extra
 
-    with open_ledger(pg, listen=False) as ledger:
+    with open_ledger(pg, listen=False, encrypt=encrypt) as ledger:
         ledger.append("s-1", consent(0))
         real = ledger._pg.queries
-        ledger._pg.queries = attrs.evolve(real, vacuum=sql.SQL(SKIPPED_VACUUM))
+        skipped = sql.SQL(SKIPPED_VACUUM)
+        ledger._pg.queries = attrs.evolve(real, vacuum=skipped, vacuum_keys=skipped)
         with pytest.raises(LedgerError, match="VACUUM did not run: permission denied"):
             ledger.erase("s-1")
-        flag = "SELECT count(*) FROM ledger_meta WHERE name = 'purge_pending'"
+        name = "purge_keys" if encrypt else "purge_pending"
+        flag = f"SELECT count(*) FROM ledger_meta WHERE name = '{name}'"  # noqa: S608 - constant
         assert pg.sql(flag) == [(1,)]
         ledger._pg.queries = real
         ledger.purge()

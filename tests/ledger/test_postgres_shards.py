@@ -332,6 +332,8 @@ def test_verify_resumes_from_a_checkpoint_and_runs_in_parallel(pg: PostgresBacke
 # -- migration from one chain ----------------------------------------------------------------
 
 TO_VERSION_2 = [
+    "ALTER TABLE ledger_records DROP COLUMN key_id",
+    "DROP TABLE ledger_keys",
     "ALTER TABLE ledger_records DROP COLUMN shard",
     "ALTER TABLE ledger_subjects DROP COLUMN shard",
     "DROP TABLE ledger_shards",
@@ -351,7 +353,7 @@ def single_chain(pg: PostgresBackend) -> dict[str, tuple[Event, ...]]:
     chain = PostgresBackend(Path(), shards=1)
     chain.schema = pg.schema
     names = [f"s-{n}" for n in range(6)]
-    with open_ledger(chain, clock=fixed_clock) as ledger:
+    with open_ledger(chain, clock=fixed_clock, encrypt=False) as ledger:
         for n in range(24):
             ledger.append(names[n % 6], consent(n))
         ledger.erase(names[1], keep_proof=True)

@@ -15,9 +15,12 @@ from lawful.exceptions import LedgerError
 
 __all__ = [
     "DEFAULT_SHARDS",
+    "ENCRYPTED",
+    "ENCRYPT_PENDING",
     "MARKER",
     "MAX_SHARDS",
     "MIGRATIONS",
+    "PURGE_KEYS",
     "PURGE_PENDING",
     "RESHARD",
     "SHARDS",
@@ -99,15 +102,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " END $guard$"
         ),
     ),
+    # Version 4: per-subject data keys (see lawful.ledger._pgcrypt). An encrypted record
+    # names its key in `key_id`; its nonce travels inside its payload's ciphertext. The
+    # guard keeps `key_id` as it was, as it keeps every other column but the scrub's.
+    (
+        "ALTER TABLE {schema}.ledger_records ADD COLUMN key_id bytea",
+        (
+            "CREATE TABLE {schema}.ledger_keys (key_id bytea PRIMARY KEY,"
+            " subject_tag bytea NOT NULL, proof boolean NOT NULL, wrapped bytea NOT NULL)"
+        ),
+        "CREATE INDEX ledger_keys_subject ON {schema}.ledger_keys (subject_tag)",
+        (
+            "CREATE OR REPLACE FUNCTION {schema}.ledger_records_guard() RETURNS trigger"
+            " LANGUAGE plpgsql AS $guard$ BEGIN"
+            " IF TG_OP = 'UPDATE' AND NEW.nonce IS NULL AND NEW.payload IS NULL"
+            " AND NEW.seq = OLD.seq AND NEW.kind = OLD.kind"
+            " AND NEW.subject_tag = OLD.subject_tag AND NEW.id_tag = OLD.id_tag"
+            " AND NEW.digest = OLD.digest AND NEW.mac = OLD.mac AND NEW.link = OLD.link"
+            " AND NEW.shard = OLD.shard AND NEW.key_id IS NOT DISTINCT FROM OLD.key_id"
+            " THEN RETURN NEW; END IF;"
+            " RAISE EXCEPTION 'lawful ledger records are append-only: % refused', TG_OP;"
+            " END $guard$"
+        ),
+    ),
 )
 """Schema migrations: entry ``n`` takes a schema from version ``n`` to ``n + 1``."""
 
 Conn = psycopg.Connection[TupleRow]
 PURGE_PENDING = "purge_pending"
+"""The ``ledger_meta`` row of records scrubbed in place whose old versions await ``VACUUM``."""
+PURGE_KEYS = "purge_keys"
+"""The ``ledger_meta`` row of data keys destroyed whose old row versions await ``VACUUM``."""
 SHARDS = "shards"
 """The ``ledger_meta`` row with the number of shards, fixed when the ledger is created."""
 RESHARD = "reshard"
 """The ``ledger_meta`` row of a version 2 ledger whose single chain awaits re-sealing."""
+ENCRYPTED = "encrypted"
+"""The ``ledger_meta`` row of a ledger whose event records are encrypted per subject."""
+ENCRYPT_PENDING = "encrypt_pending"
+"""The ``ledger_meta`` row of a ledger whose records stored in clear await encryption."""
 DEFAULT_SHARDS = 16
 MAX_SHARDS = 1024
 MARKER = "lawful"
@@ -166,10 +199,30 @@ def _version(conn: Conn, schema: str, where: str) -> int:
     return version
 
 
+def _meta(conn: Conn, schema: str, name: str) -> bytes | None:
+    found = conn.execute(
+        sql.SQL("SELECT value FROM {}.ledger_meta WHERE name = %s").format(sql.Identifier(schema)),
+        (name,),
+    ).fetchone()
+    return None if found is None else bytes(found[0])
+
+
 def migrate_schema(
-    conn: Conn, schema: str, where: str, *, migrate: bool, shards: int | None
-) -> int:
-    """Create or migrate the schema; the ledger's number of shards."""
+    conn: Conn,
+    schema: str,
+    where: str,
+    *,
+    migrate: bool,
+    shards: int | None,
+    encrypt: bool | None = None,
+) -> tuple[int, bool]:
+    """Create or migrate the schema; the ledger's number of shards and whether it encrypts.
+
+    ``encrypt``: ``None`` keeps what the ledger is (a new one is encrypted); ``True`` asks
+    a plaintext ledger to be encrypted, which needs ``migrate`` (the ledger then encrypts
+    its records, under :data:`ENCRYPT_PENDING`); ``False`` makes a new ledger in clear
+    and refuses an encrypted one.
+    """
     ident = sql.Identifier(schema)
     # Serialises concurrent first opens (CREATE ... IF NOT EXISTS races on the catalogs).
     digest = hashlib.sha256(b"lawful-migrate " + schema.encode("utf-8")).digest()
@@ -190,6 +243,19 @@ def migrate_schema(
                 f"{where}: a format 1 ledger; migrate it with PostgresLedger(..., "
                 "migrate=True) or `lawful ledger migrate`, which verifies it and seals it "
                 "again in format 2, in shards"
+            )
+        encrypted = version >= 4 and _meta(conn, schema, ENCRYPTED) is not None
+        if encrypt and version and not encrypted and not migrate:
+            raise LedgerError(
+                f"{where}: a ledger that stores events in clear; to encrypt them under a "
+                "key per subject (so that erasure reaches WAL, replicas and backups), open it "
+                "with encrypt=True and migrate=True, which encrypts every record in place "
+                "(the chain and its head are unchanged; stop other writers first)"
+            )
+        if encrypt is False and encrypted:
+            raise LedgerError(
+                f"{where}: the ledger encrypts its events under a key per subject, and "
+                "stays so; open it without encrypt=False"
             )
         if version == 2 and not migrate:
             raise LedgerError(
@@ -233,10 +299,22 @@ def migrate_schema(
                     ),
                     (RESHARD, b"1"),
                 )
-        found = conn.execute(
-            sql.SQL("SELECT value FROM {}.ledger_meta WHERE name = %s").format(ident), (SHARDS,)
-        ).fetchone()
-    text = bytes(found[0]).decode("ascii", "replace") if found is not None else ""
+        if (version == 0 and encrypt is not False) or (encrypt and not encrypted):
+            conn.execute(
+                sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(ident),
+                (ENCRYPTED, b"1"),
+            )
+            if version:
+                # Its records are in clear: the ledger encrypts them (it has the key).
+                conn.execute(
+                    sql.SQL("INSERT INTO {}.ledger_meta (name, value) VALUES (%s, %s)").format(
+                        ident
+                    ),
+                    (ENCRYPT_PENDING, b"1"),
+                )
+            encrypted = True
+        count_found = _meta(conn, schema, SHARDS)
+    text = count_found.decode("ascii", "replace") if count_found is not None else ""
     if not text.isdigit() or not text.isascii() or not 1 <= int(text) <= MAX_SHARDS:
         raise LedgerError(f"{where}: the number of shards in ledger_meta is missing or malformed")
     if shards is not None and int(text) != shards:
@@ -244,4 +322,4 @@ def migrate_schema(
             f"{where}: the ledger has {int(text)} shards, fixed when it was created; "
             f"asked for {shards}"
         )
-    return int(text)
+    return int(text), encrypted

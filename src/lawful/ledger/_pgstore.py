@@ -23,25 +23,26 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError
-from lawful.ledger._chain import Record
+from lawful.ledger._chain import LedgerKey, Record
+from lawful.ledger._pgcrypt import Crypt
 from lawful.ledger._pgschema import (
     DEFAULT_SHARDS,
+    ENCRYPT_PENDING,
     MARKER,
     MAX_SHARDS,
     MIGRATIONS,
+    PURGE_KEYS,
     PURGE_PENDING,
     RESHARD,
     SHARDS,
     migrate_schema,
 )
+from lawful.ledger._pgsql import Queries, channel_name
 from lawful.ledger._pgview import (
     Conn,
     LockMissingError,
-    Queries,
     Reader,
     Writer,
-    channel_name,
-    row_record,
     row_tip,
 )
 
@@ -171,12 +172,14 @@ class PostgresStore:
         self,
         dsn: str,
         *,
+        key: LedgerKey,
         schema: str,
         connect_timeout: float,
         vacuum_full: bool,
         migrate: bool = False,
         limits: Limits | None = None,
         shards: int | None = None,
+        encrypt: bool | None = None,
     ) -> None:
         if not schema or len(schema.encode("utf-8")) > 63:
             raise LedgerError(f"postgres: a schema name is 1 to 63 bytes, got {schema!r}")
@@ -209,6 +212,7 @@ class PostgresStore:
         self._preludes: dict[int, sql.SQL] = {}
         self.shards = 1
         self.queries = Queries.build(schema, vacuum_full=vacuum_full, shards=1)
+        self.crypt = Crypt(key, enabled=False, plaintext=True)
         self._guard = threading.Condition(threading.Lock())
         self._closed = False
         self._idle: list[Conn] = []
@@ -217,11 +221,19 @@ class PostgresStore:
         self._fresh_process()
         conn = self.acquire()
         try:
-            self.shards = migrate_schema(conn, schema, self.where, migrate=migrate, shards=shards)
+            self.shards, encrypted = migrate_schema(
+                conn, schema, self.where, migrate=migrate, shards=shards, encrypt=encrypt
+            )
             self.queries = Queries.build(schema, vacuum_full=vacuum_full, shards=self.shards)
-            reader = Reader(conn, self.queries, self.shards)
-            pending = reader.meta(PURGE_PENDING)
+            reader = Reader(conn, self.queries, self.crypt, self.shards)
+            pending = reader.meta(PURGE_PENDING) or reader.meta(PURGE_KEYS)
             self.reshard_pending = reader.meta(RESHARD) is not None
+            self.encrypt_pending = reader.meta(ENCRYPT_PENDING) is not None
+            # Records in clear are read only from a plaintext ledger, or one whose
+            # encryption has not finished (migration): elsewhere they are refused.
+            self.crypt = Crypt(
+                key, enabled=encrypted, plaintext=not encrypted or self.encrypt_pending
+            )
         except psycopg.Error as exc:
             self.release(conn)
             self.close()
@@ -367,7 +379,7 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
         try:
-            yield Reader(conn, self.queries, self.shards)
+            yield Reader(conn, self.queries, self.crypt, self.shards)
             conn.execute("COMMIT")
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
@@ -422,7 +434,9 @@ class PostgresStore:
             prelude = self._preludes.get(version)
             if prelude is None:
                 prelude = self._preludes[version] = self.limits.prelude(version)
-            made.append(Writer(conn, self.queries, prelude, self.shards, expected, subjects))
+            made.append(
+                Writer(conn, self.queries, self.crypt, prelude, self.shards, expected, subjects)
+            )
 
         for attempt in (1, 2):
             try:
@@ -518,14 +532,19 @@ class PostgresStore:
             rows, found = self._retrying(read)
         except psycopg.Error as exc:
             raise LedgerError(f"{self.where}: {self._clean(exc)}") from exc
-        return [row_record(row) for row in rows], None if found is None else row_tip(found[1:])
+        records = [self.crypt.open(row) for row in rows]
+        return records, None if found is None else row_tip(found[1:])
 
     def purge(self) -> None:
-        """After an erasure: ``VACUUM`` so that no old row version keeps the erased bytes.
+        """After an erasure: ``VACUUM`` so that no old row version keeps what it erased.
 
-        The flag of pending erasures is cleared only after a ``VACUUM`` the server did
-        not skip: it only warns (and does nothing) for a role that may not vacuum the
-        table, so any warning it sends is a failure.
+        Each table is vacuumed while its flag says an erasure left old row versions in it:
+        ``ledger_keys`` after data keys were destroyed (a small table; a plain ``VACUUM``
+        locks out no reader or writer), ``ledger_records`` only after content was dropped
+        in place (a ledger in clear, or records sharing a key with ones kept as proof).
+        A flag is cleared only after a ``VACUUM`` the server did not skip: it only warns
+        (and does nothing) for a role that may not vacuum the table, so any warning it
+        sends is a failure.
         """
 
         def vacuum(conn: Conn) -> None:
@@ -535,19 +554,28 @@ class PostgresStore:
                 if notice.severity_nonlocalized == "WARNING":
                     warnings.append(str(notice.message_primary))
 
-            pending = Reader(conn, self.queries, self.shards).meta(PURGE_PENDING)
-            conn.add_notice_handler(heard)
-            try:
-                conn.execute(self.queries.vacuum)  # autocommit: VACUUM refuses a transaction
-            finally:
-                conn.remove_notice_handler(heard)
-            if warnings:
-                raise LedgerError(
-                    f"{self.where}: erasure recorded, but VACUUM did not run: "
-                    f"{'; '.join(warnings)} (the table's owner must run PostgresLedger.purge())"
+            reader = Reader(conn, self.queries, self.crypt, self.shards)
+            flags = [
+                (flag, value, statement)
+                for flag, statement in (
+                    (PURGE_KEYS, self.queries.vacuum_keys),
+                    (PURGE_PENDING, self.queries.vacuum),
                 )
-            if pending is not None:
-                conn.execute(self.queries.purged, (PURGE_PENDING, pending))
+                if (value := reader.meta(flag)) is not None
+            ]
+            for flag, value, statement in flags:
+                conn.add_notice_handler(heard)
+                try:
+                    conn.execute(statement)  # autocommit: VACUUM refuses a transaction
+                finally:
+                    conn.remove_notice_handler(heard)
+                if warnings:
+                    raise LedgerError(
+                        f"{self.where}: erasure recorded, but VACUUM did not run: "
+                        f"{'; '.join(warnings)} (the table's owner must run "
+                        "PostgresLedger.purge())"
+                    )
+                conn.execute(self.queries.purged, (flag, value))
 
         try:
             self._retrying(vacuum)

@@ -1,5 +1,6 @@
-"""A PostgreSQL ledger's transactions: the statements, and the views a read or a write
-transaction gives the ledger's core (a ``RecordReader``, a ``RecordWriter``).
+"""A PostgreSQL ledger's transactions: the views a read or a write transaction gives the
+ledger's core (a ``RecordReader``, a ``RecordWriter``); the statements are in
+:mod:`lawful.ledger._pgsql`.
 
 A write costs two exchanges whatever the batch size: the locks, the server's clock, the
 named values and the batch's lookups in one message, and the records, heads, ``COMMIT``
@@ -8,39 +9,37 @@ and the notification in another (see ``docs/postgres.md``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-import attrs
 import psycopg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 from psycopg.pq import ExecStatus
 from psycopg.rows import TupleRow
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
-from lawful.ledger._chain import Record, record_from_row, shard_of
-from lawful.ledger._pgschema import PURGE_PENDING
+from lawful.ledger._chain import Record, RecordKind, shard_of
+from lawful.ledger._pgcrypt import Crypt, DataKey, is_proof
+from lawful.ledger._pgschema import PURGE_KEYS, PURGE_PENDING
+from lawful.ledger._pgsql import Queries
 
 __all__ = [
     "Conn",
     "LockMissingError",
-    "Queries",
     "Reader",
     "Writer",
-    "channel_name",
-    "row_record",
     "row_tip",
 ]
 
 Conn = psycopg.Connection[TupleRow]
-_COLUMNS = "seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link"
 _UPSERT = (
     " ON CONFLICT (subject_tag) DO UPDATE SET seq = excluded.seq, seal = excluded.seal,"
     " shard = excluded.shard"
 )
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_KEY_ROW = "(%s, %s, %s, %s)"
 _COMMIT = sql.SQL("COMMIT")
 _NOTIFY_BEGIN = "BEGIN"
 _NOTIFY = (
@@ -54,10 +53,6 @@ server keeps hearing from a long write, and no message is large enough to be cut
 half-sent by a stalled client (a case only ``transaction_timeout`` sees)."""
 
 
-def row_record(row: TupleRow) -> Record:
-    return record_from_row(row[:9], row[9] if len(row) > 9 else None)
-
-
 def row_tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
     seq, seal, mac = row
     if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(seal, bytes):
@@ -65,152 +60,34 @@ def row_tip(row: TupleRow) -> tuple[int, bytes, bytes | None]:
     return seq, seal, mac if isinstance(mac, bytes) else None
 
 
-def _row(record: Record, shards: int) -> tuple[object, ...]:
+def _row(
+    record: Record, shards: int, stored: tuple[bytes, bytes] | None = None
+) -> tuple[object, ...]:
+    """The row of a record; ``stored``: its encrypted payload and key id."""
     return (
         (record.seq - 1) % shards,
         record.seq,
         int(record.kind),
         record.subject_tag,
         record.id_tag,
-        record.nonce,
-        record.payload,
+        record.nonce if stored is None else None,
+        record.payload if stored is None else stored[0],
         record.digest,
         record.mac,
         record.link,
+        None if stored is None else stored[1],
     )
 
 
-def channel_name(schema: str) -> str:
-    """The ``LISTEN`` channel of a ledger schema (an identifier of at most 63 bytes)."""
-    return "lawful_ledger_" + hashlib.sha256(schema.encode("utf-8")).hexdigest()[:24]
-
-
-@attrs.frozen
-class Queries:
-    """Every statement, composed once with the schema's quoted name."""
-
-    meta: sql.SQL
-    set_meta: sql.SQL
-    drop_meta: sql.SQL
-    by_id: sql.SQL
-    by_ids: sql.SQL
-    by_subject: sql.SQL
-    after: sql.SQL
-    tail: sql.SQL
-    shard_tails: sql.SQL
-    shard_scan: sql.SQL
-    shard_heads: sql.SQL
-    newest_before: sql.SQL
-    at_seqs: sql.SQL
-    remove_all: sql.SQL
-    repair_shards: sql.SQL
-    tip: sql.SQL
-    tips: sql.SQL
-    heads: sql.SQL
-    set_heads: sql.SQL
-    rewrite: sql.SQL
-    triggers: sql.SQL
-    enable_triggers: sql.SQL
-    scan: sql.SQL
-    insert: sql.SQL
-    scrub: sql.SQL
-    lock: sql.SQL
-    all_meta: sql.SQL
-    vacuum: sql.SQL
-    purged: sql.SQL
-    listen: sql.SQL
-    channel: str
-
-    @classmethod
-    def build(cls, schema: str, *, vacuum_full: bool, shards: int) -> Queries:
-        def q(text: str) -> sql.SQL:
-            # Rendered once: a write then sends text, not a tree psycopg walks each time.
-            composed = sql.SQL(text).format(schema=sql.Identifier(schema), shards=shards)
-            return sql.SQL(composed.as_string(None))
-
-        # Constant text only; the schema goes in through sql.Identifier, quoted.
-        plain = f"SELECT {_COLUMNS} FROM {{schema}}.ledger_records"  # noqa: S608
-        # Each record with the stored MAC of the one before it in its shard, to verify it
-        # alone (``shards`` is an int, formatted as a literal).
-        columns = (
-            "r.seq, r.kind, r.subject_tag, r.id_tag, r.nonce, r.payload, r.digest, r.mac, r.link"
-        )
-        linked = " LEFT JOIN {schema}.ledger_records AS p ON p.seq = r.seq - {shards}"
-        records = f"SELECT {columns}, p.mac FROM {{schema}}.ledger_records AS r" + linked  # noqa: S608 - constant
-        tips = (
-            "SELECT s.subject_tag, s.seq, s.seal, r.mac FROM {schema}.ledger_subjects AS s"
-            " LEFT JOIN {schema}.ledger_records AS r"
-            " ON r.seq = s.seq AND r.subject_tag = s.subject_tag"
-        )
-        channel = channel_name(schema)
-        return cls(
-            meta=q("SELECT value FROM {schema}.ledger_meta WHERE name = %s"),
-            set_meta=q(
-                "INSERT INTO {schema}.ledger_meta (name, value) VALUES (%s, %s)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-            ),
-            drop_meta=q("DELETE FROM {schema}.ledger_meta WHERE name = ANY(%s)"),
-            by_id=q(records + " WHERE r.id_tag = %s"),
-            by_ids=q(records + " WHERE r.id_tag = ANY(%s)"),
-            by_subject=q(records + " WHERE r.subject_tag = %s ORDER BY r.seq"),
-            after=q(records + " WHERE r.subject_tag = %s AND r.seq > %s ORDER BY r.seq"),
-            tail=q(records + " ORDER BY r.seq DESC LIMIT 1"),
-            # Each shard's last record, found through (shard, seq).
-            shard_tails=q(
-                f"SELECT {columns}, p.mac FROM unnest(%s::integer[]) AS t (shard)"  # noqa: S608 - constant
-                " CROSS JOIN LATERAL (SELECT * FROM {schema}.ledger_records AS x"
-                " WHERE x.shard = t.shard ORDER BY x.seq DESC LIMIT 1) AS r" + linked
-            ),
-            shard_scan=q(plain + " WHERE shard = %s AND seq > %s ORDER BY seq"),
-            shard_heads=q(
-                "SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"
-                " WHERE shard = %s AND seq > %s"
-            ),
-            newest_before=q(
-                "SELECT t.tag, (SELECT max(r.seq) FROM {schema}.ledger_records AS r"
-                " WHERE r.subject_tag = t.tag AND r.seq <= %s)"
-                " FROM unnest(%s::bytea[]) AS t (tag)"
-            ),
-            at_seqs=q(records + " WHERE r.seq = ANY(%s)"),
-            remove_all=q("DELETE FROM {schema}.ledger_records"),
-            repair_shards=q(
-                "INSERT INTO {schema}.ledger_shards (shard)"
-                " SELECT generate_series(0, {shards} - 1) ON CONFLICT DO NOTHING"
-            ),
-            tip=q(tips + " WHERE s.subject_tag = %s"),
-            tips=q(tips + " WHERE s.subject_tag = ANY(%s)"),
-            heads=q("SELECT subject_tag, seq, seal FROM {schema}.ledger_subjects"),
-            # Followed by one (%s, %s, %s) per subject (a subject appears once) and _UPSERT.
-            set_heads=q(
-                "INSERT INTO {schema}.ledger_subjects (subject_tag, seq, seal, shard) VALUES "
-            ),
-            rewrite=q("UPDATE {schema}.ledger_records SET link = %s, mac = %s WHERE seq = %s"),
-            triggers=q("ALTER TABLE {schema}.ledger_records DISABLE TRIGGER USER"),
-            enable_triggers=q("ALTER TABLE {schema}.ledger_records ENABLE TRIGGER USER"),
-            scan=q(plain + " ORDER BY seq"),
-            insert=q(f"INSERT INTO {{schema}}.ledger_records (shard, {_COLUMNS}) VALUES "),  # noqa: S608 - constant
-            scrub=q(
-                "UPDATE {schema}.ledger_records SET nonce = NULL, payload = NULL"
-                " WHERE seq = ANY(%s)"
-            ),
-            lock=q(
-                "SELECT shard FROM {schema}.ledger_shards WHERE shard = ANY(%s)"
-                " ORDER BY shard FOR UPDATE"
-            ),
-            all_meta=q("SELECT name, value FROM {schema}.ledger_meta"),
-            vacuum=q(("VACUUM (FULL) " if vacuum_full else "VACUUM ") + "{schema}.ledger_records"),
-            purged=q("DELETE FROM {schema}.ledger_meta WHERE name = %s AND value = %s"),
-            listen=sql.SQL(sql.SQL("LISTEN {}").format(sql.Identifier(channel)).as_string(None)),
-            channel=channel,
-        )
-
-
 class Reader:
-    """A read transaction's view of the schema (a ``RecordReader``)."""
+    """A read transaction's view of the schema (a ``RecordReader``): records come
+    decrypted (:meth:`lawful.ledger._pgcrypt.Crypt.open`).
+    """
 
-    def __init__(self, conn: Conn, queries: Queries, shards: int = 1) -> None:
+    def __init__(self, conn: Conn, queries: Queries, crypt: Crypt, shards: int = 1) -> None:
         self._conn = conn
         self._q = queries
+        self._crypt = crypt
         self.shards = shards
         self._meta: dict[str, bytes] | None = None
 
@@ -224,7 +101,7 @@ class Reader:
 
     def shard_tail(self, shard: int) -> Record | None:
         row = self._conn.execute(self._q.shard_tails, ([shard],)).fetchone()
-        return None if row is None else row_record(row)
+        return None if row is None else self._crypt.open(row)
 
     def shard_scan(self, shard: int, after: int = 0) -> Iterator[Record]:
         """A shard's records after position ``after``, in chain order (server-side cursor)."""
@@ -232,7 +109,7 @@ class Reader:
             cursor.itersize = 2000
             cursor.execute(self._q.shard_scan, (shard, after))
             for row in cursor:
-                yield row_record(row)
+                yield self._crypt.open(row, strict=False)
 
     def shard_heads(self, shard: int, after: int = 0) -> Iterator[tuple[bytes, int, bytes]]:
         """The subject heads filed under a shard, naming a record after ``after``."""
@@ -253,22 +130,22 @@ class Reader:
     def at(self, seqs: Sequence[int]) -> dict[int, Record]:
         """The records at these positions (those that exist)."""
         rows = self._conn.execute(self._q.at_seqs, (list(seqs),)).fetchall()
-        return {r.seq: r for r in map(row_record, rows)}
+        return {r.seq: r for r in map(self._crypt.open, rows)}
 
     def by_id(self, id_tag: bytes) -> Record | None:
         row = self._conn.execute(self._q.by_id, (id_tag,)).fetchone()
-        return None if row is None else row_record(row)
+        return None if row is None else self._crypt.open(row)
 
     def by_subject(self, subject_tag: bytes, after: int = 0) -> list[Record]:
         if after:
             rows = self._conn.execute(self._q.after, (subject_tag, after))
         else:
             rows = self._conn.execute(self._q.by_subject, (subject_tag,))
-        return [row_record(r) for r in rows]
+        return [self._crypt.open(r) for r in rows]
 
     def tail(self) -> Record | None:
         row = self._conn.execute(self._q.tail).fetchone()
-        return None if row is None else row_record(row)
+        return None if row is None else self._crypt.open(row)
 
     def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
         row = self._conn.execute(self._q.tip, (subject_tag,)).fetchone()
@@ -287,7 +164,7 @@ class Reader:
             cursor.itersize = 2000
             cursor.execute(self._q.scan)
             for row in cursor:
-                yield row_record(row)
+                yield self._crypt.open(row, strict=False)
 
 
 class LockMissingError(LedgerError):
@@ -338,12 +215,13 @@ class Writer(Reader):
         self,
         conn: Conn,
         queries: Queries,
+        crypt: Crypt,
         prelude: sql.Composable,
         shards: int,
         expected: Sequence[bytes],
         subjects: Sequence[bytes] = (),
     ) -> None:
-        super().__init__(conn, queries, shards)
+        super().__init__(conn, queries, crypt, shards)
         # The shards of the subjects it was told about; all of them if none.
         wanted = sorted({shard_of(tag, shards) for tag in subjects}) or list(range(shards))
         # One exchange: the bounds, the locks (in shard order: two writers never wait for
@@ -363,6 +241,7 @@ class Writer(Reader):
             statements.append((queries.by_ids, (list(set(expected)),)))
         if subjects:
             statements.append((queries.tips, (list(set(subjects)),)))
+            statements.append((queries.keys_of, (list(set(subjects)),)))
         results = _exchange(conn, statements)
         # The prelude is several statements: count the results from the end.
         base = len(results) - (len(statements) - 2)
@@ -379,10 +258,11 @@ class Writer(Reader):
         self._values = {str(name): bytes(value) for name, value in values}
         self._changed: dict[str, bytes] = {}
         self._pending: dict[bytes, Record] = {}
+        self._rows: dict[bytes, tuple[object, ...]] = {}
         self._size = 0
         self._known: dict[bytes, Record | None] = dict.fromkeys(expected)
         found = results[base + 4] if expected else []
-        self._known.update((r.id_tag, r) for r in map(row_record, found))
+        self._known.update((r.id_tag, r) for r in map(self._crypt.open, found))
         # Parsed only when asked for: opening a ledger must not fail on a broken tail.
         self._tail_rows: dict[int, TupleRow] = {}
         for row in tails:
@@ -390,8 +270,12 @@ class Writer(Reader):
                 self._tail_rows[(row[0] - 1) % shards] = row
         self._tails: dict[int, Record | None] = {}
         self._tips: dict[bytes, tuple[int, bytes, bytes | None] | None] = dict.fromkeys(subjects)
+        # Per subject whose keys were read: its data keys by class (proof or not).
+        self._keys: dict[bytes, dict[bool, tuple[DataKey, AESGCM]]] = {}
+        self._new_keys: list[DataKey] = []
         if subjects:
-            self._tips.update((bytes(r[0]), row_tip(r[1:])) for r in results[-1])
+            self._tips.update((bytes(r[0]), row_tip(r[1:])) for r in results[-2])
+            self._take_keys(subjects, results[-1])
         self._heads: dict[bytes, tuple[int, bytes]] = {}
         self._macs: dict[int, bytes] = {}
         self._triggers_off = False
@@ -401,6 +285,30 @@ class Writer(Reader):
         self._insert = queries.insert.as_string(None)
         self._set_heads = queries.set_heads.as_string(None)
         self.touched: set[bytes] = set()
+
+    def _take_keys(self, subjects: Iterable[bytes], rows: Iterable[TupleRow]) -> None:
+        """Remember the data keys read for these subjects (none: they have none yet)."""
+        for tag in subjects:
+            self._keys.setdefault(tag, {})
+        for key_id, tag, proof, wrapped in rows:
+            key = DataKey(bytes(key_id), bytes(tag), bool(proof), bytes(wrapped))
+            cipher = self._crypt.cipher(None, key.key_id, key.subject_tag, key.wrapped)
+            self._keys.setdefault(key.subject_tag, {})[key.proof] = (key, cipher)
+
+    def _key_for(self, record: Record) -> tuple[DataKey, AESGCM]:
+        """The data key a new record of its subject and class is encrypted with; a new
+        one if the subject has none (or an erasure destroyed it).
+        """
+        tag = record.subject_tag
+        if tag not in self._keys:
+            self._take_keys([tag], self._conn.execute(self._q.keys_of, ([tag],)).fetchall())
+        proof = is_proof(record.payload or b"{}")
+        keys = self._keys[tag]
+        if proof not in keys:
+            key, cipher = self._crypt.new_key(tag, proof=proof)
+            keys[proof] = (key, cipher)
+            self._new_keys.append(key)
+        return keys[proof]
 
     def _mine(self, seq: int) -> None:
         shard = (seq - 1) % self.shards
@@ -430,7 +338,7 @@ class Writer(Reader):
             raise LedgerError(f"shard {shard} is not locked by this write")
         if shard not in self._tails:
             row = self._tail_rows.get(shard)
-            self._tails[shard] = None if row is None else row_record(row)
+            self._tails[shard] = None if row is None else self._crypt.open(row)
         return self._tails[shard]
 
     def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
@@ -486,6 +394,16 @@ class Writer(Reader):
         if record.id_tag in self._pending:
             raise LedgerError(f"record {record.seq}: a duplicate id in one transaction")
         self._pending[record.id_tag] = record
+        stored = None
+        if (
+            self._crypt.enabled
+            and record.kind is RecordKind.EVENT
+            and record.payload is not None
+            and record.nonce is not None
+        ):
+            key, cipher = self._key_for(record)
+            stored = (self._crypt.seal(record, key, cipher), key.key_id)
+        self._rows[record.id_tag] = _row(record, self.shards, stored)
         self._probe = record.id_tag
         self._size += len(record.payload or b"")
         self._macs[record.seq] = record.mac
@@ -495,16 +413,61 @@ class Writer(Reader):
             self._flush()
 
     def scrub(self, seqs: Sequence[int]) -> None:
+        """Erase these records (one subject's): destroy every data key that only they
+        need, and drop in place the content of the others (stored in clear, or sharing
+        a key with a record the erasure keeps).
+        """
         for seq in seqs:
             self._mine(seq)
         self._flush()
         # A scrubbed record may have been looked up by id earlier in this transaction.
         self._known.clear()
-        self._conn.execute(self._q.scrub, (list(seqs),))
-        # Committed with the erasure: a process that dies before its VACUUM leaves this
-        # behind, and the next ledger opened on the schema runs it. A fresh value per
-        # erasure, so that a purge only clears the flag of erasures it has seen.
-        self.set_meta(PURGE_PENDING, os.urandom(16))
+        if not seqs:
+            return
+        inplace = list(seqs)
+        if self._crypt.enabled:
+            found = self._conn.execute(self._q.shred, {"seqs": inplace}).fetchone()
+            destroyed, inplace = (0, inplace) if found is None else found
+            if destroyed:
+                # Keys of the subject read earlier in this write are read again if needed.
+                self._keys.clear()
+                # The keys' old row versions go at the next VACUUM of ledger_keys (purge).
+                self.set_meta(PURGE_KEYS, os.urandom(16))
+        if inplace:
+            self._conn.execute(self._q.scrub, (inplace,))
+            # Committed with the erasure: a process that dies before its VACUUM leaves
+            # this behind, and the next ledger opened on the schema runs it. A fresh value
+            # per erasure, so that a purge only clears the flag of erasures it has seen.
+            self.set_meta(PURGE_PENDING, os.urandom(16))
+
+    def encrypt_in_place(self, records: Iterable[Record]) -> int:
+        """Migration only: encrypt records stored in clear, in place (their chain is
+        unchanged: the digest and MAC cover the nonce and payload encrypted). Returns how
+        many were encrypted.
+        """
+        self._flush()
+        self._triggers()
+        done = 0
+        batch: list[tuple[int, bytes, bytes]] = []
+        for record in records:
+            if record.kind is not RecordKind.EVENT or record.payload is None:
+                continue
+            self._mine(record.seq)
+            key, cipher = self._key_for(record)
+            batch.append((record.seq, self._crypt.seal(record, key, cipher), key.key_id))
+            if len(batch) >= _CHUNK_RECORDS:
+                done += self._encrypt_rows(batch)
+        return done + self._encrypt_rows(batch)
+
+    def _encrypt_rows(self, batch: list[tuple[int, bytes, bytes]]) -> int:
+        if not batch:
+            return 0
+        self._flush()  # the new keys first
+        seqs, payloads, key_ids = (list(column) for column in zip(*batch, strict=True))
+        self._conn.execute(self._q.encrypt_rows, (seqs, payloads, key_ids))
+        count = len(batch)
+        batch.clear()
+        return count
 
     def set_meta(self, name: str, value: bytes) -> None:
         shard, sep, _ = name.partition(":")
@@ -515,21 +478,32 @@ class Writer(Reader):
         self._changed[name] = value
 
     def _inserts(self) -> list[Statement]:
-        """The pending records as multi-row ``INSERT`` statements; pending is then empty."""
-        rows = list(self._pending.values())
+        """The new data keys and pending records as multi-row ``INSERT`` statements;
+        pending is then empty.
+        """
+        out: list[Statement] = []
+        keys, self._new_keys = self._new_keys, []
+        for start in range(0, len(keys), _CHUNK_RECORDS):
+            chunk = keys[start : start + _CHUNK_RECORDS]
+            values = ", ".join([_KEY_ROW] * len(chunk))
+            fields: list[object] = [
+                v for k in chunk for v in (k.key_id, k.subject_tag, k.proof, k.wrapped)
+            ]
+            out.append((self._q.insert_keys.as_string(None) + values, fields))
+        records = list(self._rows.values())
         self._known.update(self._pending)
         self._pending.clear()
+        self._rows.clear()
         self._size = 0
-        out: list[Statement] = []
-        for start in range(0, len(rows), _CHUNK_RECORDS):
-            chunk = rows[start : start + _CHUNK_RECORDS]
-            values = ", ".join([_ROW] * len(chunk))
-            params = [v for r in chunk for v in _row(r, self.shards)]
+        for start in range(0, len(records), _CHUNK_RECORDS):
+            rows = records[start : start + _CHUNK_RECORDS]
+            values = ", ".join([_ROW] * len(rows))
+            params = [v for r in rows for v in r]
             out.append((self._insert + values, params))
         return out
 
     def _flush(self) -> None:
-        if self._pending:
+        if self._pending or self._new_keys:
             _exchange(self._conn, self._inserts())
 
     def landed(self) -> bool | None:

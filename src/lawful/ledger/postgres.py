@@ -25,9 +25,12 @@ every check are those of :mod:`lawful.ledger._core`; this module only stores the
   dropped as soon as a ``NOTIFY`` from another writer names it (a keyed pseudonym,
   never the subject id). A cached subject therefore reflects every append committed
   at least ``max_staleness`` seconds before the read, with or without notifications.
-- **Erasure.** Content is dropped in place, then ``VACUUM`` removes the old row
-  versions (``vacuum_full=True`` rewrites the table instead). WAL segments, replicas and
-  backups keep old bytes until they are recycled: see ``docs/postgres.md``.
+- **Erasure.** Each subject's events are encrypted under data keys of its own, stored
+  wrapped by a key derived from the ledger key (:mod:`lawful.ledger._pgcrypt`); erasure
+  destroys the subject's keys in its short write transaction, so that every copy of the
+  records (WAL, replicas, backups) holds ciphertext that nothing opens once the copies
+  of the key are gone. A ledger created with ``encrypt=False`` drops content in place and
+  ``VACUUM``s instead. See ``docs/postgres.md``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
 from lawful.ledger._chain import GENESIS, Head, LedgerKey, RecordKind, canonical, decode
 from lawful.ledger._core import Clock, LedgerCore
+from lawful.ledger._pgschema import ENCRYPT_PENDING, PURGE_PENDING
 from lawful.ledger._pgshards import reshard, verify_shards
 from lawful.ledger._pgstore import MIGRATIONS, Limits, PostgresStore
 from lawful.ledger._protocol import BackupEntry
@@ -235,11 +239,12 @@ class PostgresLedger(LedgerCore):
         cache_size: Compiled subjects kept (least recently used go first); 0: no cache.
         listen: Listen for other writers' appends (one more connection and a thread).
         connect_timeout: Seconds to wait for a connection.
-        vacuum_full: After an erasure, rewrite the table (``VACUUM FULL``, which locks it)
-            instead of a plain ``VACUUM``.
+        vacuum_full: After an erasure that dropped content in place (a ledger in clear),
+            rewrite the table (``VACUUM FULL``, which locks it) instead of a plain ``VACUUM``.
         migrate: Migrate an older schema: a format 1 or single-chain ledger is verified,
-            then sealed again in ``shards`` shards (stop other writers meanwhile);
-            without it such a schema is refused.
+            then sealed again in ``shards`` shards; with ``encrypt=True``, a ledger in
+            clear is verified, then its records are encrypted in place (stop other
+            writers meanwhile); without it such a schema is refused.
         hold_timeout: Seconds a write transaction may stay silent while it holds
             shards' locks before the server ends it (a stalled or vanished writer); the server's
             TCP keepalives follow it. See ``docs/postgres.md``.
@@ -255,12 +260,18 @@ class PostgresLedger(LedgerCore):
         shards: The number of shards of a new ledger (1 to 1,024; default 16), or of a
             single-chain ledger being migrated; an existing ledger keeps its own, and
             asking for another number is refused. ``None``: as it is (16 for a new one).
+        encrypt: Whether events are stored encrypted under data keys per subject, which
+            erasure destroys (``docs/postgres.md``). ``None``: as the ledger is (a new
+            one is encrypted); ``False``: a new ledger in clear (an encrypted one is
+            refused); ``True``: a ledger in clear is refused unless ``migrate`` encrypts it.
 
     Raises:
         LedgerKeyError: The key is too short or is not this ledger's key.
         LedgerError: The server cannot be reached, the DSN cannot be parsed, the schema
             cannot be created, holds tables lawful did not create, or is newer than this
-            lawful, or is a single-chain ledger opened without ``migrate``; a negative
+            lawful, or is a single-chain ledger opened without ``migrate``, or is in clear
+            and opened with ``encrypt=True`` without ``migrate`` (or encrypted and opened
+            with ``encrypt=False``); a negative
             ``max_staleness`` or ``cache_size``, a timeout not above 0,
             ``max_connections`` or ``max_record_bytes`` below 1, ``shards`` out of range
             or not the ledger's.
@@ -287,7 +298,11 @@ class PostgresLedger(LedgerCore):
         pool_timeout: float = 10.0,
         max_record_bytes: int = MAX_RECORD_BYTES,
         shards: int | None = None,
+        encrypt: bool | None = None,
     ) -> None:
+        # The key's rules are checked before anything is opened; its wrapping key is the
+        # store's (lawful.ledger._pgcrypt).
+        key = key if isinstance(key, LedgerKey) else LedgerKey.from_bytes(key)
         if not max_staleness >= 0 or cache_size < 0:
             raise LedgerError(
                 "postgres: max_staleness and cache_size must not be negative, got "
@@ -300,6 +315,7 @@ class PostgresLedger(LedgerCore):
         self.max_record_bytes = max_record_bytes
         self._pg = PostgresStore(
             dsn,
+            key=key,
             schema=schema,
             connect_timeout=connect_timeout,
             vacuum_full=vacuum_full,
@@ -312,6 +328,7 @@ class PostgresLedger(LedgerCore):
                 pool_timeout=pool_timeout,
             ),
             shards=shards,
+            encrypt=encrypt,
         )
         try:
             super().__init__(
@@ -327,6 +344,8 @@ class PostgresLedger(LedgerCore):
             raise
         if self._pg.reshard_pending:
             self._reshard(migrate=migrate)
+        if self._pg.encrypt_pending:
+            self._encrypt(migrate=migrate)
         self.max_staleness = max_staleness
         self._monotonic = time.monotonic
         self._listen = listen and cache_size > 0
@@ -350,6 +369,37 @@ class PostgresLedger(LedgerCore):
         except BaseException:
             self._pg.close()
             raise
+
+    def _encrypt(self, *, migrate: bool) -> None:
+        """Encrypt a ledger's records stored in clear, in place, under keys per subject.
+
+        Under every shard's lock, in one transaction: the whole chain is verified first,
+        then each event record's nonce and payload are encrypted; digests and MACs do not
+        change, so the head does not either. The old row versions (in clear) go at the
+        ``VACUUM`` that follows.
+        """
+        try:
+            if not migrate:
+                raise LedgerError(  # noqa: TRY301 - closes the store, then re-raises
+                    f"{self._pg.where}: a ledger whose encryption did not finish; open it "
+                    "with encrypt=True and migrate=True"
+                )
+            with self._pg.writing() as writer:
+                verify_shards(self._key, self._pg, reader=writer)
+                writer.encrypt_in_place(list(writer.scan()))
+                writer.drop_meta([ENCRYPT_PENDING])
+                writer.set_meta(PURGE_PENDING, os.urandom(16))
+            self._pg.encrypt_pending = False
+            self._pg.crypt.plaintext = False
+            self._pg.purge()
+        except BaseException:
+            self._pg.close()
+            raise
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether events are stored encrypted under data keys per subject (crypto-shredding)."""
+        return self._pg.crypt.enabled
 
     @property
     def shards(self) -> int:
