@@ -144,6 +144,11 @@ def _import(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     if args.ledger.startswith("postgres:"):
         return _migrate_postgres(args)
+    if args.encrypt:
+        raise CommandError(
+            f"{args.ledger}: --encrypt is for a PostgreSQL ledger (postgres:SCHEMA); a SQLite "
+            "ledger's erasure already reaches its own file and WAL"
+        )
     with SQLiteLedger(args.ledger, key=_key(args), create=False, migrate=True) as ledger:
         head = ledger.verify()
     say(f"{args.ledger}: format 2; head {head}")
@@ -199,10 +204,17 @@ def _migrate_postgres(args: argparse.Namespace) -> int:
     from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415 - optional extra
 
     with PostgresLedger(
-        dsn, key=_key(args), schema=schema, migrate=True, shards=args.shards, listen=False
+        dsn,
+        key=_key(args),
+        schema=schema,
+        migrate=True,
+        shards=args.shards,
+        encrypt=True if args.encrypt else None,
+        listen=False,
     ) as ledger:
         head = ledger.verify()
-    say(f"{args.ledger}: {ledger.shards} shard(s); head {head}")
+    stored = "encrypted per subject" if ledger.encrypted else "in clear"
+    say(f"{args.ledger}: {ledger.shards} shard(s), events {stored}; head {head}")
     return 0
 
 
@@ -389,8 +401,9 @@ def register(subparsers: Subparsers) -> None:
             "format 2 (links to each subject's previous record, sealed subject heads), in "
             "one transaction. LEDGER may also be postgres:SCHEMA, the server's DSN in "
             f"${DSN_ENV}: a single-chain PostgreSQL ledger is verified and sealed again in "
-            "--shards shards (16 by default). Stop other writers first; anchor the new "
-            "head it prints."
+            "--shards shards (16 by default), and with --encrypt a ledger in clear has its "
+            "events encrypted under data keys per subject (the head is unchanged). Stop "
+            "other writers first; anchor the new head it prints."
         ),
     )
     _common(migrate)
@@ -400,6 +413,14 @@ def register(subparsers: Subparsers) -> None:
         default=None,
         metavar="N",
         help="PostgreSQL: the number of shards (fixed from then on; default 16)",
+    )
+    migrate.add_argument(
+        "--encrypt",
+        action="store_true",
+        help=(
+            "PostgreSQL: encrypt a ledger in clear in place, so that erasure destroys keys "
+            "(docs/ledger.md, what erasure guarantees)"
+        ),
     )
     migrate.set_defaults(handler=_migrate)
 

@@ -159,6 +159,7 @@ def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[
         (["append", "l.db", "naive.jsonl", "--key-file", "key"], "naive datetime"),
         (["show", "l.db", "s", "--key-file", "key", "--purpose", "analytics"], "--policy and --at"),
         (["erase", "l.db", "s", "--key-file", "key", "--at", "2025-01-01"], "no offset"),
+        (["migrate", "l.db", "--key-file", "key", "--encrypt"], "for a PostgreSQL ledger"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(

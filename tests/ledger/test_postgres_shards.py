@@ -469,7 +469,16 @@ def test_the_command_line_migrates_a_single_chain_ledger(
     monkeypatch.setenv("LAWFUL_LEDGER_DSN", pg.dsn)
     assert main(argv) == 0
     out, err = capsys.readouterr()
-    assert "4 shard(s); head 27:" in out
+    assert "4 shard(s), events in clear; head 27:" in out
     assert pg.dsn not in out + err
+    head = out.rsplit("head ", 1)[1].strip()
     with open_ledger(pg) as ledger:
+        assert ledger.subject("s-3").events == truth["s-3"]
+    # --encrypt then encrypts it in place: the same head, the same events, keys per subject.
+    assert main([*argv, "--encrypt"]) == 0
+    out, err = capsys.readouterr()
+    assert f"4 shard(s), events encrypted per subject; head {head}" in out
+    assert pg.dsn not in out + err
+    with open_ledger(pg, encrypt=True) as ledger:
+        assert ledger.encrypted
         assert ledger.subject("s-3").events == truth["s-3"]
