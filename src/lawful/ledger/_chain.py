@@ -39,7 +39,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
@@ -340,15 +340,17 @@ class LedgerKey:
 
         ``link`` is the position of the same subject's previous record (0: none).
         """
-        message = (
-            b"\x02"
-            + prev
-            + seq.to_bytes(8, "big")
-            + bytes((kind,))
-            + subject_tag
-            + id_tag
-            + digest
-            + link.to_bytes(8, "big")
+        message = b"".join(  # one copy, where + made one per part (every read, per record)
+            (
+                b"\x02",
+                prev,
+                seq.to_bytes(8, "big"),
+                bytes((kind,)),
+                subject_tag,
+                id_tag,
+                digest,
+                link.to_bytes(8, "big"),
+            )
         )
         return self._chain.digest(message)
 
@@ -452,9 +454,11 @@ def canonical(
     return _dumps(data)
 
 
-@attrs.frozen
-class Record:
+class Record(NamedTuple):
     """One stored record, as every store keeps it.
+
+    A named tuple, not an attrs class: every read makes one per stored row, and a tuple
+    is made in one call (a frozen attrs class sets each of its ten fields in turn).
 
     Attributes:
         seq: Its position in the chain, from 1.
@@ -590,9 +594,8 @@ def seal_record(
     )
 
 
-@attrs.frozen
-class Decoded:
-    """A record's payload, read back.
+class Decoded(NamedTuple):
+    """A record's payload, read back (a named tuple: one per record read, made in one call).
 
     Attributes:
         subject: The subject id; ``None`` for an erasure record.
@@ -615,7 +618,27 @@ def _positions(value: object, where: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-_decode_json = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_scan_json = _decoder.scan_once
+
+
+def _json_object(payload: bytes) -> object:
+    """The JSON value of a payload; raises ``ValueError`` if it is not valid JSON.
+
+    The ledger writes UTF-8 (canonical): decoded as such, without ``json.loads``'
+    detection of other encodings, which no record of ours can need. A canonical payload
+    has no space around its value, so it is scanned at once; anything else (space, or
+    text after the value) is read by the decoder's own entry point, which allows space
+    and refuses trailing text, as before.
+    """
+    text = payload.decode("utf-8")
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        value, end = None, -1
+    if end != len(text):
+        value = _decoder.decode(text)
+    return value
 
 
 def decode(record: Record) -> Decoded:
@@ -625,18 +648,17 @@ def decode(record: Record) -> Decoded:
         EventError: The payload is missing or is not a record of its kind; the
             message names the record.
     """
-    where = f"record {record.seq}"
-    if record.payload is None:
-        raise EventError(f"{where}: erased")
+    payload = record.payload
+    if payload is None:
+        raise EventError(f"record {record.seq}: erased")
     try:
-        # The ledger writes UTF-8 (canonical): decoded as such, without json.loads'
-        # detection of other encodings, which no record of ours can need.
-        data = _decode_json(record.payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EventError(f"{where}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise EventError(f"{where}: expected a JSON object")
+        data = _json_object(payload)
+    except ValueError:  # UnicodeDecodeError and json.JSONDecodeError among them
+        raise EventError(f"record {record.seq}: not valid JSON") from None
+    if type(data) is not dict:
+        raise EventError(f"record {record.seq}: expected a JSON object")
     if record.kind is RecordKind.ERASURE:
+        where = f"record {record.seq}"
         erased = _positions(data.pop("erased", None), f"{where}.erased")
         kept = _positions(data.pop("kept", None), f"{where}.kept")
         event = event_from_dict(data, where=where)
@@ -644,6 +666,6 @@ def decode(record: Record) -> Decoded:
             raise EventError(f"{where}: an erasure record holds one erasure and no subject")
         return Decoded(None, event, erased, kept)
     subject = data.get("subject")
-    if not isinstance(subject, str) or not subject:
-        raise EventError(f"{where}.subject: expected the subject id")
-    return Decoded(subject, event_from_dict(data, where=where))
+    if type(subject) is not str or not subject:
+        raise EventError(f"record {record.seq}.subject: expected the subject id")
+    return Decoded(subject, event_from_dict(data, where=f"record {record.seq}"))

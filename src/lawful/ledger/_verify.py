@@ -161,27 +161,22 @@ def check_record(
         LedgerIntegrityError: Naming the record: its content, MAC or tags do not verify,
             or the record before it is missing.
     """
-    seq = record.seq
+    seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link, prev = record
     if seq <= shards:
         prev = GENESIS
-    elif record.prev_mac is None:
+    elif prev is None:
         raise _fail(seq - shards, f"missing (record {seq} is chained to it)")
-    else:
-        prev = record.prev_mac
-    if shards > 1 and shard_of(record.subject_tag, shards) != (seq - 1) % shards:
+    if shards > 1 and shard_of(subject_tag, shards) != (seq - 1) % shards:
         raise _fail(seq, "in a shard that is not its subject's: moved")
-    mac = key.mac(
-        prev, seq, record.kind, record.subject_tag, record.id_tag, record.digest, record.link
-    )
-    if not hmac.compare_digest(mac, record.mac):
+    if not hmac.compare_digest(key.mac(prev, seq, kind, subject_tag, id_tag, digest, link), mac):
         raise _fail(seq, "its MAC does not verify: edited, moved, or written without the key")
-    if record.payload is None or record.nonce is None:
-        if record.payload is not None or record.nonce is not None:
+    if payload is None or nonce is None:
+        if payload is not None or nonce is not None:
             raise _fail(seq, "half erased: nonce and payload must go together")
-        if record.kind is RecordKind.ERASURE:
+        if kind is RecordKind.ERASURE:
             raise _fail(seq, "an erasure record lost its content")
         return None
-    if hashlib.sha256(record.nonce + record.payload).digest() != record.digest:
+    if hashlib.sha256(nonce + payload).digest() != digest:
         raise _fail(seq, "its content does not match its digest: edited")
     try:
         decoded = decode(record)
@@ -194,10 +189,10 @@ def check_record(
             tag = key.subject_tag(subject)
             if tags is not None:
                 tags[subject] = tag
-        if tag != record.subject_tag:
+        if tag != subject_tag:
             raise _fail(seq, "its subject does not match its pseudonym")
     event_id = decoded.event.id
-    if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
+    if event_id is None or key.id_tag(subject_tag, event_id) != id_tag:
         raise _fail(seq, "its event id does not match its tag")
     return decoded
 
