@@ -43,7 +43,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
-from lawful._json import event_from_dict, event_to_dict
+from lawful._json import event_from_dict, event_to_dict, read_usual_event
 from lawful.events import (
     AgeDeclared,
     ConsentGiven,
@@ -89,6 +89,7 @@ _U64 = 1 << 63
 NONCE_BYTES = 16
 E = TypeVar("E", bound=Event)
 GENESIS = bytes(32)
+_tuple = tuple.__new__  # makes a named tuple from a tuple of its fields in one call
 """The "previous MAC" of the first record, and the hash of an empty ledger's head."""
 
 PROOF_TYPES: tuple[type[Event], ...] = (
@@ -508,14 +509,18 @@ def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
     mac, link)``, every column type-checked: an edited column type or value becomes a
     :class:`LedgerIntegrityError` naming the record, never a ``TypeError`` later.
 
-    ``prev_mac`` is the stored MAC of record ``seq - 1`` where the store read it.
+    ``prev_mac`` is the stored MAC of record ``seq - 1`` where the store read it; a row
+    of ten columns carries it as its last instead.
 
     Raises:
         LedgerIntegrityError: A column of the wrong type, size or range.
     """
-    if len(row) != 9:
-        raise _bad(None, f"expected 9 columns, found {len(row)}")
-    seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row
+    if len(row) == 10 and prev_mac is None:
+        seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac = row
+    elif len(row) == 9:
+        seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row
+    else:
+        raise _bad(None, f"expected 9 columns (10 with the previous MAC), found {len(row)}")
     # Every read checks every column. The usual row passes one test per column (exact
     # types: a bool is no int, a memoryview is copied to bytes on the slow path below).
     if (
@@ -538,8 +543,10 @@ def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
         and len(nonce) == NONCE_BYTES
         and (prev_mac is None or (type(prev_mac) is bytes and len(prev_mac) == 32))
     ):
-        return Record(
-            seq, _KINDS[kind], subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac
+        # Record._make, without its two Python calls.
+        return _tuple(
+            Record,
+            (seq, _KINDS[kind], subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac),
         )
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < _U64:
         raise _bad(None, f"column seq: expected a position from 1, found {seq!r}")
@@ -668,4 +675,8 @@ def decode(record: Record) -> Decoded:
     subject = data.get("subject")
     if type(subject) is not str or not subject:
         raise EventError(f"record {record.seq}.subject: expected the subject id")
-    return Decoded(subject, event_from_dict(data, where=f"record {record.seq}"))
+    try:
+        event = read_usual_event(data)
+    except Exception:  # noqa: BLE001 - read the general way, which says what and where
+        event = event_from_dict(data, where=f"record {record.seq}")
+    return _tuple(Decoded, (subject, event, (), ()))  # Decoded._make, without its calls
