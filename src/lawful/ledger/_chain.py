@@ -216,14 +216,14 @@ class _Keyed:
     MAC): every read checks two HMACs per record.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("inner", "outer")
 
     def __init__(self, key: bytes) -> None:
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
         key = key.ljust(_BLOCK, b"\0")
-        self._inner = hashlib.sha256(key.translate(_IPAD))
-        self._outer = hashlib.sha256(key.translate(_OPAD))
+        self.inner = hashlib.sha256(key.translate(_IPAD))
+        self.outer = hashlib.sha256(key.translate(_OPAD))
 
     def __repr__(self) -> str:
         return "<HMAC-SHA-256 key>"
@@ -232,9 +232,9 @@ class _Keyed:
         raise TypeError("a ledger key's prepared HMAC is not pickled")
 
     def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
+        inner = self.inner.copy()
         inner.update(message)
-        outer = self._outer.copy()
+        outer = self.outer.copy()
         outer.update(inner.digest())
         return outer.digest()
 
@@ -319,7 +319,14 @@ class LedgerKey:
 
     def id_tag(self, subject_tag: bytes, event_id: str) -> bytes:
         """The keyed tag of an event id, per subject: appends are idempotent by it."""
-        return self._event_id.digest(subject_tag + _utf8(event_id, "id"))
+        # _Keyed.digest in line, as in mac(): every read makes one per record.
+        keyed = self._event_id
+        inner = keyed.inner.copy()
+        inner.update(subject_tag)
+        inner.update(_utf8(event_id, "id"))
+        outer = keyed.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
     def derive_id(self, payload: bytes) -> str:
         """The id of an event that came without one: a keyed digest of its canonical form,
@@ -341,7 +348,7 @@ class LedgerKey:
 
         ``link`` is the position of the same subject's previous record (0: none).
         """
-        message = b"".join(  # one copy, where + made one per part (every read, per record)
+        message = b"".join(  # one copy, where + made one per part
             (
                 b"\x02",
                 prev,
@@ -353,7 +360,13 @@ class LedgerKey:
                 link.to_bytes(8, "big"),
             )
         )
-        return self._chain.digest(message)
+        # _Keyed.digest in line: every read makes one per record, and a call costs.
+        keyed = self._chain
+        inner = keyed.inner.copy()
+        inner.update(message)
+        outer = keyed.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
     def mac_v1(
         self,
@@ -629,25 +642,6 @@ _decoder = json.JSONDecoder()
 _scan_json = _decoder.scan_once
 
 
-def _json_object(payload: bytes) -> object:
-    """The JSON value of a payload; raises ``ValueError`` if it is not valid JSON.
-
-    The ledger writes UTF-8 (canonical): decoded as such, without ``json.loads``'
-    detection of other encodings, which no record of ours can need. A canonical payload
-    has no space around its value, so it is scanned at once; anything else (space, or
-    text after the value) is read by the decoder's own entry point, which allows space
-    and refuses trailing text, as before.
-    """
-    text = payload.decode("utf-8")
-    try:
-        value, end = _scan_json(text, 0)
-    except StopIteration:
-        value, end = None, -1
-    if end != len(text):
-        value = _decoder.decode(text)
-    return value
-
-
 def decode(record: Record) -> Decoded:
     """Read a record's payload.
 
@@ -659,7 +653,18 @@ def decode(record: Record) -> Decoded:
     if payload is None:
         raise EventError(f"record {record.seq}: erased")
     try:
-        data = _json_object(payload)
+        # The ledger writes UTF-8 (canonical): decoded as such, without json.loads'
+        # detection of other encodings, which no record of ours can need. A canonical
+        # payload has no space around its value: scanned at once. Anything else (space,
+        # or text after the value) goes through the decoder's entry point, which allows
+        # space and refuses trailing text, as before.
+        text = payload.decode("utf-8")
+        try:
+            data, end = _scan_json(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            data = _decoder.decode(text)
     except ValueError:  # UnicodeDecodeError and json.JSONDecodeError among them
         raise EventError(f"record {record.seq}: not valid JSON") from None
     if type(data) is not dict:
