@@ -36,7 +36,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -53,7 +53,12 @@ from lawful.events import (
     ParentalConsentGiven,
     ParentalConsentWithdrawn,
 )
-from lawful.exceptions import EventError, LedgerIntegrityError, LedgerKeyError
+from lawful.exceptions import (
+    EventError,
+    LedgerIntegrityError,
+    LedgerKeyError,
+    NaiveDatetimeError,
+)
 
 __all__ = [
     "FORMAT",
@@ -639,15 +644,16 @@ def _positions(value: object, where: str) -> tuple[int, ...]:
 
 
 _decoder = json.JSONDecoder()
-_scan_json = _decoder.scan_once
+# The decoder's scanner (C where available), set by JSONDecoder(); typeshed leaves it out.
+_scan_json: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
 
 
 def decode(record: Record) -> Decoded:
     """Read a record's payload.
 
     Raises:
-        EventError: The payload is missing or is not a record of its kind; the
-            message names the record.
+        EventError: The payload is missing or is not a record of its kind (a naive
+            timestamp and JSON nested too deeply included); the message names the record.
     """
     payload = record.payload
     if payload is None:
@@ -665,23 +671,37 @@ def decode(record: Record) -> Decoded:
             end = -1
         if end != len(text):
             data = _decoder.decode(text)
-    except ValueError:  # UnicodeDecodeError and json.JSONDecodeError among them
+    except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError among them
         raise EventError(f"record {record.seq}: not valid JSON") from None
     if type(data) is not dict:
         raise EventError(f"record {record.seq}: expected a JSON object")
-    if record.kind is RecordKind.ERASURE:
-        where = f"record {record.seq}"
-        erased = _positions(data.pop("erased", None), f"{where}.erased")
-        kept = _positions(data.pop("kept", None), f"{where}.kept")
-        event = event_from_dict(data, where=where)
-        if not isinstance(event, Erasure) or "subject" in data:
-            raise EventError(f"{where}: an erasure record holds one erasure and no subject")
-        return Decoded(None, event, erased, kept)
+    if record.kind is not RecordKind.EVENT:
+        return _erasure(record.seq, data)
     subject = data.get("subject")
     if type(subject) is not str or not subject:
         raise EventError(f"record {record.seq}.subject: expected the subject id")
     try:
         event = read_usual_event(data)
     except Exception:  # noqa: BLE001 - read the general way, which says what and where
-        event = event_from_dict(data, where=f"record {record.seq}")
+        event = _event(data, f"record {record.seq}")
     return _tuple(Decoded, (subject, event, (), ()))  # Decoded._make, without its calls
+
+
+def _erasure(seq: int, data: dict[str, object]) -> Decoded:
+    where = f"record {seq}"
+    erased = _positions(data.pop("erased", None), f"{where}.erased")
+    kept = _positions(data.pop("kept", None), f"{where}.kept")
+    event = _event(data, where)
+    if not isinstance(event, Erasure) or "subject" in data:
+        raise EventError(f"{where}: an erasure record holds one erasure and no subject")
+    return Decoded(None, event, erased, kept)
+
+
+def _event(data: dict[str, object], where: str) -> Event:
+    """:func:`event_from_dict`, a naive timestamp an :class:`EventError` too: in a record,
+    it is content that does not read, like any other.
+    """
+    try:
+        return event_from_dict(data, where=where)
+    except NaiveDatetimeError as exc:
+        raise EventError(str(exc)) from None

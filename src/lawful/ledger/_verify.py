@@ -161,6 +161,13 @@ def check_record(
         LedgerIntegrityError: Naming the record: its content, MAC or tags do not verify,
             or the record before it is missing.
     """
+    return _check(key, record, tags, shards)
+
+
+def _check(
+    key: LedgerKey, record: Record, tags: dict[str, bytes] | None, shards: int
+) -> Decoded | None:
+    """:func:`check_record`, its arguments by position (a subject read calls it per record)."""
     seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link, prev = record
     if seq <= shards:
         prev = GENESIS
@@ -228,10 +235,11 @@ def check_history(
     last_seq, last_mac = after
     tags: dict[str, bytes] = {}
     for record in records:
-        if record.link != last_seq:
-            missing = record.link if record.link > last_seq else record.seq
+        link = record.link
+        if link != last_seq:
+            missing = link if link > last_seq else record.seq
             raise _fail(missing, f"missing from its subject's history (record {record.seq})")
-        content = check_record(key, record, tags, shards=shards)
+        content = _check(key, record, tags, shards)
         if content is None:
             scrubbed[record.seq] = record
         else:
