@@ -47,6 +47,7 @@ from lawful.exceptions import EventError, InputLimitError, NaiveDatetimeError
 from lawful.model import LegalBasis, PurposeTerms
 
 __all__ = [
+    "USUAL_EVENTS",
     "column_reader",
     "decision_from_dict",
     "decision_to_dict",
@@ -424,7 +425,8 @@ class _ByType(dict[str, Callable[[Mapping[str, object]], Event]]):
         return found
 
 
-_BY_TYPE = _ByType()
+USUAL_EVENTS: Mapping[str, Callable[[Mapping[str, object]], Event]] = _ByType()
+"""Per event type name, its prepared constructor: :func:`read_usual_event`'s table."""
 
 
 def read_usual_event(data: dict[str, object]) -> Event:
@@ -437,7 +439,7 @@ def read_usual_event(data: dict[str, object]) -> Event:
             read the object with :func:`event_from_dict` then, which accepts what the
             general reading accepts and raises the documented error, saying where.
     """
-    return _BY_TYPE[data["type"]](data)  # type: ignore[index]
+    return USUAL_EVENTS[data["type"]](data)  # type: ignore[index]
 
 
 def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Event:

@@ -244,6 +244,14 @@ SEALED_CASES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "trailing text": (lambda p: p + b"x", r"not valid JSON"),
     "nested too deeply": (lambda _: b"[" * 100_000 + b"]" * 100_000, r"not valid JSON"),
     "not an object": (lambda _: b"[]", r"expected a JSON object"),
+    "empty subject": (
+        lambda p: p.replace(b'"subject":"s"', b'"subject":""'),
+        r"record 2\.subject: expected the subject id",
+    ),
+    "no subject": (
+        lambda p: p.replace(b',"subject":"s"', b""),
+        r"record 2\.subject: expected the subject id",
+    ),
     "another subject": (
         lambda p: p.replace(b'"subject":"s"', b'"subject":"t"'),
         r"its subject does not match its pseudonym",

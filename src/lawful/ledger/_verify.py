@@ -18,6 +18,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
 
+from lawful._json import USUAL_EVENTS
 from lawful.exceptions import EventError, LedgerIntegrityError
 from lawful.ledger._chain import (
     GENESIS,
@@ -26,6 +27,8 @@ from lawful.ledger._chain import (
     LedgerKey,
     Record,
     RecordKind,
+    _scan_json,
+    _tuple,
     decode,
     shard_of,
     shard_pos,
@@ -186,9 +189,22 @@ def _check(
     if hashlib.sha256(nonce + payload).digest() != digest:
         raise _fail(seq, "its content does not match its digest: edited")
     try:
-        decoded = decode(record)
-    except EventError as exc:
-        raise _fail(seq, f"unreadable content: {exc}") from None
+        # decode()'s path for the usual event record, in line (a read runs it per record):
+        # canonical JSON, a subject, an event of the usual shape. Anything else raises
+        # here and decode() reads it, or says why it does not.
+        text = payload.decode("utf-8")
+        data, end = _scan_json(text, 0)
+        subject = data["subject"]
+        if kind is not RecordKind.EVENT or end != len(text) or type(subject) is not str:
+            raise ValueError  # noqa: TRY301 - to decode(), below
+        if not subject:
+            raise ValueError  # noqa: TRY301 - to decode(), below
+        decoded = _tuple(Decoded, (subject, USUAL_EVENTS[data["type"]](data), (), ()))
+    except Exception:  # noqa: BLE001 - decode() reads it the general way, or says why not
+        try:
+            decoded = decode(record)
+        except EventError as exc:
+            raise _fail(seq, f"unreadable content: {exc}") from None
     subject = decoded.subject
     if subject is not None:
         tag = None if tags is None else tags.get(subject)
