@@ -252,7 +252,9 @@ _INLINE: dict[object, tuple[str, ...]] = {
 # When an event validator is sure to pass for a value read as above (so already of its
 # field's type, exactly): the validator is called only when this is false, and never when
 # it is None. A validator of a field type not listed here is always called, as attrs
-# calls it: after every field is set, with the instance.
+# calls it: after every field is set, with the instance. This table restates the rules of
+# those validators in lawful/events.py: change it with them (tests/test_json.py checks the
+# prepared constructor against the class on every field and edge value).
 _PASSES: dict[tuple[object, object], str | None] = {
     (_text, str): "{f}",  # a str, so only its emptiness is left to check
     (_text_or_none, str): "{f} is None or {f}",
