@@ -252,6 +252,14 @@ SEALED_CASES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         lambda p: p.replace(b',"subject":"s"', b""),
         r"record 2\.subject: expected the subject id",
     ),
+    "a subject with no UTF-8": (
+        lambda p: p.replace(b'"subject":"s"', b'"subject":"\\udc80"'),
+        r"record 2: unreadable content: subject: not encodable as UTF-8",
+    ),
+    "an id with no UTF-8": (
+        lambda p: p.replace(b'"id":"c-2"', b'"id":"\\udc80"'),
+        r"record 2: unreadable content: id: not encodable as UTF-8",
+    ),
     "another subject": (
         lambda p: p.replace(b'"subject":"s"', b'"subject":"t"'),
         r"its subject does not match its pseudonym",

@@ -206,17 +206,20 @@ def _check(
         except EventError as exc:
             raise _fail(seq, f"unreadable content: {exc}") from None
     subject = decoded.subject
-    if subject is not None:
-        tag = None if tags is None else tags.get(subject)
-        if tag is None:
-            tag = key.subject_tag(subject)
-            if tags is not None:
-                tags[subject] = tag
-        if tag != subject_tag:
-            raise _fail(seq, "its subject does not match its pseudonym")
-    event_id = decoded.event.id
-    if event_id is None or key.id_tag(subject_tag, event_id) != id_tag:
-        raise _fail(seq, "its event id does not match its tag")
+    try:  # a text with a lone surrogate has no UTF-8, so no tag: an EventError, here
+        if subject is not None:
+            tag = None if tags is None else tags.get(subject)
+            if tag is None:
+                tag = key.subject_tag(subject)
+                if tags is not None:
+                    tags[subject] = tag
+            if tag != subject_tag:
+                raise _fail(seq, "its subject does not match its pseudonym")
+        event_id = decoded.event.id
+        if event_id is None or key.id_tag(subject_tag, event_id) != id_tag:
+            raise _fail(seq, "its event id does not match its tag")
+    except EventError as exc:
+        raise _fail(seq, f"unreadable content: {exc}") from None
     return decoded
 
 
@@ -422,12 +425,19 @@ class ChainVerifier:
             self._problem(seq, f"unreadable content: {exc}")
             return
         key = self._key
-        if decoded.subject is not None and key.subject_tag(decoded.subject) != record.subject_tag:
-            self._problem(seq, "its subject does not match its pseudonym")
+        try:  # a text with a lone surrogate has no UTF-8, so no tag: an EventError, here
+            if (
+                decoded.subject is not None
+                and key.subject_tag(decoded.subject) != record.subject_tag
+            ):
+                self._problem(seq, "its subject does not match its pseudonym")
+                return
+            event_id = decoded.event.id
+            if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
+                self._problem(seq, "its event id does not match its tag")
+        except EventError as exc:
+            self._problem(seq, f"unreadable content: {exc}")
             return
-        event_id = decoded.event.id
-        if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
-            self._problem(seq, "its event id does not match its tag")
         for erased in decoded.erased:
             if self._scrubbed.get(erased) == record.subject_tag and erased < seq:
                 del self._scrubbed[erased]
