@@ -1,17 +1,21 @@
 """The ledger benchmark: appends per second (one writer, unbatched and batched), the time
-to load a 1,000-event subject, and the cost of verify and erase.
+to load a 1,000-event subject, the cost of verify and erase, and a 20-event subject read
+(verified) against a bare ``SELECT`` + ``json.loads`` of the same rows.
 
 Run it with ``python bench/bench_ledger.py`` (``--quick`` for smaller sizes) or as part
 of ``nox -s bench``. A ledger is I/O: unlike the decision benchmark this one times the
 wall clock, and the SQLite file lives in the system's temporary directory (on disk,
 ``synchronous=FULL``: every committed transaction is flushed). Figures are medians of
-``--repeat`` runs. Results go to bench/results/ledger.json.
+``--repeat`` runs, but the read against ``SELECT``: both are timed in interleaved rounds
+in this thread's CPU time (harness.py), so that their ratio holds on a loaded machine.
+Results go to bench/results/ledger.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from harness import machine, table
+from harness import Case, machine, run_interleaved, table
 
 from lawful import ConsentGiven, ConsentMethod, Event, Interaction
 from lawful.ledger import MemoryLedger, SQLiteLedger
@@ -98,6 +102,34 @@ def verify_cost_us(ledger: LedgerCore, subject: str, repeat: int) -> tuple[float
     return plain * 1e6, checked * 1e6
 
 
+def read_over_select(tmp: Path, rounds: int) -> dict[str, float]:
+    """``ledger.subject`` of a 20-event subject among 200 others (every record checked and
+    decoded, the Subject built) and ``SELECT payload ... ORDER BY seq`` + ``json.loads`` of
+    the same rows on a plain connection: medians in microseconds, and their ratio.
+    """
+    path = tmp / "read.db"
+    with SQLiteLedger(path, key=KEY) as ledger:
+        items = [(f"other-{n % 200}", event(100 + n)) for n in range(2_000)]
+        items += [("the-subject", event(n)) for n in range(20)]
+        ledger.append_batch(items)
+        tag = ledger._key.subject_tag("the-subject")
+        query = "SELECT payload FROM ledger_records WHERE subject_tag = ? ORDER BY seq"
+        with sqlite3.connect(path) as connection:
+
+            def select() -> list[object]:
+                return [json.loads(row[0]) for row in connection.execute(query, (tag,))]
+
+            read = Case("ledger.subject", ledger.subject, ("the-subject",))
+            bare = Case("SELECT + json.loads", select)
+            run_interleaved([read, bare], rounds=rounds, sample_ms=3.0)
+        connection.close()
+    return {
+        "subject_20_us": read.median / 1e3,
+        "select_20_us": bare.median / 1e3,
+        "subject_over_select_20": read.median / bare.median,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
@@ -149,6 +181,8 @@ def main() -> None:
                 "verified_read_us_per_record": verified_us,
             }
 
+        against = read_over_select(Path(tmp), 7 if args.quick else 21)
+
     rows = [
         [
             name,
@@ -177,8 +211,14 @@ def main() -> None:
             f"{name}: reading a record costs {figures['decode_us_per_record']:.1f} us to decode, "
             f"{figures['verified_read_us_per_record']:.1f} us verified and decoded"
         )
+    print(
+        f"sqlite: a 20-event subject read (verified) costs {against['subject_20_us']:.0f} us, "
+        f"{against['subject_over_select_20']:.2f}x a bare SELECT + json.loads of its rows "
+        f"({against['select_20_us']:.0f} us; interleaved rounds, medians)"
+    )
     payload = {
         "machine": machine(),
+        "read_over_select": against,
         "sizes": {"unbatched": unbatched, "batched": batched, "others": others, "repeat": repeat},
         "appends": rates,
         "subjects": loads,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from unittest import mock
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lawful
 from lawful import (
@@ -41,7 +46,10 @@ from lawful import (
     TransferConsentGiven,
     TransferConsentWithdrawn,
 )
-from lawful.events import EVENT_TYPES
+from lawful._json import read_usual_event
+from lawful.events import BY_TYPE, EVENT_TYPES
+from lawful.exceptions import LawfulError
+from lawful.ledger._chain import stored_form
 
 PLUS2 = timezone(timedelta(hours=2))
 T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
@@ -258,6 +266,134 @@ def test_nothing_is_skipped_silently() -> None:
     assert next(reader) == ("s", Erasure(at=T0))
     with pytest.raises(EventError, match=r"^ev:2: "):
         next(reader)
+
+
+# -- the prepared constructor ---------------------------------------------------------------
+# event_from_dict reads the usual object with a constructor prepared per event type, and
+# falls back to the general reading (a reader per field, then the class itself) on anything
+# unusual. The prepared one must never accept more, nor read anything differently.
+
+
+def _general(data: dict[str, Any]) -> Event:
+    """event_from_dict with no prepared constructor: the general reading alone."""
+
+    def refuse(_: dict[str, Any]) -> Event:
+        raise KeyError
+
+    with (
+        mock.patch.object(lawful._json, "_PREPARED", {}),
+        mock.patch.object(lawful._json, "_prepared", return_value=refuse),
+    ):
+        return lawful.event_from_dict(data)
+
+
+def _in_utc(event: Event) -> Event:
+    return stored_form(event, event_id=event.id, recorded_at=event.recorded_at)
+
+
+CANONICAL = [json.loads(json.dumps(lawful.event_to_dict(_in_utc(e)))) for e in EVERY_KIND]
+
+
+@pytest.mark.parametrize("data", CANONICAL, ids=lambda d: d["type"])
+def test_the_prepared_constructor_reads_every_kind_as_the_class_does(data: dict[str, Any]) -> None:
+    """Every kind in the ledger's canonical form (UTC, no nulls, a subject) is read by the
+    prepared constructor, to the event the general reading gives, whose fields pass the
+    class's validators.
+    """
+    with_subject = {**data, "subject": "s"}
+    event = read_usual_event(with_subject)
+    assert type(event) is type(_general(with_subject))
+    assert event == _general(with_subject)
+    assert repr(event) == repr(_general(with_subject))
+    assert hash(event) == hash(_general(with_subject))
+    attrs.validate(event)
+    assert lawful.event_to_dict(event) == data
+
+
+EDGE_VALUES: list[object] = [
+    "",
+    "x",
+    "banner",
+    "Pre-ticked box",
+    "2025-03-01",
+    "2001-02-30",
+    "2025-03-01T09:00:00",
+    "2025-03-01T09:00:00Z",
+    "2025-03-01T09:00:00+02:00",
+    "0001-01-01T00:30:00+01:00",
+    "9999-12-31T23:30:00-01:00",
+    "consent",
+    0,
+    16,
+    300,
+    -1,
+    True,
+    False,
+    1.5,
+    [],
+    {},
+    {"statement": "s", "basis": "consent"},
+]
+EDGES = st.sampled_from(EDGE_VALUES)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=3,
+)
+
+
+def _same_reading(data: dict[str, Any]) -> None:
+    """Whatever the prepared constructor reads from ``data``, the general reading reads the
+    same (and the instance passes the class's validators); where it raises,
+    event_from_dict still gives the general reading's event or its error.
+    """
+    try:
+        general: Event | LawfulError = _general(data)
+    except LawfulError as exc:
+        general = exc
+    try:
+        fast = read_usual_event(data)
+    except Exception:  # noqa: BLE001 - anything unusual: the general reading decides
+        fast = None
+    if fast is not None:
+        assert not isinstance(general, LawfulError), f"read what the class refuses: {general}"
+        assert type(fast) is type(general)
+        assert fast == general
+        assert repr(fast) == repr(general)
+        attrs.validate(fast)
+    if isinstance(general, LawfulError):
+        with pytest.raises(type(general), match=re.escape(str(general))):
+            lawful.event_from_dict(data)
+    else:
+        assert lawful.event_from_dict(data) == general
+
+
+def test_the_prepared_constructor_accepts_no_edge_value_the_class_refuses() -> None:
+    """Every field of every kind set to each edge value (empty, naive, out of range, of
+    another type, null) or left out: the prepared constructor reads as the class does.
+    """
+    for base in CANONICAL:
+        for name in [*attrs.fields_dict(BY_TYPE[base["type"]]), "type", "subject", "colour"]:
+            for value in [*EDGE_VALUES, None]:
+                _same_reading({**base, name: value})
+            _same_reading({key: value for key, value in base.items() if key != name})
+
+
+@settings(max_examples=300)
+@given(base=st.sampled_from(CANONICAL), draw=st.data())
+def test_the_prepared_constructor_accepts_nothing_the_class_refuses(
+    base: dict[str, Any], draw: st.DataObject
+) -> None:
+    """On an object with up to two keys set to edge or any JSON values, null, unknown
+    or missing: the prepared constructor reads as the class does.
+    """
+    fields = sorted(attrs.fields_dict(BY_TYPE[base["type"]]))
+    keys = st.sampled_from([*fields, "type", "subject", "colour"])
+    changes = draw.draw(st.lists(st.tuples(keys, EDGES | st.none() | JSON_VALUES), max_size=2))
+    dropped = draw.draw(st.sets(st.sampled_from(fields), max_size=2))
+    data = {key: value for key, value in base.items() if key not in dropped}
+    data.update(changes)
+    _same_reading(data)
 
 
 # -- decisions ------------------------------------------------------------------------------

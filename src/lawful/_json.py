@@ -13,7 +13,7 @@ import io
 import json
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import attrs
@@ -28,11 +28,26 @@ from lawful._limits import (
 )
 from lawful._time import in_utc_range
 from lawful.decision import Decision, Reason, ReasonCode
-from lawful.events import BY_TYPE, ConsentGiven, ConsentMethod, Event
+from lawful.events import (
+    BY_TYPE,
+    ConsentGiven,
+    ConsentMethod,
+    Event,
+    _any_text,
+    _day,
+    _flag,
+    _method,
+    _moment,
+    _moment_or_none,
+    _terms,
+    _text,
+    _text_or_none,
+)
 from lawful.exceptions import EventError, InputLimitError, NaiveDatetimeError
 from lawful.model import LegalBasis, PurposeTerms
 
 __all__ = [
+    "USUAL_EVENTS",
     "column_reader",
     "decision_from_dict",
     "decision_to_dict",
@@ -41,6 +56,7 @@ __all__ = [
     "event_from_dict",
     "event_to_dict",
     "read_events",
+    "read_usual_event",
 ]
 
 _HINTS: dict[type[Any], dict[str, Any]] = {}
@@ -172,17 +188,24 @@ _Schema = tuple[dict[str, tuple[Callable[[object], object], bool]], tuple[str, .
 _SCHEMAS: dict[type[Any], _Schema] = {}
 
 
+def _kinds(cls: type[Any]) -> dict[str, tuple[object, bool]]:
+    """Each field's type, ``X | None`` read as ``X``, and whether it may be ``None``."""
+    kinds: dict[str, tuple[object, bool]] = {}
+    for name, hint in _hints(cls).items():
+        if get_origin(hint) in (Union, types.UnionType):
+            kinds[name] = (next(a for a in get_args(hint) if a is not type(None)), True)
+        else:
+            kinds[name] = (hint, False)
+    return kinds
+
+
 def _schema(cls: type[Any]) -> _Schema:
     """One reader per field of an event class, and the fields it must have (built once)."""
     found = _SCHEMAS.get(cls)
     if found is None:
         readers: dict[str, tuple[Callable[[object], object], bool]] = {}
-        for name, hint in _hints(cls).items():
-            if get_origin(hint) in (Union, types.UnionType):
-                inner = next(a for a in get_args(hint) if a is not type(None))
-                readers[name] = (_READERS[inner], True)
-            else:
-                readers[name] = (_READERS[hint], False)
+        for name, (kind, optional) in _kinds(cls).items():
+            readers[name] = (_READERS[kind], optional)
         required = tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING)
         found = (readers, required)
         _SCHEMAS[cls] = found
@@ -211,43 +234,132 @@ def _parse_terms(value: object, where: str) -> PurposeTerms:
     return PurposeTerms(statement, basis, lists["vendors"], lists["data"])
 
 
-_MISSING = object()
 _PREPARED: dict[type[Any], Callable[[Mapping[str, object]], Event]] = {}
+
+# How the prepared constructor reads a field of each type in line, without a call to its
+# reader: each snippet turns ``v`` into ``{f}`` and accepts no more than the reader does
+# (``type(v) is str`` where the reader asks ``isinstance``), raising on anything else.
+# Other types call their reader (``{r}``).
+_INLINE: dict[object, tuple[str, ...]] = {
+    str: ("if type(v) is not str: raise KeyError", "{f} = v"),
+    bool: ("if type(v) is not bool: raise KeyError", "{f} = v"),
+    int: ("if type(v) is not int: raise KeyError", "{f} = v"),
+    datetime: ("{f} = datetime_from(v)", "if {f}.tzinfo is None: raise KeyError"),
+    date: ("{f} = date_from(v)",),
+    ConsentMethod: ("{f} = METHODS[v]",),
+}
+
+# When an event validator is sure to pass for a value read as above (so already of its
+# field's type, exactly): the validator is called only when this is false, and never when
+# it is None. A validator of a field type not listed here is always called, as attrs
+# calls it: after every field is set, with the instance. This table restates the rules of
+# those validators in lawful/events.py: change it with them (tests/test_json.py checks the
+# prepared constructor against the class on every field and edge value).
+_PASSES: dict[tuple[object, object], str | None] = {
+    (_text, str): "{f}",  # a str, so only its emptiness is left to check
+    (_text_or_none, str): "{f} is None or {f}",
+    (_any_text, str): None,
+    (_flag, bool): None,
+    (_method, ConsentMethod): None,  # read from its value: a member
+    (_terms, PurposeTerms): None,  # read by _parse_terms: a PurposeTerms
+    (_day, date): None,  # date.fromisoformat: a date, not a datetime
+    (_moment, datetime): "{f}.tzinfo is UTC and 1 < {f}.year < 9999",
+    (_moment_or_none, datetime): "{f} is None or {f}.tzinfo is UTC and 1 < {f}.year < 9999",
+}
+
+
+def _plain(cls: type[Any]) -> bool:
+    """Whether making ``cls`` is setting its fields and running their validators, and
+    nothing else (attrs' own ``__init__``: no converter, no hook, no cached hash; every
+    default passes its validator), so that the prepared constructor may do just that.
+    """
+    fields = attrs.fields(cls)
+    init = getattr(cls.__init__, "__code__", None)
+    if (
+        init is None
+        or not init.co_filename.startswith("<attrs generated")
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+        or "_attrs_cached_hash" in getattr(cls, "__slots__", ())
+        or any(f.converter is not None or not f.init or f.alias != f.name for f in fields)
+    ):
+        return False
+    for field in fields:
+        if field.validator is not None and field.default is not attrs.NOTHING:
+            try:
+                field.validator(None, field, field.default)
+            except Exception:  # noqa: BLE001 - any failure: let the class make its events
+                return False
+    return True
 
 
 def _prepared(cls: type[Any]) -> Callable[[Mapping[str, object]], Event]:
-    """The prepared constructor of an event class (made once): each field read by name with
-    its reader, the class called with every field by keyword, its validators run as for
-    any event. It raises on anything unusual (a missing or unknown key, a bad value), and
-    :func:`event_from_dict` then reads the object again the general way, which says where.
+    """The prepared constructor of an event class (made once).
+
+    Each field is read by name and checked in line as its reader checks it, then the
+    instance is made with every field set and each field's validator run where the value
+    read is not already sure to pass it (:data:`_PASSES`): what the class's ``__init__``
+    does, without a call per field. The constructor raises on anything unusual (a
+    missing or unknown key, a ``null``, a bad value, a method spelled other than its
+    value, a timestamp not in UTC), and :func:`event_from_dict` then reads the object
+    again the general way, through the class itself, which accepts what its readers and
+    validators accept and says where anything else is.
     """
     found = _PREPARED.get(cls)
     if found is not None:
         return found
-    readers, _ = _schema(cls)
-    names: dict[str, object] = {"cls": cls, "M": _MISSING}
-    body = ["def read(data):", "    get = data.get", '    n = 2 if "subject" in data else 1']
-    args = []
-    for field in attrs.fields(cls):
-        name = field.name
-        read, optional = readers[name]
-        names[f"r_{name}"] = read
-        body.append(f"    v = get({name!r}, M)")
+    kinds = _kinds(cls)
+    plain = _plain(cls)
+    scope: dict[str, object] = {
+        "cls": cls,
+        "new": object.__new__,
+        "put": object.__setattr__,  # frozen: attrs' __init__ sets its fields this way too
+        "UTC": UTC,
+        "datetime_from": datetime.fromisoformat,
+        "date_from": date.fromisoformat,
+        "METHODS": _METHODS,
+    }
+    fields = attrs.fields(cls)
+    required = sum(1 for field in fields if field.default is attrs.NOTHING)
+    # Every key is one of the class's fields, "type", or the ignored "subject": a key
+    # left over after counting those read is unknown (or null), and the read falls back.
+    body = ["def read(data):", f'    n = len(data) - {required + 1} - ("subject" in data)']
+    made = ["    o = new(cls)"]
+    checks = []
+    for field in fields:
+        name, target = field.name, f"f_{field.name}"
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{name}: a factory default is not prepared")
+        kind = kinds[name][0]
+        scope[f"r_{name}"] = _READERS[kind]
+        inline = _INLINE.get(kind, ("{f} = {r}(v)",))  # otherwise the field's reader
+        steps = [step.format(f=target, r=f"r_{name}") for step in inline]
         if field.default is attrs.NOTHING:
-            body.append("    if v is M: raise KeyError")
-            body.append(f"    n += 1; f_{name} = r_{name}(v)")
+            body.append(f"    v = data[{name!r}]")
+            body += [f"    {step}" for step in steps]
         else:
-            if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-                raise TypeError(f"{cls.__name__}.{name}: a factory default is not prepared")
-            names[f"d_{name}"] = field.default
-            value = f"None if v is None else r_{name}(v)" if optional else f"r_{name}(v)"
-            body.append(f"    if v is M: f_{name} = d_{name}")
-            body.append(f"    else: n += 1; f_{name} = {value}")
-        args.append(f"{name}=f_{name}")
-    body.append("    if n != len(data): raise KeyError")
-    body.append(f"    return cls({', '.join(args)})")
-    exec("\n".join(body), names)  # noqa: S102 - source made here from the class's own fields
-    found = names["read"]  # type: ignore[assignment]
+            scope[f"d_{name}"] = field.default
+            body.append(f"    v = data.get({name!r})")
+            body.append(f"    if v is None: {target} = d_{name}")
+            body.append("    else:")
+            body.append("        n -= 1")
+            body += [f"        {step}" for step in steps]
+        made.append(f"    put(o, {name!r}, {target})")
+        if field.validator is not None:
+            scope[f"v_{name}"], scope[f"a_{name}"] = field.validator, field
+            call = f"v_{name}(o, a_{name}, {target})"
+            if (field.validator, kind) not in _PASSES:
+                checks.append(f"    {call}")
+            elif (passes := _PASSES[field.validator, kind]) is not None:
+                checks.append(f"    if not ({passes.format(f=target)}): {call}")
+    body.append("    if n: raise KeyError")
+    if plain:
+        body += made + checks + ["    return o"]
+    else:
+        args = ", ".join(f"{field.name}=f_{field.name}" for field in fields)
+        body.append(f"    return cls({args})")
+    exec("\n".join(body), scope)  # noqa: S102 - source made here from the class's own fields
+    found = scope["read"]  # type: ignore[assignment]
     _PREPARED[cls] = found  # type: ignore[assignment]
     return found  # type: ignore[return-value]
 
@@ -307,6 +419,31 @@ def _column_factory(cls: type[Any], present: tuple[str, ...]) -> Callable[..., _
     return scope["make"]  # type: ignore[return-value]
 
 
+class _ByType(dict[str, Callable[[Mapping[str, object]], Event]]):
+    """The prepared constructor of each event type, by its name, made when first asked."""
+
+    def __missing__(self, kind: str) -> Callable[[Mapping[str, object]], Event]:
+        found = self[kind] = _prepared(BY_TYPE[kind])
+        return found
+
+
+USUAL_EVENTS: Mapping[str, Callable[[Mapping[str, object]], Event]] = _ByType()
+"""Per event type name, its prepared constructor: :func:`read_usual_event`'s table."""
+
+
+def read_usual_event(data: dict[str, object]) -> Event:
+    """An event object of the usual shape (every key known, no ``null``, every value good),
+    read by its type's prepared constructor: :func:`event_from_dict` without its checks of
+    the object and its type, for a reader that holds a ``dict`` from JSON and many events.
+
+    Raises:
+        Exception: Of any kind, on anything unusual (an unknown or missing type too):
+            read the object with :func:`event_from_dict` then, which accepts what the
+            general reading accepts and raises the documented error, saying where.
+    """
+    return USUAL_EVENTS[data["type"]](data)  # type: ignore[index]
+
+
 def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Event:
     """Read one event object; ``subject`` (the JSON Lines owner) is ignored here.
 
@@ -314,7 +451,7 @@ def event_from_dict(data: Mapping[str, object], *, where: str = "event") -> Even
         EventError: Unknown type or key, missing field, wrong type; the message says where.
         NaiveDatetimeError: A timestamp without an offset.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise _fail(where, "expected a JSON object")
     kind = data.get("type")
     cls = BY_TYPE.get(kind) if isinstance(kind, str) else None

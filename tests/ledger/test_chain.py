@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import pytest
 
-from lawful import ConsentGiven, Erasure
-from lawful.exceptions import EventError, LedgerKeyError
-from lawful.ledger import Head, LedgerKey
+from lawful import ConsentGiven, ConsentMethod, Erasure, Event
+from lawful.exceptions import EventError, LedgerIntegrityError, LedgerKeyError
+from lawful.ledger import Head, LedgerKey, MemoryLedger, SQLiteLedger
 from lawful.ledger._chain import (
     GENESIS,
     Record,
@@ -26,6 +29,7 @@ from lawful.ledger._chain import (
     seal_record,
     stored_form,
 )
+from lawful.ledger._core import LedgerCore
 
 SECRET = bytes(range(32))
 KEY = LedgerKey.from_bytes(SECRET)
@@ -203,3 +207,149 @@ def test_the_prepared_hmac_is_hmac_sha256(size: int) -> None:
     secret = bytes(range(size))
     for message in (b"", b"abc", bytes(range(256)) * 3):
         assert _Keyed(secret).digest(message) == hmac.digest(secret, message, "sha256")
+
+
+# -- reads check content, not only MACs ------------------------------------------------------
+# A MAC proves who wrote a record, not that it is well-formed: a writer holding the key
+# (a bug, another tool) may seal content that does not read. Every read refuses it, naming
+# the record, as a LedgerIntegrityError (never a bare NaiveDatetimeError or RecursionError).
+
+FORGED_AT = datetime(2025, 3, 2, 9, tzinfo=UTC)
+FORGED = ConsentGiven(at=FORGED_AT, purpose="analytics", id="c-2", method=ConsentMethod.BANNER)
+SEALED_CASES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "empty purpose": (
+        lambda p: p.replace(b'"purpose":"analytics"', b'"purpose":""'),
+        r"consent_given\.purpose: expected a non-empty string",
+    ),
+    "naive at": (
+        lambda p: p.replace(b'"at":"2025-03-02T09:00:00+00:00"', b'"at":"2025-03-02T09:00:00"'),
+        r"record 2\.at: naive datetime",
+    ),
+    "instant past year 9999": (
+        lambda p: p.replace(b'"at":"2025-03-02T09:00:00+00:00"', b'"at":"9999-12-31T23:30-01:00"'),
+        r"outside the years 1 to 9999",
+    ),
+    "unknown key": (
+        lambda p: p.replace(b'"explicit":false', b'"colour":"red","explicit":false'),
+        r"record 2\.colour: unknown key",
+    ),
+    "null for a flag": (
+        lambda p: p.replace(b'"explicit":false', b'"explicit":null'),
+        r"record 2\.explicit: expected true or false",
+    ),
+    "number for a method": (
+        lambda p: p.replace(b'"method":"banner"', b'"method":1'),
+        r"record 2\.method: expected a consent method",
+    ),
+    "trailing text": (lambda p: p + b"x", r"not valid JSON"),
+    "nested too deeply": (lambda _: b"[" * 100_000 + b"]" * 100_000, r"not valid JSON"),
+    "not an object": (lambda _: b"[]", r"expected a JSON object"),
+    "empty subject": (
+        lambda p: p.replace(b'"subject":"s"', b'"subject":""'),
+        r"record 2\.subject: expected the subject id",
+    ),
+    "no subject": (
+        lambda p: p.replace(b',"subject":"s"', b""),
+        r"record 2\.subject: expected the subject id",
+    ),
+    "a subject with no UTF-8": (
+        lambda p: p.replace(b'"subject":"s"', b'"subject":"\\udc80"'),
+        r"record 2: unreadable content: subject: not encodable as UTF-8",
+    ),
+    "an id with no UTF-8": (
+        lambda p: p.replace(b'"id":"c-2"', b'"id":"\\udc80"'),
+        r"record 2: unreadable content: id: not encodable as UTF-8",
+    ),
+    "another subject": (
+        lambda p: p.replace(b'"subject":"s"', b'"subject":"t"'),
+        r"its subject does not match its pseudonym",
+    ),
+    "another id": (
+        lambda p: p.replace(b'"id":"c-2"', b'"id":"c-3"'),
+        r"its event id does not match its tag",
+    ),
+}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def forged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerCore]:
+    """A memory or SQLite ledger (the stores that share LedgerCore's appends)."""
+    ledger: LedgerCore
+    if request.param == "memory":
+        ledger = MemoryLedger(key=SECRET)
+    else:
+        ledger = SQLiteLedger(tmp_path / "forged.db", key=SECRET)
+    with ledger:
+        yield ledger
+
+
+def _seal_rewritten(
+    ledger: LedgerCore, monkeypatch: pytest.MonkeyPatch, rewrite: Callable[[bytes], bytes]
+) -> None:
+    """Make the ledger's next append seal its canonical payload rewritten: a writer with
+    the key sealing content that does not read. The MAC, digest and tags are all valid.
+    """
+
+    def sealed(
+        subject_id: str,
+        subject_tag: bytes,
+        id_tag: bytes,
+        event: Event,
+        chain: tuple[int, bytes, int],
+    ) -> Record:
+        seq, mac, link = chain
+        payload = rewrite(canonical(subject_id, event))
+        return seal_record(
+            ledger._key, mac, seq, RecordKind.EVENT, subject_tag, id_tag, payload, link
+        )
+
+    monkeypatch.setattr(ledger, "_event_record", sealed)
+
+
+@pytest.mark.parametrize(("rewrite", "message"), SEALED_CASES.values(), ids=list(SEALED_CASES))
+def test_a_sealed_record_that_does_not_read_is_an_integrity_error(
+    forged: LedgerCore,
+    monkeypatch: pytest.MonkeyPatch,
+    rewrite: Callable[[bytes], bytes],
+    message: str,
+) -> None:
+    """A record with a valid MAC, digest and tags but content that is not a well-formed
+    event of its subject fails every read naming it: subject, events, export, verify.
+    """
+    forged.append("s", ConsentGiven(at=EVENT.at, purpose="analytics", id="c-1"))
+    _seal_rewritten(forged, monkeypatch, rewrite)
+    forged.append("s", FORGED)
+    monkeypatch.undo()
+    reads: list[Callable[[], object]] = [
+        lambda: forged.subject("s"),
+        lambda: list(forged.events("s")),
+        lambda: forged.export("s"),
+        forged.verify,
+    ]
+    for read in reads:
+        with pytest.raises(LedgerIntegrityError, match=message) as caught:
+            read()
+        assert caught.value.record == 2
+
+
+def _respaced(payload: bytes) -> bytes:
+    """The same content as JSON with spaces around it and its instant at UTC+1."""
+    data = json.loads(payload)
+    data["at"] = "2025-03-02T10:00:00+01:00"
+    return b" " + json.dumps(data).encode() + b"\n"
+
+
+def test_valid_json_other_than_canonical_reads_the_same(
+    forged: LedgerCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Content sealed with space around it, and an instant in another offset, is read by
+    the general path to the event its canonical form gives, the offset kept.
+    """
+    _seal_rewritten(forged, monkeypatch, _respaced)
+    forged.append("s", FORGED)
+    monkeypatch.undo()
+    (event,) = forged.events("s")
+    assert event.at.utcoffset() == timedelta(hours=1)
+    assert attrs.evolve(event, at=FORGED_AT) == stored_form(
+        FORGED, event_id="c-2", recorded_at=event.recorded_at
+    )

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.ledger._backends import KEY, T0
 
 import lawful
-from lawful import ConsentGiven, ConsentWithdrawn, Event
+from lawful import ConsentGiven, ConsentWithdrawn, Erasure, Event
 from lawful.exceptions import LedgerIntegrityError
 from lawful.ledger import MemoryLedger, SQLiteLedger
 from lawful.strategies import event_histories
@@ -141,3 +141,30 @@ def test_a_restored_backup_decides_as_the_live_ledger(
         for days in instants:
             at = T0 + timedelta(days=days)
             assert POLICY.decide_all(restored, at) == POLICY.decide_all(original, at)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    history=event_histories(policy=POLICY, max_size=12),
+    instants=st.lists(st.integers(-2, 400), min_size=1, max_size=3),
+)
+def test_a_subject_read_back_decides_as_the_events_stored(
+    history: list[Event], instants: list[int]
+) -> None:
+    """Art. 7(1): the subject a ledger reads (every record verified and decoded) holds
+    exactly the events its appends stored, and decides as a Subject made from them, for
+    every purpose and instant. (An erasure removes what it erases: the backup property
+    above covers it.)
+    """
+    with MemoryLedger(key=KEY) as ledger:
+        stored = [
+            ledger.append("s", attrs.evolve(event, id=None))  # ids from content: no clashes
+            for event in sorted(history, key=lambda e: e.at)
+            if not isinstance(event, Erasure)
+        ]
+        read = ledger.subject("s")
+    made = lawful.Subject("s", list(dict.fromkeys(stored)))  # a retried append stores once
+    assert read.events == made.events
+    for days in instants:
+        at = T0 + timedelta(days=days)
+        assert POLICY.decide_all(read, at) == POLICY.decide_all(made, at)

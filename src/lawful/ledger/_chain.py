@@ -36,14 +36,14 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
-from lawful._json import event_from_dict, event_to_dict
+from lawful._json import event_from_dict, event_to_dict, read_usual_event
 from lawful.events import (
     AgeDeclared,
     ConsentGiven,
@@ -53,7 +53,12 @@ from lawful.events import (
     ParentalConsentGiven,
     ParentalConsentWithdrawn,
 )
-from lawful.exceptions import EventError, LedgerIntegrityError, LedgerKeyError
+from lawful.exceptions import (
+    EventError,
+    LedgerIntegrityError,
+    LedgerKeyError,
+    NaiveDatetimeError,
+)
 
 __all__ = [
     "FORMAT",
@@ -89,6 +94,7 @@ _U64 = 1 << 63
 NONCE_BYTES = 16
 E = TypeVar("E", bound=Event)
 GENESIS = bytes(32)
+_tuple = tuple.__new__  # makes a named tuple from a tuple of its fields in one call
 """The "previous MAC" of the first record, and the hash of an empty ledger's head."""
 
 PROOF_TYPES: tuple[type[Event], ...] = (
@@ -215,14 +221,14 @@ class _Keyed:
     MAC): every read checks two HMACs per record.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("inner", "outer")
 
     def __init__(self, key: bytes) -> None:
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
         key = key.ljust(_BLOCK, b"\0")
-        self._inner = hashlib.sha256(key.translate(_IPAD))
-        self._outer = hashlib.sha256(key.translate(_OPAD))
+        self.inner = hashlib.sha256(key.translate(_IPAD))
+        self.outer = hashlib.sha256(key.translate(_OPAD))
 
     def __repr__(self) -> str:
         return "<HMAC-SHA-256 key>"
@@ -231,9 +237,9 @@ class _Keyed:
         raise TypeError("a ledger key's prepared HMAC is not pickled")
 
     def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
+        inner = self.inner.copy()
         inner.update(message)
-        outer = self._outer.copy()
+        outer = self.outer.copy()
         outer.update(inner.digest())
         return outer.digest()
 
@@ -318,7 +324,14 @@ class LedgerKey:
 
     def id_tag(self, subject_tag: bytes, event_id: str) -> bytes:
         """The keyed tag of an event id, per subject: appends are idempotent by it."""
-        return self._event_id.digest(subject_tag + _utf8(event_id, "id"))
+        # _Keyed.digest in line, as in mac(): every read makes one per record.
+        keyed = self._event_id
+        inner = keyed.inner.copy()
+        inner.update(subject_tag)
+        inner.update(_utf8(event_id, "id"))
+        outer = keyed.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
     def derive_id(self, payload: bytes) -> str:
         """The id of an event that came without one: a keyed digest of its canonical form,
@@ -340,17 +353,25 @@ class LedgerKey:
 
         ``link`` is the position of the same subject's previous record (0: none).
         """
-        message = (
-            b"\x02"
-            + prev
-            + seq.to_bytes(8, "big")
-            + bytes((kind,))
-            + subject_tag
-            + id_tag
-            + digest
-            + link.to_bytes(8, "big")
+        message = b"".join(  # one copy, where + made one per part
+            (
+                b"\x02",
+                prev,
+                seq.to_bytes(8, "big"),
+                bytes((kind,)),
+                subject_tag,
+                id_tag,
+                digest,
+                link.to_bytes(8, "big"),
+            )
         )
-        return self._chain.digest(message)
+        # _Keyed.digest in line: every read makes one per record, and a call costs.
+        keyed = self._chain
+        inner = keyed.inner.copy()
+        inner.update(message)
+        outer = keyed.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
     def mac_v1(
         self,
@@ -452,9 +473,11 @@ def canonical(
     return _dumps(data)
 
 
-@attrs.frozen
-class Record:
+class Record(NamedTuple):
     """One stored record, as every store keeps it.
+
+    A named tuple, not an attrs class: every read makes one per stored row, and a tuple
+    is made in one call (a frozen attrs class sets each of its ten fields in turn).
 
     Attributes:
         seq: Its position in the chain, from 1.
@@ -504,14 +527,18 @@ def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
     mac, link)``, every column type-checked: an edited column type or value becomes a
     :class:`LedgerIntegrityError` naming the record, never a ``TypeError`` later.
 
-    ``prev_mac`` is the stored MAC of record ``seq - 1`` where the store read it.
+    ``prev_mac`` is the stored MAC of record ``seq - 1`` where the store read it; a row
+    of ten columns carries it as its last instead.
 
     Raises:
         LedgerIntegrityError: A column of the wrong type, size or range.
     """
-    if len(row) != 9:
-        raise _bad(None, f"expected 9 columns, found {len(row)}")
-    seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row
+    if len(row) == 10 and prev_mac is None:
+        seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac = row
+    elif len(row) == 9:
+        seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link = row
+    else:
+        raise _bad(None, f"expected 9 columns (10 with the previous MAC), found {len(row)}")
     # Every read checks every column. The usual row passes one test per column (exact
     # types: a bool is no int, a memoryview is copied to bytes on the slow path below).
     if (
@@ -534,8 +561,10 @@ def record_from_row(row: Sequence[object], prev_mac: object = None) -> Record:
         and len(nonce) == NONCE_BYTES
         and (prev_mac is None or (type(prev_mac) is bytes and len(prev_mac) == 32))
     ):
-        return Record(
-            seq, _KINDS[kind], subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac
+        # Record._make, without its two Python calls.
+        return _tuple(
+            Record,
+            (seq, _KINDS[kind], subject_tag, id_tag, nonce, payload, digest, mac, link, prev_mac),
         )
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < _U64:
         raise _bad(None, f"column seq: expected a position from 1, found {seq!r}")
@@ -590,9 +619,8 @@ def seal_record(
     )
 
 
-@attrs.frozen
-class Decoded:
-    """A record's payload, read back.
+class Decoded(NamedTuple):
+    """A record's payload, read back (a named tuple: one per record read, made in one call).
 
     Attributes:
         subject: The subject id; ``None`` for an erasure record.
@@ -615,35 +643,65 @@ def _positions(value: object, where: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-_decode_json = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+# The decoder's scanner (C where available), set by JSONDecoder(); typeshed leaves it out.
+_scan_json: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
 
 
 def decode(record: Record) -> Decoded:
     """Read a record's payload.
 
     Raises:
-        EventError: The payload is missing or is not a record of its kind; the
-            message names the record.
+        EventError: The payload is missing or is not a record of its kind (a naive
+            timestamp and JSON nested too deeply included); the message names the record.
     """
-    where = f"record {record.seq}"
-    if record.payload is None:
-        raise EventError(f"{where}: erased")
+    payload = record.payload
+    if payload is None:
+        raise EventError(f"record {record.seq}: erased")
     try:
         # The ledger writes UTF-8 (canonical): decoded as such, without json.loads'
-        # detection of other encodings, which no record of ours can need.
-        data = _decode_json(record.payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EventError(f"{where}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise EventError(f"{where}: expected a JSON object")
-    if record.kind is RecordKind.ERASURE:
-        erased = _positions(data.pop("erased", None), f"{where}.erased")
-        kept = _positions(data.pop("kept", None), f"{where}.kept")
-        event = event_from_dict(data, where=where)
-        if not isinstance(event, Erasure) or "subject" in data:
-            raise EventError(f"{where}: an erasure record holds one erasure and no subject")
-        return Decoded(None, event, erased, kept)
+        # detection of other encodings, which no record of ours can need. A canonical
+        # payload has no space around its value: scanned at once. Anything else (space,
+        # or text after the value) goes through the decoder's entry point, which allows
+        # space and refuses trailing text, as before.
+        text = payload.decode("utf-8")
+        try:
+            data, end = _scan_json(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            data = _decoder.decode(text)
+    except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError among them
+        raise EventError(f"record {record.seq}: not valid JSON") from None
+    if type(data) is not dict:
+        raise EventError(f"record {record.seq}: expected a JSON object")
+    if record.kind is not RecordKind.EVENT:
+        return _erasure(record.seq, data)
     subject = data.get("subject")
-    if not isinstance(subject, str) or not subject:
-        raise EventError(f"{where}.subject: expected the subject id")
-    return Decoded(subject, event_from_dict(data, where=where))
+    if type(subject) is not str or not subject:
+        raise EventError(f"record {record.seq}.subject: expected the subject id")
+    try:
+        event = read_usual_event(data)
+    except Exception:  # noqa: BLE001 - read the general way, which says what and where
+        event = _event(data, f"record {record.seq}")
+    return _tuple(Decoded, (subject, event, (), ()))  # Decoded._make, without its calls
+
+
+def _erasure(seq: int, data: dict[str, object]) -> Decoded:
+    where = f"record {seq}"
+    erased = _positions(data.pop("erased", None), f"{where}.erased")
+    kept = _positions(data.pop("kept", None), f"{where}.kept")
+    event = _event(data, where)
+    if not isinstance(event, Erasure) or "subject" in data:
+        raise EventError(f"{where}: an erasure record holds one erasure and no subject")
+    return Decoded(None, event, erased, kept)
+
+
+def _event(data: dict[str, object], where: str) -> Event:
+    """:func:`event_from_dict`, a naive timestamp an :class:`EventError` too: in a record,
+    it is content that does not read, like any other.
+    """
+    try:
+        return event_from_dict(data, where=where)
+    except NaiveDatetimeError as exc:
+        raise EventError(str(exc)) from None

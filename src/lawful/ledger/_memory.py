@@ -7,8 +7,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-import attrs
-
 from lawful.exceptions import LedgerError
 from lawful.ledger._chain import LedgerKey, Record
 from lawful.ledger._core import Clock, LedgerCore, utc_now
@@ -32,7 +30,7 @@ class _Tables:
     def _read(self, seq: int) -> Record:
         record = self.records[seq - 1]
         prev = self.records[seq - 2].mac if seq > 1 else None
-        return attrs.evolve(record, prev_mac=prev)
+        return record._replace(prev_mac=prev)
 
     def meta(self, name: str) -> bytes | None:
         return self.values.get(name)
@@ -74,7 +72,7 @@ class _Tables:
     def insert(self, record: Record) -> None:
         if record.seq != len(self.records) + 1 or record.id_tag in self.ids:
             raise LedgerError(f"record {record.seq}: not the next record, or a duplicate id")
-        self.records.append(attrs.evolve(record, prev_mac=None))
+        self.records.append(record._replace(prev_mac=None))
         self.ids[record.id_tag] = record.seq
         self.subjects.setdefault(record.subject_tag, []).append(record.seq)
 
@@ -83,7 +81,7 @@ class _Tables:
             old = self.records[seq - 1]
             if self.undo is not None:
                 self.undo.append(old)
-            self.records[seq - 1] = attrs.evolve(old, nonce=None, payload=None)
+            self.records[seq - 1] = old._replace(nonce=None, payload=None)
 
     def set_meta(self, name: str, value: bytes) -> None:
         self.values[name] = value

@@ -71,10 +71,6 @@ _LINKED = (
 )
 
 
-def _record(row: tuple[object, ...]) -> Record:
-    return record_from_row(row[:9], row[9] if len(row) > 9 else None)
-
-
 class _View:
     """A transaction's view of the file (a RecordWriter)."""
 
@@ -90,11 +86,11 @@ class _View:
 
     def by_id(self, id_tag: bytes) -> Record | None:
         row = self._conn.execute(_LINKED + " WHERE r.id_tag = ?", (id_tag,)).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else record_from_row(row)
 
     def tail(self) -> Record | None:
         row = self._conn.execute(_LINKED + " ORDER BY r.seq DESC LIMIT 1").fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else record_from_row(row)
 
     def shard_tail(self, shard: int) -> Record | None:  # noqa: ARG002 - one chain: shard 0
         return self.tail()
@@ -104,7 +100,7 @@ class _View:
             _LINKED + " WHERE r.subject_tag = ? AND r.seq > ? ORDER BY r.seq",
             (subject_tag, after),
         )
-        return [_record(row) for row in rows]
+        return list(map(record_from_row, rows))
 
     def subject_tip(self, subject_tag: bytes) -> tuple[int, bytes, bytes | None] | None:
         row = self._conn.execute(
@@ -136,7 +132,7 @@ class _View:
 
     def scan(self) -> Iterator[Record]:
         rows = self._conn.execute(f"SELECT {_COLUMNS} FROM ledger_records ORDER BY seq")  # noqa: S608
-        return (_record(row) for row in rows)
+        return (record_from_row(row) for row in rows)
 
     def insert(self, record: Record) -> None:
         self._conn.execute(

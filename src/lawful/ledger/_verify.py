@@ -18,6 +18,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
 
+from lawful._json import USUAL_EVENTS
 from lawful.exceptions import EventError, LedgerIntegrityError
 from lawful.ledger._chain import (
     GENESIS,
@@ -26,6 +27,8 @@ from lawful.ledger._chain import (
     LedgerKey,
     Record,
     RecordKind,
+    _scan_json,
+    _tuple,
     decode,
     shard_of,
     shard_pos,
@@ -161,44 +164,62 @@ def check_record(
         LedgerIntegrityError: Naming the record: its content, MAC or tags do not verify,
             or the record before it is missing.
     """
-    seq = record.seq
+    return _check(key, record, tags, shards)
+
+
+def _check(
+    key: LedgerKey, record: Record, tags: dict[str, bytes] | None, shards: int
+) -> Decoded | None:
+    """:func:`check_record`, its arguments by position (a subject read calls it per record)."""
+    seq, kind, subject_tag, id_tag, nonce, payload, digest, mac, link, prev = record
     if seq <= shards:
         prev = GENESIS
-    elif record.prev_mac is None:
+    elif prev is None:
         raise _fail(seq - shards, f"missing (record {seq} is chained to it)")
-    else:
-        prev = record.prev_mac
-    if shards > 1 and shard_of(record.subject_tag, shards) != (seq - 1) % shards:
+    if shards > 1 and shard_of(subject_tag, shards) != (seq - 1) % shards:
         raise _fail(seq, "in a shard that is not its subject's: moved")
-    mac = key.mac(
-        prev, seq, record.kind, record.subject_tag, record.id_tag, record.digest, record.link
-    )
-    if not hmac.compare_digest(mac, record.mac):
+    if not hmac.compare_digest(key.mac(prev, seq, kind, subject_tag, id_tag, digest, link), mac):
         raise _fail(seq, "its MAC does not verify: edited, moved, or written without the key")
-    if record.payload is None or record.nonce is None:
-        if record.payload is not None or record.nonce is not None:
+    if payload is None or nonce is None:
+        if payload is not None or nonce is not None:
             raise _fail(seq, "half erased: nonce and payload must go together")
-        if record.kind is RecordKind.ERASURE:
+        if kind is RecordKind.ERASURE:
             raise _fail(seq, "an erasure record lost its content")
         return None
-    if hashlib.sha256(record.nonce + record.payload).digest() != record.digest:
+    if hashlib.sha256(nonce + payload).digest() != digest:
         raise _fail(seq, "its content does not match its digest: edited")
     try:
-        decoded = decode(record)
+        # decode()'s path for the usual event record, in line (a read runs it per record):
+        # canonical JSON, a subject, an event of the usual shape. Anything else raises
+        # here and decode() reads it, or says why it does not.
+        text = payload.decode("utf-8")
+        data, end = _scan_json(text, 0)
+        subject = data["subject"]
+        if kind is not RecordKind.EVENT or end != len(text) or type(subject) is not str:
+            raise ValueError  # noqa: TRY301 - to decode(), below
+        if not subject:
+            raise ValueError  # noqa: TRY301 - to decode(), below
+        decoded = _tuple(Decoded, (subject, USUAL_EVENTS[data["type"]](data), (), ()))
+    except Exception:  # noqa: BLE001 - decode() reads it the general way, or says why not
+        try:
+            decoded = decode(record)
+        except EventError as exc:
+            raise _fail(seq, f"unreadable content: {exc}") from None
+    subject = decoded.subject
+    try:  # a text with a lone surrogate has no UTF-8, so no tag: an EventError, here
+        if subject is not None:
+            tag = None if tags is None else tags.get(subject)
+            if tag is None:
+                tag = key.subject_tag(subject)
+                if tags is not None:
+                    tags[subject] = tag
+            if tag != subject_tag:
+                raise _fail(seq, "its subject does not match its pseudonym")
+        event_id = decoded.event.id
+        if event_id is None or key.id_tag(subject_tag, event_id) != id_tag:
+            raise _fail(seq, "its event id does not match its tag")
     except EventError as exc:
         raise _fail(seq, f"unreadable content: {exc}") from None
-    subject = decoded.subject
-    if subject is not None:
-        tag = None if tags is None else tags.get(subject)
-        if tag is None:
-            tag = key.subject_tag(subject)
-            if tags is not None:
-                tags[subject] = tag
-        if tag != record.subject_tag:
-            raise _fail(seq, "its subject does not match its pseudonym")
-    event_id = decoded.event.id
-    if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
-        raise _fail(seq, "its event id does not match its tag")
     return decoded
 
 
@@ -233,10 +254,11 @@ def check_history(
     last_seq, last_mac = after
     tags: dict[str, bytes] = {}
     for record in records:
-        if record.link != last_seq:
-            missing = record.link if record.link > last_seq else record.seq
+        link = record.link
+        if link != last_seq:
+            missing = link if link > last_seq else record.seq
             raise _fail(missing, f"missing from its subject's history (record {record.seq})")
-        content = check_record(key, record, tags, shards=shards)
+        content = _check(key, record, tags, shards)
         if content is None:
             scrubbed[record.seq] = record
         else:
@@ -403,12 +425,19 @@ class ChainVerifier:
             self._problem(seq, f"unreadable content: {exc}")
             return
         key = self._key
-        if decoded.subject is not None and key.subject_tag(decoded.subject) != record.subject_tag:
-            self._problem(seq, "its subject does not match its pseudonym")
+        try:  # a text with a lone surrogate has no UTF-8, so no tag: an EventError, here
+            if (
+                decoded.subject is not None
+                and key.subject_tag(decoded.subject) != record.subject_tag
+            ):
+                self._problem(seq, "its subject does not match its pseudonym")
+                return
+            event_id = decoded.event.id
+            if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
+                self._problem(seq, "its event id does not match its tag")
+        except EventError as exc:
+            self._problem(seq, f"unreadable content: {exc}")
             return
-        event_id = decoded.event.id
-        if event_id is None or key.id_tag(record.subject_tag, event_id) != record.id_tag:
-            self._problem(seq, "its event id does not match its tag")
         for erased in decoded.erased:
             if self._scrubbed.get(erased) == record.subject_tag and erased < seq:
                 del self._scrubbed[erased]
