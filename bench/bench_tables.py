@@ -106,9 +106,20 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20, help="events per subject")
     parser.add_argument("--span-subjects", type=int, default=20_000, help="subjects for spans")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small sizes")
+    parser.add_argument(
+        "--medium", action="store_true", help="1M hits / 10,000 subjects, 10,000 for spans"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="where tables.json and tables.md go (another folder for a side-by-side run)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.subjects, args.hits, args.span_subjects = 2_000, 200_000, 2_000
+    if args.medium:
+        args.subjects, args.hits, args.span_subjects = 10_000, 1_000_000, 10_000
     _duck.THREADS = 1
     policy = lawful.bundled_policy("piwik-pro")
 
@@ -189,9 +200,9 @@ def main() -> None:
     ]
     text = table(["what", "size", "time", "rate", "target"], rows)
     print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tables.json").write_text(json.dumps(figures, indent=2) + "\n")
-    (RESULTS / "tables.md").write_text(
+    args.results.mkdir(exist_ok=True)
+    (args.results / "tables.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (args.results / "tables.md").write_text(
         table(["what", "size", "time", "rate", "target"], rows, markdown=True) + "\n"
     )
 
