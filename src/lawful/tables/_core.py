@@ -191,7 +191,8 @@ class Shared:
     __slots__ = ("_kept",)
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[Event, ...], tuple[tuple[object, ...], object]] = {}
+        # By history (events compare by instant): the history kept, and its answer.
+        self._kept: dict[tuple[Event, ...], tuple[tuple[Event, ...], object]] = {}
 
     @staticmethod
     def _strict(events: tuple[Event, ...]) -> tuple[object, ...]:
@@ -203,7 +204,11 @@ class Shared:
         """What was kept for a history the same as ``subject``'s, or ``None``."""
         events = subject.events
         found = self._kept.get(events)
-        if found is None or (events and found[0] != self._strict(events)):
+        if found is None:
+            return None
+        # Equal events may show their instants in other offsets: compared field for field
+        # only when a history is found (rare but for the empty one), not for every subject.
+        if events and found[0] is not events and self._strict(found[0]) != self._strict(events):
             return None
         return found[1]
 
@@ -211,8 +216,7 @@ class Shared:
         """Keep ``value`` for ``subject``'s history."""
         if len(self._kept) >= self.LIMIT:
             self._kept.clear()
-        events = subject.events
-        self._kept[events] = (self._strict(events) if events else (), value)
+        self._kept[subject.events] = (subject.events, value)
 
 
 _SpanRow = tuple[str, int, int, bool, str | None, str]
@@ -412,10 +416,10 @@ def piece_batch(
     codes: list[str] = []
     for subject, collected in items:
         known: list[Piece] | None = shared.get(subject)  # type: ignore[assignment]
-        if known is None:
-            known = []
-            shared.put(subject, known)
-        for piece in pieces(decide, subject, collected, known):
+        found = pieces(decide, subject, collected, known)
+        if known is None:  # the first of its history: its pieces are what is known
+            shared.put(subject, list(found))
+        for piece in found:
             who.append(subject.id)
             lows.append(piece.lo)
             highs.append(piece.hi)
