@@ -185,9 +185,14 @@ class Shared:
     events (a table gives no categories): two histories that are the same field for
     field, offsets included, decide the same. At most :attr:`LIMIT` histories are kept
     at a time (then forgotten), so memory stays bounded whatever the table's size.
+
+    Only histories of at most :attr:`SHORT` events are looked up: two subjects rarely
+    share a longer one, and hashing every event of every subject for nothing cost a
+    sweep of 20-event histories about 4% (bench/bench_tables.py, profiled).
     """
 
     LIMIT = 4_096
+    SHORT = 2
     __slots__ = ("_kept",)
 
     def __init__(self) -> None:
@@ -203,6 +208,8 @@ class Shared:
     def get(self, subject: Subject) -> object | None:
         """What was kept for a history the same as ``subject``'s, or ``None``."""
         events = subject.events
+        if len(events) > self.SHORT:
+            return None
         found = self._kept.get(events)
         if found is None:
             return None
@@ -213,7 +220,9 @@ class Shared:
         return found[1]
 
     def put(self, subject: Subject, value: object) -> None:
-        """Keep ``value`` for ``subject``'s history."""
+        """Keep ``value`` for ``subject``'s history (if it is short enough to look up)."""
+        if len(subject.events) > self.SHORT:
+            return
         if len(self._kept) >= self.LIMIT:
             self._kept.clear()
         self._kept[subject.events] = (subject.events, value)
