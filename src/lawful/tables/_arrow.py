@@ -10,11 +10,19 @@ of :func:`lawful.event_from_dict`, the one parser of the event shape); a row it 
 read as plainly good is read again as one object by :func:`lawful.event_from_dict`, so a
 bad row is an :class:`lawful.EventError` naming the row (counted from 0) and the field,
 never skipped.
+
+A query that reads only some events (:class:`Reads`: a purpose never reads another
+purpose's consent, and fresh data never reads a page view) need not make the others
+Python objects at all: :func:`unread` finds, column by column in Arrow, the rows that are
+plainly good events of a kind the query does not read, and only those are left out. A row
+Arrow cannot vouch for is read as every other row is, so it is an error or an event,
+never dropped unseen.
 """
 
 from __future__ import annotations
 
 import types
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -25,12 +33,30 @@ import pyarrow.compute as pc
 
 from lawful._json import column_reader, event_from_dict
 from lawful._time import from_us
-from lawful.events import BY_TYPE, EVENT_TYPES, ConsentMethod, Event
+from lawful.events import (
+    BY_TYPE,
+    EVENT_TYPES,
+    ConsentGiven,
+    ConsentMethod,
+    ConsentWithdrawn,
+    Event,
+    Interaction,
+    Objection,
+    ObjectionOverridden,
+    ObjectionWithdrawn,
+    ParentalConsentGiven,
+    ParentalConsentWithdrawn,
+    RestrictionLifted,
+    RestrictionRequested,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
+)
 from lawful.exceptions import EventError, NaiveDatetimeError, TableError
 from lawful.model import PurposeTerms
 
 __all__ = [
     "EVENT_SCHEMA",
+    "Reads",
     "Rows",
     "events_from_batch",
     "first_true",
@@ -38,6 +64,7 @@ __all__ = [
     "plain",
     "timestamp_us",
     "to_arrow",
+    "unread",
 ]
 
 _TERMS = pa.struct(
@@ -195,7 +222,19 @@ def _instants(column: pa.Array[Any], name: str, source: str, rows: list[int]) ->
             f"{source}[{rows[odd]}].{name}: finer than a microsecond; lawful decides in "
             "microseconds and never rounds an event's time"
         )
+    outside = first_true(
+        pc.or_(
+            pc.less(micros, pa.scalar(_YEAR_1_US, pa.int64())),
+            pc.greater_equal(micros, pa.scalar(_YEAR_10000_US, pa.int64())),
+        )
+    )
+    if outside is not None:
+        raise EventError(f"{source}[{rows[outside]}].{name}: outside the years 1 to 9999 in UTC")
     return [None if v is None else from_us(v).isoformat() for v in micros.to_pylist()]
+
+
+_YEAR_1_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z
+_YEAR_10000_US = 253_402_300_800_000_000  # what 10000-01-01T00:00:00Z would be
 
 
 def _values(column: pa.Array[Any], name: str, source: str, rows: list[int]) -> list[object]:
@@ -209,17 +248,203 @@ def _values(column: pa.Array[Any], name: str, source: str, rows: list[int]) -> l
         raise EventError(f"{source}.{name}: expected dates, got a timestamp column")
     if name in _DATES and pa.types.is_date(kind):
         return [None if v is None else v.isoformat() for v in column.to_pylist()]
+    if column.null_count == len(column):
+        return [None] * len(column)  # a field of other kinds of event: no value to convert
     values: list[object] = column.to_pylist()
     return values
 
 
+_PER_PURPOSE = (
+    ConsentGiven,
+    ConsentWithdrawn,
+    Objection,
+    ObjectionWithdrawn,
+    ObjectionOverridden,
+    TransferConsentGiven,
+    TransferConsentWithdrawn,
+    RestrictionRequested,
+    RestrictionLifted,
+    ParentalConsentGiven,
+    ParentalConsentWithdrawn,
+)
+"""The kinds of event a decision on purpose ``P`` reads only when they name ``P`` or no
+purpose (the engine looks them up under ``P`` and under "every purpose", never another's)."""
+
+
+@attrs.frozen
+class Reads:
+    """Which events a query reads: the others :func:`unread` may leave out of a subject.
+
+    A decision on purpose ``P`` reads an event of a per-purpose kind (a consent, an
+    objection, a restriction, a parental or transfer consent) only when it names ``P`` or
+    no purpose, and an interaction only for stored data under a retention rule counted
+    from the last interaction or a session's end (docs/explanation/decision.md, step 8):
+    the same events :meth:`lawful.Policy.timeline` steps by. Leaving the others out of
+    a subject changes no answer, which the laws of tests/tables check against the
+    engine on whole histories.
+
+    Attributes:
+        purposes: The ids of the purposes asked about.
+        interactions: Whether interactions are read.
+    """
+
+    purposes: frozenset[str]
+    interactions: bool
+
+
+_ISO = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_FALSE = pa.scalar(False, pa.bool_())  # noqa: FBT003 - a scalar, not a flag
+_Mask = Any
+"""A boolean Arrow array, one value per row (pyarrow's stubs type compute's results by
+their inputs' scalars, which a column read from a table does not name)."""
+# Years 2 to 9998 in any offset stay within UTC's years 1 to 9999 (the events' own check).
+_FIRST_YEAR, _LAST_YEAR = 2, 9998
+_EARLIEST_US = -62_104_060_800_000_000  # 0002-01-01T00:00:00Z
+_LATEST_US = 253_370_764_800_000_000  # 9999-01-01T00:00:00Z
+_METHOD_VALUES = pa.array([m.value for m in ConsentMethod], pa.string())
+
+
+def _text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _iso_ok(column: Any) -> _Mask:
+    """Per value: text that :func:`datetime.fromisoformat` reads as an aware instant in
+    the events' years, shown in one plain shape (``2025-03-01T09:00:00+01:00``, a
+    fraction of six digits or none, ``Z`` or an offset) that Arrow's own parser also
+    accepts; false for anything else (which is then read the general way).
+    """
+    shaped = pc.fill_null(pc.match_substring_regex(column, _ISO), _FALSE)
+    values = column.filter(shaped)
+    if not len(values):
+        return shaped
+    try:
+        # Arrow refuses a day, hour, minute, second or offset out of range, as Python does.
+        values.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([False] * len(column), pa.bool_())
+    year = pc.utf8_slice_codeunits(values, 0, 4).cast(pa.int64())
+    years = pc.and_(
+        pc.greater_equal(year, pa.scalar(_FIRST_YEAR, pa.int64())),
+        pc.less_equal(year, pa.scalar(_LAST_YEAR, pa.int64())),
+    )
+    return pc.replace_with_mask(shaped, shaped, years)
+
+
+def _value_ok(column: Any, hint: object) -> _Mask | None:
+    """Per value of one event field: whether the type's reader and the event's validator
+    are sure to take it (``None``: no value of this column is vouched for).
+    """
+    kind = column.type
+    if hint is datetime:
+        if _text(kind):
+            return _iso_ok(column)
+        if isinstance(kind, pa.TimestampType) and kind.tz is not None:
+            micros, odd = timestamp_us(column)
+            if odd is not None:
+                return None
+            return pc.and_(
+                pc.greater_equal(micros, pa.scalar(_EARLIEST_US, pa.int64())),
+                pc.less(micros, pa.scalar(_LATEST_US, pa.int64())),
+            )
+        return None
+    if hint is str and _text(kind):
+        return pc.greater(pc.utf8_length(column), pa.scalar(0, pa.int32()))
+    if hint is bool and pa.types.is_boolean(kind):
+        return pa.array([True] * len(column), pa.bool_())
+    if hint is ConsentMethod and _text(kind):
+        return pc.is_in(column, value_set=_METHOD_VALUES.cast(kind))
+    return None
+
+
+def _good(batch: pa.RecordBatch | pa.Table, cls: type[Event]) -> _Mask:
+    """Per row of ``batch`` (every row of type ``cls``): whether it is plainly a good
+    event of that class: every required field given, no field of another class, each
+    value one the class's reader and validator take. False where unsure.
+    """
+    fields = {f.name: f for f in attrs.fields(cls)}
+    n = batch.num_rows
+    ok: _Mask = pa.array([True] * n, pa.bool_())
+    for name, field in fields.items():
+        if field.default is attrs.NOTHING and name not in batch.schema.names:
+            return pa.array([False] * n, pa.bool_())
+    for name in batch.schema.names:
+        if name in ("subject", "type"):
+            continue
+        column: Any = plain(batch.column(name))
+        absent: _Mask = column.is_null()
+        known = fields.get(name)
+        if known is None:
+            this = absent  # a field of another class: only a null is plain
+        else:
+            checked = _value_ok(column, _FIELDS[name])
+            given = absent if checked is None else pc.or_kleene(absent, checked)
+            if known.default is attrs.NOTHING:
+                given = pc.and_kleene(pc.invert(absent), given)
+            this = given
+        ok = pc.and_(ok, pc.fill_null(this, _FALSE))
+    return ok
+
+
+def _of_type(kinds: Any, cls: type[Event]) -> _Mask:
+    """Per row: whether its ``type`` is ``cls``'s (null where the type is null)."""
+    return pc.equal(kinds, pa.scalar(cls.event_type, kinds.type))
+
+
+def unread(batch: pa.RecordBatch | pa.Table, reads: Reads) -> _Mask | None:
+    """The rows of ``batch`` a query that reads ``reads`` may leave out (a boolean mask
+    without nulls), or ``None`` if none: rows that are plainly good events (by Arrow's
+    checks, column by column: see :func:`_good`) of a subject with an id, of a kind the
+    query does not read. Every other row is read into an event as usual, so a bad row is
+    still an error, whatever its kind.
+    """
+    names = batch.schema.names
+    kinds: Any = plain(batch.column("type"))
+    if not _text(kinds.type):
+        return None
+    candidates: list[tuple[type[Event], _Mask]] = []
+    if not reads.interactions:
+        candidates.append((Interaction, _of_type(kinds, Interaction)))
+    if "purpose" in names:
+        purpose: Any = plain(batch.column("purpose"))
+        if _text(purpose.type):
+            asked = pa.array(sorted(reads.purposes), pa.string()).cast(purpose.type)
+            # Another purpose's event (a null purpose is every purpose's: always read).
+            other = pc.and_(purpose.is_valid(), pc.invert(pc.is_in(purpose, value_set=asked)))
+            candidates += [(cls, pc.and_(_of_type(kinds, cls), other)) for cls in _PER_PURPOSE]
+    subject: Any = plain(batch.column("subject"))
+    if not _text(subject.type):
+        return None
+    some: _Mask = pc.greater(pc.utf8_length(subject), pa.scalar(0, pa.int32()))
+    named: _Mask = pc.fill_null(some, _FALSE)
+    out: _Mask | None = None
+    for cls, mask in candidates:
+        mask = pc.and_(pc.fill_null(mask, _FALSE), named)  # noqa: PLW2901 - the same rows, fewer
+        if first_true(mask) is None:
+            continue
+        good = _good(batch.filter(mask), cls)
+        left = pc.replace_with_mask(mask, mask, good)
+        out = left if out is None else pc.or_(out, left)
+    if out is None or first_true(out) is None:
+        return None
+    return out
+
+
 class Rows:
-    """A batch of event rows made Python values once, read into events by row range."""
+    """A batch of event rows made Python values once, read into events by row range.
+
+    Given ``reads``, the rows :func:`unread` finds (plainly good events the query does
+    not read) are left out: neither made Python values nor yielded.
+    """
 
     __slots__ = (
         "_columns",
         "_events",
         "_given",
+        "_kept",
         "_kinds",
         "_names",
         "_rows",
@@ -235,6 +460,7 @@ class Rows:
         source: str = "events",
         rows: list[int] | None = None,
         row_column: str | None = None,
+        reads: Reads | None = None,
     ) -> None:
         extra = () if row_column is None else (row_column,)
         _check_schema(batch.schema, source, extra)
@@ -243,6 +469,16 @@ class Rows:
             batch = batch.drop_columns([row_column])
         if rows is None:
             rows = list(range(batch.num_rows))
+        # The rows read, by their place in the batch given (None: every row).
+        self._kept: list[int] | None = None
+        left = None if reads is None else unread(batch, reads)
+        if left is not None:
+            keep: _Mask = pc.invert(left)
+            taken = pc.indices_nonzero(keep)
+            kept = [int(i) for i in taken.to_pylist() if i is not None]
+            self._kept = kept
+            batch = batch.take(taken)
+            rows = [rows[i] for i in kept]
         columns: dict[str, list[object]] = {}
         given: pa.Array[Any] | None = None  # per row: how many event fields it holds
         for name in batch.schema.names:
@@ -290,7 +526,8 @@ class Rows:
         return events
 
     def read(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, Event]]:
-        """The events of rows ``start`` to ``stop`` (excluded), as ``(subject id, event)``.
+        """The events of rows ``start`` to ``stop`` (excluded, counted in the batch given),
+        as ``(subject id, event)``; rows left out (see ``reads``) yield nothing.
 
         Raises:
             EventError: A row that is no valid event (a null or empty subject included).
@@ -301,7 +538,11 @@ class Rows:
         prepared = self._events
         if prepared is None:
             prepared = self._events = self._prepared()
-        for i in range(start, len(subjects) if stop is None else stop):
+        first, last = start, len(subjects) if stop is None else stop
+        if self._kept is not None:  # rows of the batch given, to rows read
+            first = bisect_left(self._kept, start)
+            last = len(self._kept) if stop is None else bisect_left(self._kept, stop)
+        for i in range(first, last):
             subject, kind = subjects[i], kinds[i]
             if type(subject) is not str or not subject:
                 raise EventError(

@@ -21,15 +21,17 @@ from lawful._time import to_us
 from lawful.exceptions import QueryError, TableError
 from lawful.policy import Policy
 from lawful.subject import Subject
-from lawful.tables._arrow import first_true, from_arrow, plain
+from lawful.tables._arrow import Reads, first_true, from_arrow, plain
 from lawful.tables._core import (
     PIECE_SCHEMA,
     SPAN_SCHEMA,
     Decide,
+    Shared,
     bounded_decider,
     collected_us,
     groups,
     piece_batch,
+    reads_of,
     span_batch,
 )
 
@@ -162,16 +164,18 @@ def spans(
         batches: list[pa.RecordBatch] = []
         done = 0
         chunk: list[Subject] = []
-        for subject, _ in groups(reader, source="events", row_column=_ROW):
+        reads = reads_of(policy, chosen, fresh=True)
+        shared = Shared()
+        for subject, _ in groups(reader, source="events", row_column=_ROW, reads=reads):
             chunk.append(subject)
             if len(chunk) >= SUBJECTS_PER_BATCH:
-                batches.append(span_batch(policy, chunk, chosen, start, end))
+                batches.append(span_batch(policy, chunk, chosen, start, end, shared))
                 done += len(chunk)
                 chunk = []
                 if progress is not None:
                     progress(done, total)
         if chunk:
-            batches.append(span_batch(policy, chunk, chosen, start, end))
+            batches.append(span_batch(policy, chunk, chosen, start, end, shared))
             if progress is not None:
                 progress(done + len(chunk), total)
     finally:
@@ -231,7 +235,8 @@ def sweep(
             """  # noqa: S608 - only this module's own names are formatted in
             )
         )
-        batches = list(_piece_batches(reader, decide, total, progress))
+        reads = reads_of(policy, (purpose,), fresh=False)
+        batches = list(_piece_batches(reader, decide, reads, total, progress))
         con.register("pieces", pa.Table.from_batches(batches, schema=PIECE_SCHEMA))
         joined = con.sql(
             """
@@ -257,21 +262,28 @@ def sweep(
 
 
 def _piece_batches(
-    reader: pa.RecordBatchReader, decide: Decide, total: int, progress: Progress | None
+    reader: pa.RecordBatchReader,
+    decide: Decide,
+    reads: Reads,
+    total: int,
+    progress: Progress | None,
 ) -> Iterator[pa.RecordBatch]:
     """The pieces of every subject that has hits, a batch of subjects at a time."""
     chunk: list[tuple[Subject, list[int]]] = []
     done = 0
-    for subject, collected in groups(reader, source="events", row_column=_ROW, extra_column=_CS):
+    shared = Shared()
+    for subject, collected in groups(
+        reader, source="events", row_column=_ROW, extra_column=_CS, reads=reads
+    ):
         if collected is None:
             continue  # events of a subject without hits: read and checked, nothing to decide
         chunk.append((subject, collected))  # type: ignore[arg-type]
         if len(chunk) >= SUBJECTS_PER_BATCH:
-            yield piece_batch(decide, chunk)
+            yield piece_batch(decide, chunk, shared)
             done += len(chunk)
             chunk = []
             if progress is not None:
                 progress(done, total)
-    yield piece_batch(decide, chunk)
+    yield piece_batch(decide, chunk, shared)
     if progress is not None and chunk:
         progress(done + len(chunk), total)

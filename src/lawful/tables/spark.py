@@ -37,8 +37,15 @@ from lawful import exceptions
 from lawful._time import from_us, to_us
 from lawful.exceptions import LawfulError, NaiveDatetimeError, TableError
 from lawful.subject import Subject
-from lawful.tables._arrow import EVENT_SCHEMA
-from lawful.tables._core import PIECE_SCHEMA, Decide, bounded_decider, groups, piece_batch
+from lawful.tables._arrow import EVENT_SCHEMA, Reads
+from lawful.tables._core import (
+    PIECE_SCHEMA,
+    Decide,
+    bounded_decider,
+    groups,
+    piece_batch,
+    reads_of,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -105,7 +112,9 @@ def sweep(
     _check_hits(hits, at, at_us)
     keyed = hits.withColumn(_C, F.unix_micros(F.col("collected_at")))
     instants = keyed.select(F.col("subject"), F.col(_C)).distinct()
-    decide = _pieces_of(bounded_decider(policy, purpose, at, vendor))
+    decide = _pieces_of(
+        bounded_decider(policy, purpose, at, vendor), reads_of(policy, (purpose,), fresh=False)
+    )
     pieces = (
         events.groupBy("subject")
         .cogroup(instants.groupBy("subject"))
@@ -135,9 +144,10 @@ def sweep(
     )
 
 
-def _pieces_of(decide: Decide) -> Any:
+def _pieces_of(decide: Decide, reads: Reads) -> Any:
     """The function each cogroup runs: one subject's events and collection instants in,
-    its pieces out (:data:`lawful.tables._core.PIECE_SCHEMA`).
+    its pieces out (:data:`lawful.tables._core.PIECE_SCHEMA`); of the events, those the
+    purpose reads (``reads``: the others are checked and left out).
     """
 
     def run(key: tuple[pa.Scalar[Any], ...], events: pa.Table, instants: pa.Table) -> pa.Table:
@@ -146,7 +156,7 @@ def _pieces_of(decide: Decide) -> Any:
         subject = Subject(subject_id, ())
         if events.num_rows:
             # One subject's rows: groups() reads (and checks) every one of them.
-            for found, _ in groups(events.to_batches(), source=source):
+            for found, _ in groups(events.to_batches(), source=source, reads=reads):
                 subject = found
         if not instants.num_rows:
             return PIECE_SCHEMA.empty_table()
