@@ -32,7 +32,8 @@ from lawful import strategies as ls
 
 pa = pytest.importorskip("pyarrow")
 tables = pytest.importorskip("lawful.tables")
-from lawful.tables._arrow import _PER_PURPOSE, Reads, Rows, _iso_ok  # noqa: E402
+from lawful._engine import PER_PURPOSE  # noqa: E402
+from lawful.tables._arrow import Reads, Rows, _iso_ok  # noqa: E402
 
 AT = datetime(2025, 3, 1, 9, tzinfo=UTC)
 
@@ -61,7 +62,7 @@ def _is_read(event: lawful.Event, reads: Reads) -> bool:
     if isinstance(event, Interaction):
         return reads.interactions
     purpose = getattr(event, "purpose", None)
-    return not isinstance(event, _PER_PURPOSE) or purpose is None or purpose in reads.purposes
+    return not isinstance(event, PER_PURPOSE) or purpose is None or purpose in reads.purposes
 
 
 @st.composite

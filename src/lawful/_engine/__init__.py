@@ -15,6 +15,8 @@ from __future__ import annotations
 from lawful._engine.consent import compare_terms
 from lawful._engine.query import NEVER
 from lawful._engine.run import (
+    PER_PURPOSE,
+    counts_interactions,
     decide,
     decide_all,
     decide_collected,
@@ -26,8 +28,10 @@ from lawful.exceptions import QueryError
 
 __all__ = [
     "NEVER",
+    "PER_PURPOSE",
     "QueryError",
     "compare_terms",
+    "counts_interactions",
     "decide",
     "decide_all",
     "decide_collected",

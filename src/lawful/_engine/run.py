@@ -309,7 +309,8 @@ def decide_span(
 # The event classes whose timelines are keyed by a purpose, which a decision on purpose P
 # reads only under P's id or None (every purpose): lines.py, objection.py, erasure.py,
 # age.py and scope.py look them up as (kind, P) and (kind, None), never another purpose's.
-_PER_PURPOSE = (
+# lawful.tables leaves the others out of a subject by the same rule.
+PER_PURPOSE = (
     ConsentGiven,
     ConsentWithdrawn,
     Objection,
@@ -324,20 +325,27 @@ _PER_PURPOSE = (
 )
 
 
+def counts_interactions(purpose: CompiledPurpose) -> bool:
+    """Whether a decision on ``purpose`` about stored data reads interactions: where a
+    retention limit counts from the last interaction or a session's end (retention.py).
+    """
+    return any(
+        isinstance(rule, AfterLastInteraction | SessionEnd) for rule in purpose.retention.rules
+    )
+
+
 def _changes(subject: Subject, purpose: CompiledPurpose, *, reads_interactions: bool) -> list[int]:
     """The instants (microseconds, ascending) at which an event that a decision on
     ``purpose`` can read takes effect: where :func:`decide_span` ends a piece.
 
     Every event counts but two kinds a decision on the purpose never reads: an event
-    for another purpose (see :data:`_PER_PURPOSE`), and an interaction, which only the
+    for another purpose (see :data:`PER_PURPOSE`), and an interaction, which only the
     retention limits counted from the last interaction or a session's end read
     (retention.py), and only for stored data (``reads_interactions``: not fresh).
     Leaving out one that is read would merge pieces that decide differently: the
     timeline laws (tests/properties/test_timeline_laws.py) check every instant.
     """
-    interactions = reads_interactions and any(
-        isinstance(rule, AfterLastInteraction | SessionEnd) for rule in purpose.retention.rules
-    )
+    interactions = reads_interactions and counts_interactions(purpose)
     index = subject._index  # noqa: SLF001 - the engine owns the index
     memo_key = ("changes", purpose.id, interactions)
     found: list[int] | None = index.memo.get(memo_key)
@@ -353,7 +361,7 @@ def _changes(subject: Subject, purpose: CompiledPurpose, *, reads_interactions: 
             if isinstance(event, Interaction):
                 if not interactions:
                     continue
-            elif isinstance(event, _PER_PURPOSE) and event.purpose not in (None, pid):
+            elif isinstance(event, PER_PURPOSE) and event.purpose not in (None, pid):
                 continue
             instant = keys[i] // _R
             if not found or found[-1] != instant:

@@ -31,25 +31,15 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lawful._engine import PER_PURPOSE
 from lawful._json import column_reader, event_from_dict
 from lawful._time import from_us
 from lawful.events import (
     BY_TYPE,
     EVENT_TYPES,
-    ConsentGiven,
     ConsentMethod,
-    ConsentWithdrawn,
     Event,
     Interaction,
-    Objection,
-    ObjectionOverridden,
-    ObjectionWithdrawn,
-    ParentalConsentGiven,
-    ParentalConsentWithdrawn,
-    RestrictionLifted,
-    RestrictionRequested,
-    TransferConsentGiven,
-    TransferConsentWithdrawn,
 )
 from lawful.exceptions import EventError, NaiveDatetimeError, TableError
 from lawful.model import PurposeTerms
@@ -254,23 +244,6 @@ def _values(column: pa.Array[Any], name: str, source: str, rows: list[int]) -> l
     return values
 
 
-_PER_PURPOSE = (
-    ConsentGiven,
-    ConsentWithdrawn,
-    Objection,
-    ObjectionWithdrawn,
-    ObjectionOverridden,
-    TransferConsentGiven,
-    TransferConsentWithdrawn,
-    RestrictionRequested,
-    RestrictionLifted,
-    ParentalConsentGiven,
-    ParentalConsentWithdrawn,
-)
-"""The kinds of event a decision on purpose ``P`` reads only when they name ``P`` or no
-purpose (the engine looks them up under ``P`` and under "every purpose", never another's)."""
-
-
 @attrs.frozen
 class Reads:
     """Which events a query reads: the others :func:`unread` may leave out of a subject.
@@ -414,7 +387,7 @@ def unread(batch: pa.RecordBatch | pa.Table, reads: Reads) -> _Mask | None:
             asked = pa.array(sorted(reads.purposes), pa.string()).cast(purpose.type)
             # Another purpose's event (a null purpose is every purpose's: always read).
             other = pc.and_(purpose.is_valid(), pc.invert(pc.is_in(purpose, value_set=asked)))
-            candidates += [(cls, pc.and_(_of_type(kinds, cls), other)) for cls in _PER_PURPOSE]
+            candidates += [(cls, pc.and_(_of_type(kinds, cls), other)) for cls in PER_PURPOSE]
     subject: Any = plain(batch.column("subject"))
     if not _text(subject.type):
         return None

@@ -29,12 +29,11 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lawful._engine import decide_collected
+from lawful._engine import counts_interactions, decide_collected
 from lawful._time import from_us, to_us
 from lawful.decision import Decision
 from lawful.events import Event
 from lawful.exceptions import NaiveDatetimeError, QueryError, TableError
-from lawful.model import AfterLastInteraction, SessionEnd
 from lawful.policy import Policy
 from lawful.subject import Subject
 from lawful.tables._arrow import Reads, Rows, first_true, plain, timestamp_us
@@ -163,10 +162,7 @@ def reads_of(policy: Policy, purposes: Iterable[str], *, fresh: bool) -> Reads:
     """
     chosen = frozenset(purposes)
     interactions = not fresh and any(
-        isinstance(rule, AfterLastInteraction | SessionEnd)
-        for pid in chosen
-        if pid in policy.purpose_ids
-        for rule in policy.purpose(pid).retention.rules
+        counts_interactions(policy.purpose(pid)) for pid in chosen if pid in policy.purpose_ids
     )
     return Reads(chosen, interactions)
 
