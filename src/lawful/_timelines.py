@@ -217,15 +217,23 @@ def _grow_by(lines_of: _LinesOf) -> _Grow:
         if own is None:
             return False
         for line_key in own:
-            line = grown.get(line_key)
-            if line is None:
-                grown[line_key] = ([key], [event])
-            else:
-                line[0].append(key)
-                line[1].append(event)
+            _grow_line(grown, line_key, key, event)
         return True
 
     return grow
+
+
+def _grow_line(grown: _Grown, line_key: LineKey, key: int, event: Event) -> None:
+    """Append ``event`` (sort key ``key``) to the growing timeline ``line_key``.
+
+    (_indexed's loop does this in line for consent choices, most of a history.)
+    """
+    line = grown.get(line_key)
+    if line is None:
+        grown[line_key] = ([key], [event])
+    else:
+        line[0].append(key)
+        line[1].append(event)
 
 
 def _grow_interaction(_event: Interaction, _key: int, _grown: _Grown) -> bool:
@@ -403,14 +411,8 @@ class _Index:
             keys, events, count = every
             for key, event in zip(keys[:count], events[:count], strict=True):
                 if isinstance(event, Interaction):
-                    own = ((Kind.INTERACTION, event.kind, event.purpose), _ANY_INTERACTION)
-                    for line_key in own:
-                        line = grown.get(line_key)
-                        if line is None:
-                            grown[line_key] = ([key], [event])
-                        else:
-                            line[0].append(key)
-                            line[1].append(event)
+                    _grow_line(grown, (Kind.INTERACTION, event.kind, event.purpose), key, event)
+                    _grow_line(grown, _ANY_INTERACTION, key, event)
         lines = {**self.lines, **{k: (v[0], v[1], len(v[0])) for k, v in grown.items()}}
         self.lines = lines
         self.interactions = True
@@ -438,14 +440,8 @@ class _Index:
             every.append(key)
             counted.append(event)
             for line_key in own:
-                if line_key[0] in _LAZY_KINDS:
-                    continue
-                line = grown.get(line_key)
-                if line is None:
-                    grown[line_key] = ([key], [event])
-                else:
-                    line[0].append(key)
-                    line[1].append(event)
+                if line_key[0] not in _LAZY_KINDS:
+                    _grow_line(grown, line_key, key, event)
         lines: dict[LineKey, Line] = {k: (v[0], v[1], len(v[0])) for k, v in grown.items()}
         if every:
             lines[_ALL] = (every, counted, len(every))
