@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from lawful._engine.age import _age_check
 from lawful._engine.basis import (
@@ -166,32 +166,69 @@ def decide(
     index = subject._index  # noqa: SLF001
     # (Typed compiled, but a caller may pass a Purpose by hand: _evaluate refuses it.)
     plan: Plan | None = getattr(purpose, "plan", None)
-    quick = (  # _evaluate's first step, a call less
-        _quick(plan, index, subject.categories, at, at_us)
-        if vendor is None and not data and plan is not None and plan.purpose is purpose
-        else None
-    )
-    decision, until_us = (
-        _evaluate(subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True)
-        if quick is None
-        else quick
-    )
-    # The next instant an event takes effect: a grant recorded after `at` counts from then.
-    every = index.lines.get(_ALL_LINE)
-    end = _NEVER
-    if every is not None:
-        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
-        if pos < every[2]:
-            end = every[0][pos] // _R
+    if plan is None or plan.purpose is not purpose:
+        answer = _evaluate(subject, purpose, at, at_us, vendor, data, at_us, operation, fresh=True)
+    else:  # _evaluate's steps, a call less, the quick path tried once
+        quick = (
+            _quick(plan, index, subject.categories, at, at_us)
+            if vendor is None and not data
+            else None
+        )
+        answer = (
+            _full(subject, purpose, plan, at, at_us, vendor, data, at_us, operation, fresh=True)
+            if quick is None
+            else quick
+        )
+    decision, until_us = answer
+    end = _following(index, at_us)
     if until_us is not None:
         end = min(end, until_us)
     until = None if end >= _NEVER else from_us(end, tz)
-    index.decisions[slot] = (
+    index.decisions[slot] = _kept(
         purpose,
-        at,  # from: the instant decided, in its own zone
-        until,  # until: the next event or valid_until, in the same zone (None: never)
+        at,
+        until,
         at.utcoffset(),
         None if until is None else until.utcoffset(),
+        at_us,
+        end,
+        decision,
+    )
+    return decision
+
+
+def _following(index: _Index, at_us: int) -> int:
+    """The next instant (microseconds) after ``at_us`` at which an event of the subject
+    takes effect (a grant recorded after it counts from then); :data:`_NEVER` if none.
+    """
+    every = index.lines.get(_ALL_LINE)
+    if every is not None:
+        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
+        if pos < every[2]:
+            return every[0][pos] // _R
+    return _NEVER
+
+
+def _kept(
+    purpose: CompiledPurpose,
+    at: datetime,
+    until: datetime | None,
+    at_offset: timedelta | None,
+    until_offset: timedelta | None,
+    at_us: int,
+    end: int,
+    decision: Decision,
+) -> tuple[object, ...]:
+    """A kept answer, as :func:`decide` reads it back by position: the purpose, the
+    instant decided and the instant it holds until (``None``: never), each in ``at``'s zone
+    with its UTC offset, the same two in microseconds, then the decision's fields.
+    """
+    return (
+        purpose,
+        at,
+        until,
+        at_offset,
+        until_offset,
         at_us,
         end,
         decision.allowed,
@@ -200,7 +237,6 @@ def decide(
         decision.reasons,
         decision.valid_until,
     )
-    return decision
 
 
 def decide_all(
@@ -221,12 +257,7 @@ def decide_all(
     tz = at.tzinfo
     index = subject._index  # noqa: SLF001 - the engine owns the index
     kept_decisions = index.decisions
-    every = index.lines.get(_ALL_LINE)
-    following = _NEVER  # the next instant an event takes effect
-    if every is not None:
-        pos = bisect_right(every[0], at_us * _R + _TOP, 0, every[2])
-        if pos < every[2]:
-            following = every[0][pos] // _R
+    following = _following(index, at_us)
     following_at = None if following >= _NEVER else from_us(following, tz)
     at_offset = at.utcoffset()
     following_offset = None if following_at is None else following_at.utcoffset()
@@ -246,19 +277,8 @@ def decide_all(
             until_offset = until.utcoffset()
         else:
             end, until, until_offset = following, following_at, following_offset
-        kept_decisions[slot] = (
-            purpose,
-            at,
-            until,
-            at_offset,
-            until_offset,
-            at_us,
-            end,
-            decision.allowed,
-            decision.purpose,
-            decision.basis,
-            decision.reasons,
-            decision.valid_until,
+        kept_decisions[slot] = _kept(
+            purpose, at, until, at_offset, until_offset, at_us, end, decision
         )
         out[purpose.id] = decision
     return out
@@ -421,6 +441,28 @@ def _evaluate(
         made = _quick(plan, subject._index, subject.categories, at, at_us)  # noqa: SLF001
         if made is not None:
             return made
+    return _full(
+        subject, purpose, plan, at, at_us, vendor, data, c_us, operation, fresh=fresh, plain=plain
+    )
+
+
+def _full(
+    subject: Subject,
+    purpose: CompiledPurpose,
+    plan: Plan,
+    at: datetime,
+    at_us: int,
+    vendor: str | None,
+    data: Iterable[str],
+    c_us: int,
+    operation: Operation,
+    *,
+    fresh: bool,
+    plain: bool = False,
+) -> tuple[Decision, int | None]:
+    """:func:`_evaluate` past the quick path: the purpose's whole plan (``plain``: every
+    rule, in order) over one query.
+    """
     query = _Query(subject, purpose, at, at_us, vendor, c_us, operation, plan, fresh=fresh)
     return _run(query, data, plain=plain)
 
