@@ -1,7 +1,11 @@
 """Policies to and from their file shape (TOML and JSON) with cattrs.
 
-There is no global converter: :func:`make_converter` builds a fresh one, and
-:func:`configure_converter` teaches any cattrs converter lawful's types.
+There is no mutable global converter: :func:`make_converter` builds a fresh one, and
+:func:`configure_converter` teaches any cattrs converter lawful's types. Loads that
+pass no converter share one private converter that is sealed once configured (any
+later hook registration raises), so nobody can change how another caller's policy
+is read, and the per-class functions cattrs compiles are made once per process
+rather than once per load.
 Structural errors arrive from cattrs as exception groups; they are walked into
 :class:`lawful.Problem` values with dotted paths, so the user sees
 ``purposes.analytics.retention.rules[0].period: expected a duration like "60 months"``.
@@ -10,6 +14,7 @@ Structural errors arrive from cattrs as exception groups; they are walked into
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import tomllib
 from collections import Counter
@@ -150,6 +155,59 @@ def make_converter() -> cattrs.Converter:
     """A new converter configured for lawful's policy shapes."""
     converter = cattrs.Converter(forbid_extra_keys=True)
     configure_converter(converter)
+    return converter
+
+
+class _SealedConverter(cattrs.Converter):
+    """A converter whose hooks can no longer change once :meth:`seal` is called."""
+
+    __slots__ = ("_sealed",)
+
+    def __init__(self) -> None:
+        self._sealed = False
+        super().__init__(forbid_extra_keys=True)
+
+    def seal(self) -> None:
+        self._sealed = True
+
+    def _refuse(self) -> None:
+        if self._sealed:
+            raise TypeError(
+                "lawful's shared policy converter is sealed; configure a converter of your "
+                "own with lawful.configure_converter and pass it as converter="
+            )
+
+    def register_structure_hook(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+        return super().register_structure_hook(*args, **kwargs)
+
+    def register_structure_hook_func(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+        return super().register_structure_hook_func(*args, **kwargs)
+
+    def register_structure_hook_factory(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+        return super().register_structure_hook_factory(*args, **kwargs)
+
+    def register_unstructure_hook(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+        return super().register_unstructure_hook(*args, **kwargs)
+
+    def register_unstructure_hook_func(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+        return super().register_unstructure_hook_func(*args, **kwargs)
+
+    def register_unstructure_hook_factory(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+        return super().register_unstructure_hook_factory(*args, **kwargs)
+
+
+@functools.cache
+def _shared_converter() -> cattrs.Converter:
+    """The sealed converter used when a caller passes none (made on first use)."""
+    converter = _SealedConverter()
+    configure_converter(converter)
+    converter.seal()
     return converter
 
 
@@ -372,7 +430,7 @@ def policy_from_dict(
     converter: cattrs.Converter | None = None,
 ) -> Policy:
     """Build a :class:`Policy` from the file shape, reporting every problem at once."""
-    conv = converter or make_converter()
+    conv = converter or _shared_converter()
     out: list[Problem] = []
     if not isinstance(data, Mapping):
         raise PolicyError([Problem("", f"expected a table, got {_kind(data)}")], source)
@@ -460,7 +518,7 @@ def _semantic_problems(kwargs: Mapping[str, Any]) -> list[Problem]:
 
 def policy_to_dict(policy: Policy, converter: cattrs.Converter | None = None) -> dict[str, object]:
     """The file shape of ``policy`` (what :func:`policy_from_dict` reads back)."""
-    conv = converter or make_converter()
+    conv = converter or _shared_converter()
     out: dict[str, object] = {"version": FORMAT_VERSION, "id": policy.id}
     out["policy_version"] = policy.version
     if policy.title:
