@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import attrs
 import pytest
+from tests.bundled import _piwik_pro
 
 import lawful
 from lawful import (
@@ -50,20 +49,8 @@ PIWIK = lawful.bundled_policy("piwik-pro")
 UPDATE = os.environ.get("LAWFUL_UPDATE_SNAPSHOTS") == "1"
 
 
-# -- the checklist, shared with tests/test_bundled_policy.py --------------------------------
+# -- the checklist, shared with tests/bundled ------------------------------------------------
 
-
-def _checklist() -> ModuleType:
-    """The bundled-policy test module, whose tables are the policy's checklist."""
-    spec = importlib.util.spec_from_file_location("_checklist", HERE / "test_bundled_policy.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHECKLIST = _checklist()
 SETTINGS = render_settings(PIWIK)
 
 
@@ -86,7 +73,7 @@ def _md(text: str) -> str:
 
 
 def _rows(name: str) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = getattr(CHECKLIST, name)
+    rows: list[tuple[Any, ...]] = getattr(_piwik_pro, name)
     return rows
 
 
