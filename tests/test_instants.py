@@ -68,7 +68,7 @@ def test_a_withdrawal_denies_from_its_own_instant() -> None:
 
 
 def test_withdrawal_is_not_retroactive() -> None:
-    """Principle 4: a withdrawal leaves the decision at earlier instants unchanged."""
+    """Art. 7(3): a withdrawal leaves the decision at earlier instants unchanged."""
     grant = ConsentGiven(at=T0, purpose="analytics")
     at = T0 + timedelta(days=1)
     before = decide([grant], "analytics", at)

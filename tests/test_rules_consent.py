@@ -240,8 +240,8 @@ def test_an_expired_consent_cites_the_policy_clause() -> None:
 
 # A grant recorded late takes effect when recorded, but its place among the person's
 # choices is its `at`: a withdrawal (objection, opt-out, contract end) made after it was
-# given stops it, however late the grant was written down (DESIGN, "Conventions at the
-# edges": a record never back-dates a permission; Art. 7(3)).
+# given stops it, however late the grant was written down (docs/explanation/decision.md,
+# "Conventions at the edges": a record never back-dates a permission; Art. 7(3)).
 # (history, query instant, collected_at, expected code)
 LATE = {
     "withdrawn after it was given, before it was recorded": (

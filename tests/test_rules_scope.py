@@ -2,7 +2,7 @@
 
 On the site policy (``tests/_site.py``): a purpose covers the subject categories it
 names; a processor-only purpose is the client's to decide; undeclared data categories
-are denied, whatever iterable names them (principle 2 of docs/explanation/fail-closed.md).
+are denied, whatever iterable names them (docs/explanation/fail-closed.md).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_processor_only_purposes_are_decided_by_the_client() -> None:
     ids=["tuple", "list", "set", "frozenset", "iterator", "generator"],
 )
 def test_data_categories_may_come_in_any_iterable(shape: Any) -> None:
-    """Principle 2 (undeclared is denied) whatever holds the names: declared categories are
+    """Fail closed (undeclared is denied) whatever holds the names: declared categories are
     decided like the plain question, one undeclared category denies, asked twice alike
     (the second answer is the one the engine kept).
     """
