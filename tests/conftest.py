@@ -29,7 +29,7 @@ settings.register_profile("dev", max_examples=60, deadline=None, print_blob=True
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
-# -- no_clock: decisions must never read a clock (DESIGN, "Pure core") -----------------------
+# -- no_clock: decisions must never read a clock (docs/explanation/decision.md) ------------
 
 # The modules that compute with datetime and date at run time. Modules that use them only
 # in annotations are left alone: attrs and cattrs resolve annotations once and cache them,

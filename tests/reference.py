@@ -265,7 +265,7 @@ class _Question:
         self.collected = at if collected_at is None else collected_at
         self.operation = operation
         self.categories = subject.categories
-        # Principle 4: a decision at `at` sees only events at or before `at`.
+        # docs/explanation/decision.md: a decision at `at` sees only events at or before `at`.
         self.events = [e for e in subject.events if e.at <= at and _counts(e)]
         self.needed = (vendor,) if vendor is not None else purpose.vendors
 

@@ -1,4 +1,7 @@
-"""Durations: human and ISO 8601 text, calendar months that clamp (DESIGN, edges)."""
+"""Durations: human and ISO 8601 text, calendar months that clamp.
+
+The conventions are those of docs/explanation/decision.md, "Conventions at the edges".
+"""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def make(kind: type[Event], **fields: object) -> Event:
 
 
 def test_every_kind_of_design_is_there() -> None:
-    """DESIGN's list of events: one class per kind, each with a unique type name."""
+    """The event types of docs/events.md: one class per kind, each with a unique type name."""
     assert set(BY_TYPE) == set(REQUIRED)
     assert len(EVENT_TYPES) == len(BY_TYPE)
 

@@ -1,4 +1,8 @@
-"""The pure core: no clock, no I/O, no environment, and no look into the future (DESIGN 1, 4)."""
+"""The pure core: no clock, no I/O, no environment, and no look into the future.
+
+A decision is a pure function that sees only the events at or before ``at``
+(docs/explanation/decision.md).
+"""
 
 from __future__ import annotations
 
@@ -137,7 +141,7 @@ def impurities(source: str) -> list[str]:
 
 @pytest.mark.parametrize("module", DECISION_MODULES)
 def test_decision_modules_read_no_clock_do_no_io_and_read_no_environment(module: str) -> None:
-    """DESIGN principle 1: the decision modules call no clock, do no I/O, read no environment."""
+    """The decision modules call no clock, do no I/O, read no environment (a pure function)."""
     assert impurities((SRC / module).read_text(encoding="utf-8")) == []
 
 
@@ -311,7 +315,7 @@ def _future(after: datetime) -> list[Event]:
 @pytest.mark.usefixtures("no_clock")
 @pytest.mark.parametrize("collected_at", [None, T0, AT - timedelta(minutes=10)])
 def test_events_after_at_never_change_the_decision_at_at(collected_at: datetime | None) -> None:
-    """Principle 4: a decision at ``at`` sees only events at or before ``at``."""
+    """A decision at ``at`` sees only events at or before ``at``."""
     base = Subject("s", HISTORY)
     expected = POLICY.decide_all(base, AT, collected_at=collected_at)
     assert expected["analytics"].allowed

@@ -4,22 +4,33 @@ Tables for issue 15 items 1, 2, 5 and 14: the consent must have been in force wh
 data was collected; a grant never takes effect before it is on record; an unversioned
 consent is judged under the version in force at its instant; a pre-ticked box, silence
 or inactivity grants nothing; an expiry cites the policy's clause.
+
+The tests after the tables ask the site policy (``tests/_site.py``): a lifetime reached
+exactly has expired (Art. 7(1)); per-vendor consent; staleness when the terms grew
+(Art. 4(11)); explicit consent for special categories (Art. 9(2)(a)).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 import pytest
 from tests._rules import DAY, T0, US, consent, decide, events, policy, utc
+from tests._site import ANALYTICS_STATEMENT
+from tests._site import POLICY as SITE
+from tests._site import code as site_code
+from tests._site import decide as site_decide
 
 from lawful import (
     ConsentGiven,
     ConsentMethod,
     ConsentWithdrawn,
+    ContractEnded,
+    ContractStarted,
     Duration,
     Event,
+    LegalBasis,
     Objection,
     Policy,
     PolicyVersion,
@@ -229,8 +240,8 @@ def test_an_expired_consent_cites_the_policy_clause() -> None:
 
 # A grant recorded late takes effect when recorded, but its place among the person's
 # choices is its `at`: a withdrawal (objection, opt-out, contract end) made after it was
-# given stops it, however late the grant was written down (DESIGN, "Conventions at the
-# edges": a record never back-dates a permission; Art. 7(3)).
+# given stops it, however late the grant was written down (docs/explanation/decision.md,
+# "Conventions at the edges": a record never back-dates a permission; Art. 7(3)).
 # (history, query instant, collected_at, expected code)
 LATE = {
     "withdrawn after it was given, before it was recorded": (
@@ -299,7 +310,7 @@ def test_a_late_contract_start_never_outranks_its_end() -> None:
     """
     from tests._rules import on  # noqa: PLC0415
 
-    from lawful import ContractEnded, ContractStarted, LegalBasis  # noqa: PLC0415
+    from lawful import LegalBasis  # noqa: PLC0415
 
     contract = policy(on(LegalBasis.CONTRACT))
     history = [
@@ -310,3 +321,186 @@ def test_a_late_contract_start_never_outranks_its_end() -> None:
     assert later.code is ReasonCode.NO_CONTRACT
     again = [*history, ContractStarted(at=T0 + 7 * DAY, contract="k")]
     assert contract.may_process(Subject("s", again), "p", T0 + 8 * DAY).allowed
+
+
+# -- lifetime ------------------------------------------------------------------------------
+
+
+def test_consent_lifetime_reached_exactly_has_expired() -> None:
+    """Art. 7(1): with a grant at s and a lifetime d, ``at >= s + d`` is expired."""
+    s = utc(2025, 3, 10, 8, 30)
+    end = utc(2025, 4, 10, 8, 30)
+    grant = ConsentGiven(at=s, purpose="analytics")
+    last = site_decide([grant], "analytics", end - US)
+    assert last.allowed
+    assert last.valid_until == end
+    expired = site_decide([grant], "analytics", end)
+    assert expired.code is ReasonCode.CONSENT_EXPIRED
+    assert expired.reason.event == grant
+    assert expired.valid_until is None
+
+
+def test_a_regrant_restarts_the_lifetime() -> None:
+    """A new consent after expiry is in force again, with its own lifetime."""
+    grants = [
+        ConsentGiven(at=utc(2025, 1, 1), purpose="analytics"),
+        ConsentGiven(at=utc(2025, 3, 1), purpose="analytics"),
+    ]
+    assert site_code(grants[:1], "analytics", utc(2025, 3, 1)) is ReasonCode.CONSENT_EXPIRED
+    decision = site_decide(grants, "analytics", utc(2025, 3, 15))
+    assert decision.allowed
+    assert decision.reason.event == grants[1]
+    assert decision.valid_until == utc(2025, 4, 1)
+
+
+# -- per-vendor consent --------------------------------------------------------------------
+
+
+def test_per_vendor_consent_later_event_wins() -> None:
+    """The later of the purpose-wide and the vendor's own event decides for that vendor."""
+    wide = ConsentGiven(at=T0, purpose="ads")
+    no_adnet = ConsentWithdrawn(at=T0 + timedelta(days=1), purpose="ads", vendor="adnet")
+    at = T0 + timedelta(days=2)
+    events = [wide, no_adnet]
+    assert site_code(events, "ads", at, vendor="adnet") is ReasonCode.CONSENT_WITHDRAWN
+    assert site_decide(events, "ads", at, vendor="social").reason.event == wide
+    assert site_code(events, "ads", at) is ReasonCode.CONSENT_WITHDRAWN  # every vendor needed
+    regrant = ConsentGiven(at=T0 + timedelta(days=2), purpose="ads")
+    assert site_decide([*events, regrant], "ads", at).allowed
+
+
+def test_per_vendor_consent_covers_every_needed_vendor() -> None:
+    """With vendor=None every declared vendor must be covered by a grant."""
+    adnet = ConsentGiven(at=T0, purpose="ads", vendor="adnet")
+    social = ConsentGiven(at=T0, purpose="ads", vendor="social")
+    assert site_code([adnet], "ads", T0) is ReasonCode.NO_CONSENT
+    assert site_decide([adnet], "ads", T0, vendor="adnet").allowed
+    both = site_decide([adnet, social], "ads", T0)
+    assert both.allowed
+    assert {r.event for r in both.reasons} == {adnet, social}
+    assert all(r.code is ReasonCode.CONSENT_GIVEN for r in both.reasons)
+
+
+def test_vendor_grant_after_a_purpose_wide_withdrawal() -> None:
+    """A vendor's own later grant covers that vendor only."""
+    out = ConsentWithdrawn(at=T0, purpose="ads")
+    adnet = ConsentGiven(at=T0 + timedelta(hours=1), purpose="ads", vendor="adnet")
+    at = T0 + timedelta(hours=2)
+    assert site_decide([out, adnet], "ads", at, vendor="adnet").allowed
+    assert site_code([out, adnet], "ads", at, vendor="social") is ReasonCode.CONSENT_WITHDRAWN
+
+
+def test_a_vendor_withdrawal_counts_for_a_purpose_wide_consent() -> None:
+    """Without per-vendor consent, a later withdrawal for one vendor still stops that vendor."""
+    events = [
+        ConsentGiven(at=T0, purpose="analytics"),
+        ConsentWithdrawn(at=T0 + US, purpose="analytics", vendor="cdn"),
+    ]
+    at = T0 + timedelta(hours=1)
+    assert site_code(events, "analytics", at, vendor="cdn") is ReasonCode.CONSENT_WITHDRAWN
+    assert site_code(events, "analytics", at) is ReasonCode.CONSENT_WITHDRAWN
+    assert site_decide(events, "analytics", at, vendor="self").allowed
+
+
+def test_a_vendor_grant_is_not_consent_to_a_purpose_wide_purpose() -> None:
+    """Where consent is purpose-wide, a grant for one vendor does not cover the purpose."""
+    grant = ConsentGiven(at=T0, purpose="analytics", vendor="self")
+    assert site_code([grant], "analytics", T0, vendor="self") is ReasonCode.NO_CONSENT
+
+
+# -- staleness (Art. 4(11)) ----------------------------------------------------------------
+
+NOW_TERMS = SITE.purpose("analytics").terms
+
+
+STALENESS: dict[str, tuple[dict[str, object], bool]] = {
+    "current version": ({"policy_version": "v2"}, False),
+    "no version: current terms": ({}, False),
+    "known earlier version with a new vendor since": ({"policy_version": "v1"}, True),
+    "unknown version": ({"policy_version": "v0"}, True),
+    "same terms recorded": ({"terms": NOW_TERMS}, False),
+    "new vendor": (
+        {
+            "terms": PurposeTerms(
+                ANALYTICS_STATEMENT, LegalBasis.CONSENT, frozenset({"self"}), NOW_TERMS.data
+            )
+        },
+        True,
+    ),
+    "new data category": (
+        {
+            "terms": PurposeTerms(
+                ANALYTICS_STATEMENT, LegalBasis.CONSENT, NOW_TERMS.vendors, frozenset({"ip"})
+            )
+        },
+        True,
+    ),
+    "changed basis": (
+        {
+            "terms": PurposeTerms(
+                ANALYTICS_STATEMENT,
+                LegalBasis.LEGITIMATE_INTERESTS,
+                NOW_TERMS.vendors,
+                NOW_TERMS.data,
+            )
+        },
+        True,
+    ),
+    "changed statement": (
+        {
+            "terms": PurposeTerms(
+                "Count visits", LegalBasis.CONSENT, NOW_TERMS.vendors, NOW_TERMS.data
+            )
+        },
+        True,
+    ),
+    "a vendor removed since": (
+        {
+            "terms": PurposeTerms(
+                ANALYTICS_STATEMENT,
+                LegalBasis.CONSENT,
+                NOW_TERMS.vendors | {"adnet"},
+                NOW_TERMS.data,
+            )
+        },
+        False,
+    ),
+    "a data category removed since": (
+        {
+            "terms": PurposeTerms(
+                ANALYTICS_STATEMENT,
+                LegalBasis.CONSENT,
+                NOW_TERMS.vendors,
+                NOW_TERMS.data | {"email"},
+            )
+        },
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(("fields", "stale"), STALENESS.values(), ids=list(STALENESS))
+def test_staleness(fields: dict[str, object], stale: bool) -> None:
+    """Art. 4(11): a consent is stale when the current terms go beyond those consented to."""
+    grant = ConsentGiven(at=T0, purpose="analytics", **fields)  # type: ignore[arg-type]
+    decision = site_decide([grant], "analytics", T0)
+    if stale:
+        assert decision.code is ReasonCode.CONSENT_STALE
+        assert decision.reason.event == grant
+    else:
+        assert decision.allowed
+
+
+# -- explicit consent (Art. 9(2)(a)) -------------------------------------------------------
+
+
+def test_explicit_consent_under_article_9_2_a() -> None:
+    """Art. 9(2)(a): special categories need explicit consent; plain consent is not enough."""
+    plain = ConsentGiven(at=T0, purpose="health")
+    explicit = ConsentGiven(at=T0, purpose="health", explicit=True, method=ConsentMethod.CHECKBOX)
+    assert site_code([plain], "health", T0) is ReasonCode.EXPLICIT_CONSENT_REQUIRED
+    assert site_decide([explicit], "health", T0).allowed
+    later_plain = ConsentGiven(at=T0 + US, purpose="health")
+    assert site_code([explicit, later_plain], "health", T0 + US) is (
+        ReasonCode.EXPLICIT_CONSENT_REQUIRED
+    )

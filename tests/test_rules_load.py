@@ -109,3 +109,14 @@ def test_a_hand_built_purpose_with_a_borrowed_context_is_still_refused() -> None
     )
     with pytest.raises(lawful.UncompiledPurposeError):
         lawful.may_process(Subject("s"), forged, T0)  # type: ignore[arg-type]
+
+
+# -- a hand-built purpose ------------------------------------------------------------------
+
+
+def test_a_hand_built_purpose_is_refused() -> None:
+    """A Purpose no policy compiled is refused, never decided without the policy's rules."""
+    bare = Purpose("a", "A", "s", LegalBasis.CONSENT, withdrawal="x")
+    subject = Subject("s", [ConsentGiven(at=T0, purpose="a", policy_version="v2")])
+    with pytest.raises(lawful.UncompiledPurposeError):
+        lawful.may_process(subject, bare, T0)  # type: ignore[arg-type]

@@ -1,6 +1,9 @@
 """Restriction (Art. 18) and retention from the last interaction (Art. 5(1)(e)).
 
 Tables for issue 15 items 12 and 4.
+
+The tests after the tables ask the site policy (``tests/_site.py``): only storage
+while restricted (Art. 18(2)), and a restriction naming a purpose.
 """
 
 from __future__ import annotations
@@ -8,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from tests._rules import DAY, T0, consent, decide, on, policy, utc
+from tests._rules import DAY, T0, US, consent, decide, on, policy, utc
+from tests._site import code as site_code
+from tests._site import decide as site_decide
 
 from lawful import (
     AfterCollection,
@@ -135,3 +140,25 @@ def test_retention_from_the_last_interaction_counts_only_replies_to_the_data(
     decision = decide(HUBSPOT, history, C + DAY, collected_at=C)
     assert decision.valid_until == limit
     assert decide(HUBSPOT, history, limit, collected_at=C).code is ReasonCode.RETENTION_EXCEEDED
+
+
+# -- restriction ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_restriction_leaves_only_storage(operation: Operation) -> None:
+    """Art. 18(2): while restricted, only storage is allowed; lifting it restores processing."""
+    restricted = [RestrictionRequested(at=T0)]
+    decision = site_decide(restricted, "fraud", T0, operation=operation)
+    assert decision.allowed is (operation is Operation.STORE)
+    if operation is not Operation.STORE:
+        assert decision.code is ReasonCode.RESTRICTED
+    lifted = [*restricted, RestrictionLifted(at=T0 + US)]
+    assert site_decide(lifted, "fraud", T0 + US, operation=operation).allowed
+
+
+def test_a_restriction_for_one_purpose_leaves_others() -> None:
+    """A restriction naming a purpose restricts that purpose only."""
+    events = [RestrictionRequested(at=T0, purpose="fraud")]
+    assert site_code(events, "fraud", T0) is ReasonCode.RESTRICTED
+    assert site_decide(events, "profiling", T0).allowed

@@ -129,7 +129,7 @@ def test_instants_are_compared_across_zones() -> None:
 def test_at_one_instant_the_more_restrictive_event_comes_last(
     permissive: Event, restrictive: Event
 ) -> None:
-    """DESIGN: at one instant the more restrictive event is applied last, so it wins."""
+    """At one instant the more restrictive event is applied last, so it wins."""
     assert restrictive.rank > permissive.rank
     for order in ([permissive, restrictive], [restrictive, permissive]):
         assert Subject("s", order).events == (permissive, restrictive)

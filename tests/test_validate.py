@@ -1,109 +1,25 @@
-"""Policy files: loading, round trips, and one precise problem per mistake (issue 2)."""
+"""Policy problems (lawful._validate): one precise problem, with its path, per mistake.
+
+A valid policy file (tests/_policy_file.py) is broken one mistake at a time: each error
+and warning is reported with the path of what is wrong and words that say why, every
+problem at once, never as an undeclared reference when the entry itself failed to load;
+and ``lawful check`` reports them (docs/reference/policy-files.md).
+"""
 
 from __future__ import annotations
 
-import copy
 import json
-import subprocess
-import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
-import tomli_w
+from tests._policy_file import BASE, _drop, _mutated, _problems, _set, _toml
 
 import lawful
-from lawful import (
-    AgeRules,
-    DataCategory,
-    Duration,
-    LegalBasis,
-    Policy,
-    PolicyError,
-    PolicyVersion,
-    Purpose,
-    PurposeTerms,
-    RestrictionException,
-    Retention,
-    TransferDerogation,
-    TransferMechanism,
-    Vendor,
-)
 
-BASE: dict[str, Any] = {
-    "version": "1.0",
-    "id": "shop",
-    "policy_version": "2025-01",
-    "title": "Shop privacy policy",
-    "contact": {"dpo": "dpo@example.test", "supervisory_authority": "UODO"},
-    "data_categories": {
-        "ip_address": {"title": "IP address"},
-        "email": {"title": "Email address"},
-        "health": {"title": "Health data", "special": True},
-    },
-    "vendors": {
-        "self": {"name": "Shop", "role": "first_party", "hosting": "Frankfurt, Germany"},
-        "mailer": {
-            "name": "Mailer Inc.",
-            "role": "processor",
-            "hosting": "Ireland",
-        },
-    },
-    "opt_out_scopes": {"all_collection": {"title": "Stop all collection"}},
-    "purposes": {
-        "analytics": {
-            "title": "Analytics",
-            "statement": "Improve the shop",
-            "basis": "consent",
-            "data": ["ip_address"],
-            "vendors": ["self"],
-            "withdrawal": "Privacy settings button",
-            "consent_lifetime": "13 months",
-            "retention": {"rules": [{"kind": "after_collection", "period": "60 months"}]},
-        },
-        "newsletter": {
-            "title": "Newsletter",
-            "statement": "Send offers",
-            "basis": "consent",
-            "data": ["email"],
-            "vendors": ["mailer"],
-            "withdrawal": "Unsubscribe link",
-            "direct_marketing": True,
-            "retention": {"rules": [{"kind": "after_collection", "period": "P24M"}]},
-        },
-        "fraud": {
-            "title": "Fraud prevention",
-            "statement": "Stop fraudulent orders",
-            "basis": "legitimate_interests",
-            "legitimate_interest": "protecting the shop against fraud",
-            "assessment": "LIA-2025-01",
-            "data": ["ip_address"],
-            "vendors": ["self"],
-            "override_admissible": True,
-            "opt_out_scopes": ["all_collection"],
-            "retention": {"rules": [{"kind": "after_collection", "period": "90 days"}]},
-        },
-    },
-}
-
-
-def _toml(data: dict[str, Any]) -> str:
-    return tomli_w.dumps(data)
-
-
-def _mutated(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    data = copy.deepcopy(BASE)
-    change(data)
-    return data
-
-
-def _problems(data: dict[str, Any]) -> list[lawful.Problem]:
-    with pytest.raises(PolicyError) as caught:
-        lawful.loads_policy(_toml(data), format="toml")
-    return list(caught.value.problems)
+# -- the table of mistakes -----------------------------------------------------------------
 
 
 def test_base_policy_is_valid() -> None:
@@ -114,30 +30,6 @@ def test_base_policy_is_valid() -> None:
         "data_categories.health: declared but used by no purpose"
     ]
     assert lawful.loads_policy(json.dumps(BASE), format="json") == policy
-
-
-def _set(path: str, value: object) -> Callable[[dict[str, Any]], None]:
-    keys = path.split(".")
-
-    def change(data: dict[str, Any]) -> None:
-        target = data
-        for key in keys[:-1]:
-            target = target[key]
-        target[keys[-1]] = value
-
-    return change
-
-
-def _drop(path: str) -> Callable[[dict[str, Any]], None]:
-    keys = path.split(".")
-
-    def change(data: dict[str, Any]) -> None:
-        target = data
-        for key in keys[:-1]:
-            target = target[key]
-        del target[keys[-1]]
-
-    return change
 
 
 def _newsletter_on_legitimate_interests_with_override(data: dict[str, Any]) -> None:
@@ -421,6 +313,9 @@ def test_each_warning_is_reported_with_its_path(
     assert all(p.severity == "warning" for p in policy.warnings)
 
 
+# -- every problem at once -----------------------------------------------------------------
+
+
 def test_every_problem_is_reported_at_once() -> None:
     """Several mistakes in one file are all listed in one PolicyError."""
 
@@ -492,219 +387,7 @@ def test_an_entry_that_fails_to_load_is_not_reported_as_undeclared() -> None:
     ]
 
 
-def test_duplicate_keys_in_json_are_refused() -> None:
-    """JSON keeps the last of two equal keys silently; lawful reports the duplicate instead."""
-    text = json.dumps(BASE).replace('"purposes": {', '"purposes": {"fraud": {"title": "x"}, ', 1)
-    with pytest.raises(PolicyError) as caught:
-        lawful.loads_policy(text, format="json")
-    assert [str(p) for p in caught.value.problems] == ['purposes.fraud: duplicate key "fraud"']
-
-
-def test_toml_syntax_errors_name_the_line() -> None:
-    """A TOML file that does not parse is refused with the parser's line and column."""
-    with pytest.raises(PolicyError, match=r"not valid TOML: .*line 2"):
-        lawful.loads_policy('version = "1.0"\nid = \n')
-
-
-def test_python_objects_get_the_same_error_as_the_file() -> None:
-    """The same mistake made with Python objects yields the same path and message."""
-    from_file = _problems(_mutated(_set("purposes.analytics.vendors", ["omniconvert"])))
-    base = lawful.loads_policy(_toml(BASE))
-    analytics = attrs.evolve(base.purpose("analytics"), vendors=("omniconvert",))
-    with pytest.raises(PolicyError) as caught:
-        attrs.evolve(base, purposes=[analytics, *base.purposes[1:]])
-    assert list(caught.value.problems) == from_file
-
-
-def test_duplicate_ids_from_python_objects() -> None:
-    """Two purposes with one id (possible only from Python) are refused with the id's path."""
-    purpose = Purpose(
-        id="stats", title="Stats", statement="Count visits", basis=LegalBasis.LEGAL_OBLIGATION
-    )
-    with pytest.raises(PolicyError) as caught:
-        Policy(id="p", version="1", purposes=[purpose, purpose])
-    assert [str(p) for p in caught.value.problems] == [
-        'purposes.stats: duplicate purpose id "stats"'
-    ]
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        [],
-        {"version": "1.0", "id": "x", "policy_version": "1", "purposes": 5},
-        {"version": "1.0", "id": "x", "policy_version": "1", "purposes": {"a": "text"}},
-        {"version": "1.0", "id": "x", "policy_version": "1", "purposes": {"a": {"id": "b"}}},
-        {"version": "1.0", "id": "x", "policy_version": "1", "previous_versions": {}},
-        {"version": "1.0", "id": 3, "policy_version": None},
-        {"version": [], "id": "x", "policy_version": "1"},
-        {"id": "x", "policy_version": "1"},
-        _mutated(_set("purposes.fraud.retention", {"rules": [{}]})),
-        _mutated(_set("purposes.fraud.retention", {"rules": "90 days"})),
-        _mutated(_set("age", {"minimum_age": "13"})),
-        _mutated(_set("signals", {"tcf": [{"purpose": "fraud", "tcf_purposes": ["1"]}]})),
-    ],
-)
-def test_malformed_structures_raise_only_policy_error(data: Any) -> None:
-    """Whatever the shape of the input, the user sees a PolicyError, never KeyError/TypeError."""
-    with pytest.raises(PolicyError) as caught:
-        Policy.from_dict(data)
-    assert caught.value.problems
-    assert all(str(p) for p in caught.value.problems)
-
-
-def test_round_trip_keeps_the_policy_equal(tmp_path: Path) -> None:
-    """A policy written as TOML or JSON and read back is equal to the original."""
-    policy = lawful.loads_policy(_toml(BASE))
-    toml_file = tmp_path / "policy.toml"
-    toml_file.write_text(lawful.dumps_policy(policy), encoding="utf-8")
-    json_file = tmp_path / "policy.json"
-    json_file.write_text(lawful.dumps_policy(policy, format="json"), encoding="utf-8")
-    assert lawful.load_policy(toml_file) == policy
-    assert lawful.load_policy(json_file) == policy
-    assert Policy.from_dict(policy.to_dict()) == policy
-
-
-_CEST = timezone(timedelta(hours=2))
-
-
-def _with_new_fields(data: dict[str, Any]) -> None:
-    data["effective_from"] = datetime(2025, 1, 15, 0, 0, tzinfo=_CEST)
-    data["age"] = {"minimum_age": 13, "scope": "all", "sections": ["website"]}
-    data["vendors"]["mailer"].update(
-        hosting="United States",
-        outside_eea=True,
-        transfer="derogation",
-        derogation="explicit_consent",
-        notes="The policy states no safeguard; the person is asked for the transfer.",
-    )
-    data["purposes"]["fraud"].update(
-        restriction_exceptions=["legal_claims", "protection_of_others"],
-        recurring=False,
-        notes="Basis read from 'we protect the shop'.",
-    )
-    data["previous_versions"] = [
-        {
-            "version": "2024-06",
-            "published": "2024-06-01",
-            "effective_from": "2024-06-01T00:00:00+02:00",
-            "purposes": {
-                "analytics": {"statement": "Improve the shop", "basis": "consent"},
-            },
-        }
-    ]
-
-
-def test_new_fields_load_from_toml_and_json() -> None:
-    """Derogations, vendor and purpose notes, Art. 18(2) exceptions, recurrence, age
-    sections and effective_from (offset date-times in TOML, ISO text in JSON) all load."""
-    data = _mutated(_with_new_fields)
-    policy = lawful.loads_policy(_toml(data))
-    mailer = policy.vendor("mailer")
-    assert (mailer.transfer, mailer.derogation) == (
-        TransferMechanism.DEROGATION,
-        TransferDerogation.EXPLICIT_CONSENT,
-    )
-    assert mailer.notes.startswith("The policy states no safeguard")
-    fraud = policy.purpose("fraud")
-    assert fraud.restriction_exceptions == (
-        RestrictionException.LEGAL_CLAIMS,
-        RestrictionException.PROTECTION_OF_OTHERS,
-    )
-    assert (fraud.recurring, fraud.notes) == (False, "Basis read from 'we protect the shop'.")
-    assert policy.age == AgeRules(
-        minimum_age=13, scope=lawful.AgeScope.ALL_PURPOSES, sections=("website",)
-    )
-    assert policy.effective_from == datetime(2025, 1, 14, 22, tzinfo=UTC)
-    assert policy.previous_versions == (
-        PolicyVersion(
-            "2024-06",
-            {"analytics": PurposeTerms("Improve the shop", LegalBasis.CONSENT)},
-            published=date(2024, 6, 1),
-            effective_from=datetime(2024, 6, 1, tzinfo=_CEST),
-        ),
-    )
-    data["effective_from"] = data["effective_from"].isoformat()
-    assert lawful.loads_policy(json.dumps(data), format="json") == policy
-
-
-def test_new_fields_round_trip(tmp_path: Path) -> None:
-    """Every new field survives a write and a read, as TOML, as JSON and as a dict, and the
-    written effective_from keeps its offset."""
-    policy = lawful.loads_policy(_toml(_mutated(_with_new_fields)))
-    written = policy.to_dict()
-    assert written["effective_from"] == "2025-01-15T00:00:00+02:00"
-    assert Policy.from_dict(written) == policy
-    for fmt in ("toml", "json"):
-        file = tmp_path / f"policy.{fmt}"
-        file.write_text(lawful.dumps_policy(policy, format=fmt), encoding="utf-8")
-        again = lawful.load_policy(file)
-        assert again == policy
-        assert again.effective_from is not None
-        assert again.effective_from.utcoffset() == timedelta(hours=2)
-
-
-def test_fields_left_at_their_default_are_not_written() -> None:
-    """A policy that uses none of the new fields writes none of them: files stay short."""
-    written = json.dumps(lawful.loads_policy(_toml(BASE)).to_dict())
-    for key in (
-        "effective_from",
-        "derogation",
-        "notes",
-        "restriction_exceptions",
-        "recurring",
-        "sections",
-    ):
-        assert f'"{key}"' not in written, key
-
-
-def test_durations_read_both_forms() -> None:
-    """Retention and lifetimes accept human durations and ISO 8601 alike."""
-    policy = lawful.loads_policy(_toml(BASE))
-    assert policy.purpose("analytics").consent_lifetime == Duration(months=13)
-    assert policy.purpose("newsletter").retention == Retention(
-        rules=(lawful.AfterCollection(Duration(months=24)),)
-    )
-
-
-def test_a_policy_built_from_objects_round_trips() -> None:
-    """A policy made only of Python objects writes a file that loads back equal."""
-    policy = Policy(
-        id="objects",
-        version="1",
-        data_categories=[DataCategory("email", "Email")],
-        vendors=[Vendor("crm", "CRM Ltd", hosting="Dublin, Ireland")],
-        purposes=[
-            Purpose(
-                id="support",
-                title="Support",
-                statement="Answer your questions",
-                basis=LegalBasis.CONTRACT,
-                data=("email",),
-                vendors=("crm",),
-                retention=Retention((lawful.AfterCollection(Duration(years=2)),)),
-            )
-        ],
-    )
-    assert lawful.loads_policy(lawful.dumps_policy(policy)) == policy
-
-
-def test_loading_a_policy_does_not_import_the_signal_decoders() -> None:
-    """Validating ``[signals]`` needs only the names signals use; the decoders (a third of a
-    first load's time) are imported by the host that reads signals, not by every load.
-    """
-    code = (
-        "import sys, lawful\n"
-        "lawful.loads_policy(lawful.dumps_policy(lawful.bundled_policy('piwik-pro')))\n"
-        "print(sorted(m for m in sys.modules if m.startswith('lawful.signals')))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]"
-
-
-# -- lawful check ------------------------------------------------------------------------
+# -- lawful check --------------------------------------------------------------------------
 
 
 def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
