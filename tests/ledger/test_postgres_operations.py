@@ -376,8 +376,27 @@ def test_finding_6_an_oversized_event_is_refused_before_the_lock(pg: PostgresBac
             "CREATE TABLE {s}.ledger_meta (name text PRIMARY KEY, value bytea NOT NULL);"
             " INSERT INTO {s}.ledger_meta VALUES ('schema', '2')"
         ),
+        # lawful's column types but not its constraints: NULLs and repeated names would
+        # reach the ledger's reads (a NULL number of shards was a raw TypeError).
+        (
+            "CREATE TABLE {s}.ledger_meta (name text, value bytea);"
+            " CREATE TABLE {s}.ledger_records (id int);"
+            " INSERT INTO {s}.ledger_meta VALUES ('schema', '4'), ('shards', NULL)"
+        ),
+        (
+            "CREATE TABLE {s}.ledger_meta (name text PRIMARY KEY, value bytea);"
+            " CREATE TABLE {s}.ledger_records (id int);"
+            " INSERT INTO {s}.ledger_meta VALUES ('schema', '4'), ('encrypted', NULL)"
+        ),
     ],
-    ids=["other-tables", "meta-of-another-shape", "meta-with-garbage", "meta-without-tables"],
+    ids=[
+        "other-tables",
+        "meta-of-another-shape",
+        "meta-with-garbage",
+        "meta-without-tables",
+        "meta-without-key",
+        "meta-with-nulls",
+    ],
 )
 def test_finding_7_a_schema_lawful_did_not_create_is_refused(
     pg: PostgresBackend, setup: str
