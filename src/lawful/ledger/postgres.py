@@ -449,7 +449,10 @@ class PostgresLedger(LedgerCore):
             head = None if tip is None else tip[:2]
             after = (entry.version, entry.mac)
             if not newer:
-                check_history(self._key, newer, head, after=after, shards=self._shards)
+                # Nothing new: the head must still be the one after the cached records.
+                check_history(
+                    self._key, newer, head, after=after, shards=self._shards, subject_tag=tag
+                )
                 return entry.subject, entry.version, entry.mac
             if all(r.kind is RecordKind.EVENT for r in newer):
                 checked = check_history(self._key, newer, head, after=after, shards=self._shards)
