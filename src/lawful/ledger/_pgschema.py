@@ -182,7 +182,8 @@ def _version(conn: Conn, schema: str, where: str) -> int:
         " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         (schema,),
     ).fetchall()
-    if [tuple(c) for c in columns] != [("name", "text", True, True), ("value", "bytea", True, False)]:
+    lawful_shape = [("name", "text", True, True), ("value", "bytea", True, False)]
+    if [tuple(c) for c in columns] != lawful_shape:
         raise LedgerError(foreign)
     rows: dict[object, object] = dict(
         conn.execute(
