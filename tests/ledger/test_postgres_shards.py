@@ -9,6 +9,8 @@ the chain for speed must neither change a decision nor weaken what verify proves
 from __future__ import annotations
 
 import random
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -410,6 +412,48 @@ def test_an_interrupted_migration_is_refused_until_finished(
     with open_ledger(pg, migrate=True) as ledger:
         assert ledger.verify().count == 27
         assert ledger.subject("s-0").events == truth["s-0"]
+
+
+def test_ledgers_opened_while_another_migrates_do_not_migrate_again(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that opens the ledger with ``migrate=True`` while another is re-sealing it
+    waits for the shards' locks, then finds the work done: it does not verify the re-sealed
+    shards as one chain again (which failed: a false integrity error for every process
+    but the first to migrate).
+    """
+    from lawful.ledger import postgres  # noqa: PLC0415 - optional extra
+
+    truth = single_chain(pg)
+    real = postgres.reshard  # type: ignore[attr-defined]
+    second: list[object] = []
+
+    def racing(key: LedgerKey, writer: object) -> None:
+        if not second:
+            # Every shard is locked by this write: the other opening waits for it.
+            other = threading.Thread(target=lambda: second.append(opened()))
+            second.append(other)
+            other.start()
+            time.sleep(0.5)
+        real(key, writer)  # type: ignore[arg-type]
+
+    def opened() -> object:
+        try:
+            with open_ledger(pg, migrate=True) as ledger:
+                return ledger.verify()
+        except LedgerError as exc:
+            return exc
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres, "reshard", racing)
+        with open_ledger(pg, migrate=True) as ledger:
+            head = ledger.verify()
+        thread = second[0]
+        assert isinstance(thread, threading.Thread)
+        thread.join(30)
+    assert second[1:] == [head]
+    with open_ledger(pg) as ledger:
+        assert {name: ledger.subject(name).events for name in truth} == truth
 
 
 def test_a_tampered_single_chain_is_not_migrated(pg: PostgresBackend) -> None:
