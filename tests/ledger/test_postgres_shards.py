@@ -331,6 +331,47 @@ def test_verify_resumes_from_a_checkpoint_and_runs_in_parallel(pg: PostgresBacke
             ledger.verify(since=checkpoint)
 
 
+def test_verify_in_worker_processes_reports_what_one_process_does(pg: PostgresBackend) -> None:
+    """``verify(workers=N)`` checks shards in processes of their own (the checking holds
+    the interpreter's lock, so threads did not gain): the same head, and for a ledger that
+    does not verify, the same problems, record and anchored-head checks.
+    """
+    names = subjects_by_shard(2)
+    with open_ledger(pg) as ledger:
+        for n, name in enumerate(name for group in names.values() for name in group):
+            ledger.append(name, consent(n))
+        anchor = ledger.verify()
+        assert ledger.verify(workers=3, expected_head=anchor) == anchor
+    pg.sql("UPDATE ledger_records SET digest = sha256(digest) WHERE seq = ?", [seqs(pg, 1)[0]])
+    pg.sql("UPDATE ledger_records SET digest = sha256(digest) WHERE seq = ?", [seqs(pg, 3)[1]])
+    with open_ledger(pg) as ledger:
+        caught = []
+        for workers in (1, 3):
+            with pytest.raises(LedgerIntegrityError) as error:
+                ledger.verify(workers=workers, expected_head=anchor)
+            caught.append((str(error.value), error.value.record, error.value.problems))
+        assert caught[0] == caught[1]
+        assert any("shard 3" in text for text in caught[0][2])
+
+
+def test_verify_workers_that_cannot_connect_name_no_dsn(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot reach the server fails the run with ``LedgerError``, its
+    message scrubbed of the DSN's password like every other.
+    """
+    with open_ledger(pg) as ledger:
+        ledger.append("s-1", consent(0))
+        secret = "SECRET-in-the-dsn"  # noqa: S105 - a refused one, to look for
+        # The workers get the store's DSN: make it one whose password is refused.
+        monkeypatch.setattr(ledger._pg, "dsn", ledger._pg.dsn + f" password={secret}")
+        monkeypatch.setattr(ledger._pg, "_secrets", [ledger._pg.dsn, secret])
+        with pytest.raises(LedgerError, match="shard") as caught:
+            ledger.verify(workers=2)
+        assert secret not in str(caught.value)
+        assert not isinstance(caught.value, LedgerIntegrityError)
+
+
 # -- migration from one chain ----------------------------------------------------------------
 
 TO_VERSION_2 = [

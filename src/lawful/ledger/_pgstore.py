@@ -253,6 +253,10 @@ class PostgresStore:
     def _clean(self, exc: BaseException) -> str:
         return _scrubbed(str(exc), self._secrets)
 
+    def scrub(self, message: str) -> str:
+        """``message`` with the DSN and its password replaced by ``***``."""
+        return _scrubbed(message, self._secrets)
+
     def _fresh_process(self) -> None:
         # A connection must never cross fork(): the child keeps (never uses) what it
         # inherited, and psycopg does not close a parent's connection from a child.
