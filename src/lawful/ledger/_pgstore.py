@@ -133,8 +133,10 @@ class Limits:
             ("idle_in_transaction_session_timeout", hold),
         ]
         if server_version >= 170000:
-            # Also ends a client stopped half-way through a message, which the idle
-            # timeout cannot see (the server is still reading).
+            # Caps the whole transaction, whatever the client does: one that sends a
+            # byte now and then is never idle. (A client stopped half-way through a
+            # message is ended by the idle timeout: it runs while the server waits for
+            # the rest; tested on PostgreSQL 15.)
             settings.append(("transaction_timeout", _ms(self.transaction_timeout)))
         calls = sql.SQL(", ").join(
             sql.SQL("set_config({}, {}, true)").format(sql.Literal(name), sql.Literal(str(value)))

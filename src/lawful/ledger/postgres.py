@@ -576,8 +576,10 @@ class PostgresLedger(LedgerCore):
                 checked to hash to it. Records before it that an erasure after it lists
                 are checked to be erased; other changes to records before it are found by
                 a run without ``since`` (and by every read, which verifies what it returns).
-            workers: Shards verified at once, each on its own connection (at most
-                ``max_connections``).
+            workers: Shards verified at once, each by a worker process with a connection
+                of its own (at most ``max_connections``; 1: in this process). Each worker
+                costs an interpreter's start: worth it for a large ledger on a client
+                with idle cores (``docs/postgres.md``).
 
         Raises:
             LedgerIntegrityError: Something does not verify: every problem of every shard
