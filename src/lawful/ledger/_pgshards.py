@@ -206,7 +206,9 @@ def _in_workers(
         "plaintext": store.crypt.plaintext,
     }
     try:
-        return run_workers(setup, tasks, min(workers, len(tasks)))
+        # The workers' connections count against the ledger's max_connections.
+        with store.reserved(min(workers, len(tasks))) as room:
+            return run_workers(setup, tasks, room)
     except OSError as exc:
         raise LedgerError(
             f"{store.where}: verify workers failed ({store.scrub(str(exc))}); "

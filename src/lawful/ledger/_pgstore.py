@@ -309,6 +309,50 @@ class PostgresStore:
             self._gone()
             raise
 
+    @contextmanager
+    def reserved(self, count: int) -> Iterator[int]:
+        """Room for up to ``count`` connections opened elsewhere (``verify``'s worker
+        processes), counted against ``max_connections`` like the pool's own: idle pooled
+        connections are closed to make it. Yields how many were reserved, at least one
+        (fewer than ``count`` when the other threads' connections are busy).
+
+        Raises:
+            LedgerError: Not even one was free within ``pool_timeout``.
+        """
+        deadline = time.monotonic() + self.limits.pool_timeout
+        got = 0
+        surplus: list[Conn] = []
+        with self._guard:
+            while got < count and not self._closed:
+                if os.getpid() != self.pid:
+                    self._fresh_process()
+                while self._idle and self._open >= self.limits.max_connections:
+                    surplus.append(self._idle.pop())
+                    self._open -= 1
+                if self._open < self.limits.max_connections:
+                    self._open += 1
+                    got += 1
+                    continue
+                left = deadline - time.monotonic()
+                if got or left <= 0:
+                    break
+                self._guard.wait(left)
+        for conn in surplus:
+            conn.close()
+        try:
+            if self._closed:
+                raise LedgerError(f"{self.where}: ledger closed")
+            if not got:
+                raise LedgerError(
+                    f"{self.where}: all {self.limits.max_connections} connections stayed "
+                    f"busy for {self.limits.pool_timeout:g} s (max_connections, pool_timeout)"
+                )
+            yield got
+        finally:
+            with self._guard:
+                self._open -= got
+                self._guard.notify_all()
+
     def acquire(self) -> Conn:
         """An idle pooled connection, or a new one if fewer than the cap are open."""
         return self._checkout()[0]
