@@ -40,10 +40,10 @@ from lawful.ledger import (
     Head,
     LedgerKey,
     SQLiteLedger,
-    dumps_backup,
     iso27560_records,
     read_backup,
 )
+from lawful.ledger._backup import backup_lines
 from lawful.ledger._protocol import BackupEntry
 
 __all__ = ["register"]
@@ -323,7 +323,15 @@ def _export(args: argparse.Namespace) -> int:
         raise CommandError(f"{', '.join(given)}: only with --format iso27560")
     with _open(args, read_only=True) as ledger:
         if args.subject is None:
-            sys.stdout.write(dumps_backup(ledger.dump()))
+            # Written as read: a PostgreSQL ledger's dump() streams, so memory stays flat
+            # however large the ledger (closed at once if the output fails).
+            entries = ledger.dump()
+            try:
+                sys.stdout.writelines(backup_lines(entries))
+            finally:
+                close = getattr(entries, "close", None)
+                if close is not None:
+                    close()
         else:
             sys.stdout.write(ledger.export(args.subject))
     return 0

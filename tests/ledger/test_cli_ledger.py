@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tests.ledger._backends import KEY
+from tests.ledger._backends import KEY, T0
 
-from lawful import read_events
+from lawful import ConsentGiven, read_events
 from lawful.cli import main
 from lawful.ledger import SQLiteLedger
+from lawful.ledger._backup import backup_lines
 
 # Dated ahead of every clock that records them: the ledger stamps recorded_at with its
 # own clock, and a grant counts only from when it is on record (a record never back-dates
@@ -129,6 +131,17 @@ def test_erase_then_export(workdir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert [line.get("subject") for line in lines] == ["visitor-2", None]
     assert lines[1]["type"] == "erasure"
     assert "pseudonym" in lines[1]
+
+
+def test_an_export_is_written_as_it_is_read(workdir: Path) -> None:
+    """A backup's lines are made one entry at a time (``export`` writes them as the
+    ledger's ``dump()`` streams them), so an endless dump still gives its first line.
+    """
+    with SQLiteLedger("l.db", key=KEY) as ledger:
+        ledger.append("visitor-1", ConsentGiven(at=T0, purpose="analytics", id="c-1"))
+        entry = next(iter(ledger.dump()))
+    lines = backup_lines(itertools.repeat(entry))
+    assert json.loads(next(lines))["subject"] == "visitor-1"
 
 
 def test_import_restores_an_export(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

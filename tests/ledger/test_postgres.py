@@ -24,7 +24,7 @@ from tests.ledger.test_erasure import BIRTH, EMAIL, NEEDLES, SUBJECT, alice, oth
 
 from lawful import BirthDateDeclared, ConsentGiven, ContractStarted, ParentalConsentGiven
 from lawful.decision import ReasonCode
-from lawful.exceptions import LedgerError
+from lawful.exceptions import LedgerError, LedgerIntegrityError
 
 if TYPE_CHECKING:
     from lawful.ledger.postgres import PostgresLedger
@@ -276,6 +276,25 @@ def test_a_refreshed_subject_equals_one_read_afresh(pg: PostgresBackend, added: 
         refreshed = reader.subject("s-1")
         assert len(refreshed.events) == 30 + added
         assert refreshed == writer.subject("s-1")
+
+
+def test_a_cached_subject_with_nothing_new_is_revalidated(pg: PostgresBackend) -> None:
+    """Once ``max_staleness`` has passed and nothing was appended, the cached subject is
+    checked against its sealed head and returned (that check once sealed an empty tag, so
+    every unchanged subject read after the bound raised an integrity error); a head
+    changed meanwhile is still caught.
+    """
+    clock = FakeMonotonic()
+    with cached_reader(pg, clock) as reader:
+        reader.append("s-1", consent(0))
+        first = reader.subject("s-1")
+        for _ in range(2):
+            clock.now += 5
+            assert reader.subject("s-1") == first
+        pg.sql("UPDATE ledger_subjects SET seal = '\\x00'")
+        clock.now += 5
+        with pytest.raises(LedgerIntegrityError, match="sealed head"):
+            reader.subject("s-1")
 
 
 def test_max_staleness_zero_reads_every_append(pg: PostgresBackend) -> None:

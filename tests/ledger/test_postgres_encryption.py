@@ -10,6 +10,7 @@ backup, is refused naming the record, never read; a ledger in clear migrates in 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -522,6 +523,50 @@ def test_an_interrupted_encryption_is_refused_until_finished(
     with open_ledger(pg, migrate=True) as ledger:
         assert ledger.subject(SUBJECT).events == truth
     assert not pg.holds(EMAIL.encode())
+
+
+def test_ledgers_opened_while_another_encrypts_do_not_encrypt_again(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that opens the ledger with ``encrypt=True, migrate=True`` while another is
+    encrypting it waits for the shards' locks, then finds the work done and does not
+    encrypt again.
+    """
+    from lawful.ledger import _pgview  # noqa: PLC0415 - optional extra
+
+    with open_ledger(pg, encrypt=False) as ledger:
+        fill(ledger, rounds=2)
+        anchor = ledger.head()
+        truth = ledger.subject(SUBJECT).events
+    real = _pgview.Writer.encrypt_in_place
+    second: list[object] = []
+
+    def opened() -> object:
+        try:
+            with open_ledger(pg, encrypt=True, migrate=True) as ledger:
+                return ledger.verify()
+        except LedgerError as exc:
+            return exc
+
+    def racing(writer: _pgview.Writer, records: list[object]) -> int:
+        if not second:
+            # Every shard is locked by this write: the other opening waits for it.
+            other = threading.Thread(target=lambda: second.append(opened()))
+            second.append(other)
+            other.start()
+            time.sleep(0.5)
+        return real(writer, records)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_pgview.Writer, "encrypt_in_place", racing)
+        with open_ledger(pg, encrypt=True, migrate=True) as ledger:
+            assert ledger.verify() == anchor
+        thread = second[0]
+        assert isinstance(thread, threading.Thread)
+        thread.join(30)
+    assert second[1:] == [anchor]
+    with open_ledger(pg) as ledger:
+        assert ledger.subject(SUBJECT).events == truth
 
 
 def test_a_tampered_ledger_in_clear_is_not_encrypted(pg: PostgresBackend) -> None:

@@ -10,7 +10,9 @@ is a few seconds at most.
 from __future__ import annotations
 
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -161,6 +163,99 @@ def test_finding_1_a_stopped_writer_releases_the_chain_within_hold_timeout(
         assert ledger.verify().count == 3
 
 
+class _FreezingProxy:
+    """A TCP relay to the server that, once armed, forwards half of the first large
+    chunk a client sends and then nothing more either way: to the server, a client
+    stopped half-way through sending a message.
+    """
+
+    def __init__(self, host: str, port: int, *, large: int) -> None:
+        self._target = (host, port)
+        self._large = large
+        self.armed = threading.Event()
+        self.frozen = threading.Event()
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self._target)
+            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        with client, server:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([client, server], [], [], 0.1)
+                for side in ready:
+                    data = side.recv(1 << 20)
+                    if not data:
+                        return
+                    if side is client and self.armed.is_set() and len(data) >= self._large:
+                        server.sendall(data[: len(data) // 2])
+                        self.frozen.set()
+                        self._stop.wait()
+                        return
+                    (server if side is client else client).sendall(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+def test_finding_1_a_writer_stopped_mid_message_releases_the_chain_within_hold_timeout(
+    pg: PostgresBackend,
+) -> None:
+    """A writer whose batch stops half-way through a message (its process stopped, its
+    network stalled) while it holds the shard's lock is ended by the server after
+    ``hold_timeout`` (measured on PostgreSQL 15: the idle timeout runs while the server
+    waits for the rest of a message), and nothing of its batch is stored.
+    """
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - optional extra
+
+    server = conninfo_to_dict(pg.dsn)
+    proxy = _FreezingProxy(str(server.get("host")), int(str(server.get("port"))), large=256 * 1024)
+    relayed = _dsn_with(pg.dsn, host="127.0.0.1", port=str(proxy.port))
+    batch = [
+        (f"b-{n}", ConsentGiven(at=T0, purpose="p" * 2000, id=f"big-{n}")) for n in range(1500)
+    ]
+    outcome: list[BaseException | None] = []
+    with (
+        open_ledger(pg, listen=False, shards=1) as other,
+        open_ledger(pg, relayed, listen=False, hold_timeout=1, lock_timeout=20) as stalled,
+    ):
+        other.append("s-0", consent(0))
+
+        def write() -> None:
+            try:
+                stalled.append_batch(batch)
+                outcome.append(None)
+            except LedgerError as exc:
+                outcome.append(exc)
+
+        proxy.armed.set()
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            assert proxy.frozen.wait(20), "the batch never sent a large message"
+            started = time.monotonic()
+            other.append("s-1", consent(1))
+            waited = time.monotonic() - started
+        finally:
+            proxy.close()
+        writer.join(30)
+        # It waited for the stalled writer (the lock was held), then no longer than
+        # hold_timeout (1 s) and a margin for a loaded machine; never lock_timeout (20 s).
+        assert 0.3 < waited < 4
+        assert isinstance(outcome[0], LedgerError)
+        assert other.verify().count == 2
+
+
 def test_finding_1_every_connection_asks_for_server_side_keepalives(pg: PostgresBackend) -> None:
     """The server, which holds the lock, probes a silent client after ``hold_timeout``
     seconds and drops it after three unanswered probes (``tcp_user_timeout`` likewise);
@@ -307,6 +402,9 @@ def test_finding_5_a_ledger_never_opens_more_than_max_connections(pg: PostgresBa
             for n in range(10):
                 ledger.append(f"s-{i}", consent(i * 100 + n))
                 ledger.subject(f"s-{i}")
+                if n == 5 and i < 2:
+                    # Its worker processes' connections count too.
+                    ledger.verify(workers=4)
 
         try:
             failures = in_threads(8, work)
@@ -314,7 +412,7 @@ def test_finding_5_a_ledger_never_opens_more_than_max_connections(pg: PostgresBa
             done.set()
             watcher.join(5)
         assert failures == []
-        assert ledger.verify().count == 80
+        assert ledger.verify(workers=4).count == 80
     assert max(seen) <= 2
 
 
@@ -376,8 +474,27 @@ def test_finding_6_an_oversized_event_is_refused_before_the_lock(pg: PostgresBac
             "CREATE TABLE {s}.ledger_meta (name text PRIMARY KEY, value bytea NOT NULL);"
             " INSERT INTO {s}.ledger_meta VALUES ('schema', '2')"
         ),
+        # lawful's column types but not its constraints: NULLs and repeated names would
+        # reach the ledger's reads (a NULL number of shards was a raw TypeError).
+        (
+            "CREATE TABLE {s}.ledger_meta (name text, value bytea);"
+            " CREATE TABLE {s}.ledger_records (id int);"
+            " INSERT INTO {s}.ledger_meta VALUES ('schema', '4'), ('shards', NULL)"
+        ),
+        (
+            "CREATE TABLE {s}.ledger_meta (name text PRIMARY KEY, value bytea);"
+            " CREATE TABLE {s}.ledger_records (id int);"
+            " INSERT INTO {s}.ledger_meta VALUES ('schema', '4'), ('encrypted', NULL)"
+        ),
     ],
-    ids=["other-tables", "meta-of-another-shape", "meta-with-garbage", "meta-without-tables"],
+    ids=[
+        "other-tables",
+        "meta-of-another-shape",
+        "meta-with-garbage",
+        "meta-without-tables",
+        "meta-without-key",
+        "meta-with-nulls",
+    ],
 )
 def test_finding_7_a_schema_lawful_did_not_create_is_refused(
     pg: PostgresBackend, setup: str

@@ -9,6 +9,8 @@ the chain for speed must neither change a decision nor weaken what verify proves
 from __future__ import annotations
 
 import random
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -329,6 +331,47 @@ def test_verify_resumes_from_a_checkpoint_and_runs_in_parallel(pg: PostgresBacke
             ledger.verify(since=checkpoint)
 
 
+def test_verify_in_worker_processes_reports_what_one_process_does(pg: PostgresBackend) -> None:
+    """``verify(workers=N)`` checks shards in processes of their own (the checking holds
+    the interpreter's lock, so threads did not gain): the same head, and for a ledger that
+    does not verify, the same problems, record and anchored-head checks.
+    """
+    names = subjects_by_shard(2)
+    with open_ledger(pg) as ledger:
+        for n, name in enumerate(name for group in names.values() for name in group):
+            ledger.append(name, consent(n))
+        anchor = ledger.verify()
+        assert ledger.verify(workers=3, expected_head=anchor) == anchor
+    pg.sql("UPDATE ledger_records SET digest = sha256(digest) WHERE seq = ?", [seqs(pg, 1)[0]])
+    pg.sql("UPDATE ledger_records SET digest = sha256(digest) WHERE seq = ?", [seqs(pg, 3)[1]])
+    with open_ledger(pg) as ledger:
+        caught = []
+        for workers in (1, 3):
+            with pytest.raises(LedgerIntegrityError) as error:
+                ledger.verify(workers=workers, expected_head=anchor)
+            caught.append((str(error.value), error.value.record, error.value.problems))
+        assert caught[0] == caught[1]
+        assert any("shard 3" in text for text in caught[0][2])
+
+
+def test_verify_workers_that_cannot_connect_name_no_dsn(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot reach the server fails the run with ``LedgerError``, its
+    message scrubbed of the DSN's password like every other.
+    """
+    with open_ledger(pg) as ledger:
+        ledger.append("s-1", consent(0))
+        secret = "SECRET-in-the-dsn"  # noqa: S105 - a refused one, to look for
+        # The workers get the store's DSN: make it one whose password is refused.
+        monkeypatch.setattr(ledger._pg, "dsn", ledger._pg.dsn + f" password={secret}")
+        monkeypatch.setattr(ledger._pg, "_secrets", [ledger._pg.dsn, secret])
+        with pytest.raises(LedgerError, match="shard") as caught:
+            ledger.verify(workers=2)
+        assert secret not in str(caught.value)
+        assert not isinstance(caught.value, LedgerIntegrityError)
+
+
 # -- migration from one chain ----------------------------------------------------------------
 
 TO_VERSION_2 = [
@@ -410,6 +453,48 @@ def test_an_interrupted_migration_is_refused_until_finished(
     with open_ledger(pg, migrate=True) as ledger:
         assert ledger.verify().count == 27
         assert ledger.subject("s-0").events == truth["s-0"]
+
+
+def test_ledgers_opened_while_another_migrates_do_not_migrate_again(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that opens the ledger with ``migrate=True`` while another is re-sealing it
+    waits for the shards' locks, then finds the work done: it does not verify the re-sealed
+    shards as one chain again (which failed: a false integrity error for every process
+    but the first to migrate).
+    """
+    from lawful.ledger import postgres  # noqa: PLC0415 - optional extra
+
+    truth = single_chain(pg)
+    real = postgres.reshard  # type: ignore[attr-defined]
+    second: list[object] = []
+
+    def racing(key: LedgerKey, writer: object) -> None:
+        if not second:
+            # Every shard is locked by this write: the other opening waits for it.
+            other = threading.Thread(target=lambda: second.append(opened()))
+            second.append(other)
+            other.start()
+            time.sleep(0.5)
+        real(key, writer)  # type: ignore[arg-type]
+
+    def opened() -> object:
+        try:
+            with open_ledger(pg, migrate=True) as ledger:
+                return ledger.verify()
+        except LedgerError as exc:
+            return exc
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres, "reshard", racing)
+        with open_ledger(pg, migrate=True) as ledger:
+            head = ledger.verify()
+        thread = second[0]
+        assert isinstance(thread, threading.Thread)
+        thread.join(30)
+    assert second[1:] == [head]
+    with open_ledger(pg) as ledger:
+        assert {name: ledger.subject(name).events for name in truth} == truth
 
 
 def test_a_tampered_single_chain_is_not_migrated(pg: PostgresBackend) -> None:

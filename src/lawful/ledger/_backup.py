@@ -16,15 +16,16 @@ from lawful.events import Erasure
 from lawful.exceptions import EventError
 from lawful.ledger._protocol import BackupEntry
 
-__all__ = ["dumps_backup", "read_backup"]
+__all__ = ["backup_lines", "dumps_backup", "read_backup"]
 
 # JSON leaves these unescaped, but str.splitlines() splits on them.
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
-def dumps_backup(entries: Iterable[BackupEntry]) -> str:
-    """JSON Lines of a backup; :func:`read_backup` reads them back."""
-    lines = []
+def backup_lines(entries: Iterable[BackupEntry]) -> Iterator[str]:
+    """The lines of :func:`dumps_backup`, one entry at a time: a backup written as it is
+    read holds one entry in memory, not the whole ledger.
+    """
     for entry in entries:
         data: dict[str, object] = event_to_dict(entry.event)
         if entry.subject is None:
@@ -33,8 +34,12 @@ def dumps_backup(entries: Iterable[BackupEntry]) -> str:
         else:
             data["subject"] = entry.subject
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        lines.append(text.translate(_LINE_BREAKS) + "\n")
-    return "".join(lines)
+        yield text.translate(_LINE_BREAKS) + "\n"
+
+
+def dumps_backup(entries: Iterable[BackupEntry]) -> str:
+    """JSON Lines of a backup; :func:`read_backup` reads them back."""
+    return "".join(backup_lines(entries))
 
 
 def read_backup(lines: Iterable[str], *, source: str = "backup") -> Iterator[BackupEntry]:

@@ -168,12 +168,22 @@ def _version(conn: Conn, schema: str, where: str) -> int:
     )
     if "ledger_meta" not in names:
         raise LedgerError(foreign)
+    # lawful's exact shape, constraints included: a value may not be NULL and a name is
+    # found once, which every later read of ledger_meta relies on.
     columns = conn.execute(
-        "SELECT column_name::text, data_type::text FROM information_schema.columns"
-        " WHERE table_schema = %s AND table_name = 'ledger_meta' ORDER BY ordinal_position",
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
+        " coalesce(i.indisprimary, false) AND i.indnatts = 1"
+        " FROM pg_attribute AS a"
+        " JOIN pg_class AS c ON c.oid = a.attrelid"
+        " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_index AS i ON i.indrelid = c.oid AND i.indisprimary"
+        " AND i.indkey[0] = a.attnum"
+        " WHERE n.nspname = %s AND c.relname = 'ledger_meta' AND c.relkind = 'r'"
+        " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         (schema,),
     ).fetchall()
-    if [tuple(c) for c in columns] != [("name", "text"), ("value", "bytea")]:
+    lawful_shape = [("name", "text", True, True), ("value", "bytea", True, False)]
+    if [tuple(c) for c in columns] != lawful_shape:
         raise LedgerError(foreign)
     rows: dict[object, object] = dict(
         conn.execute(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from lawful.exceptions import LedgerError, LedgerIntegrityError
 from lawful.ledger._chain import (
@@ -30,6 +29,7 @@ from lawful.ledger._chain import (
 from lawful.ledger._pgschema import RESHARD
 from lawful.ledger._pgstore import PostgresStore
 from lawful.ledger._pgview import Reader, Writer
+from lawful.ledger._pgworkers import Task, WorkerFailure, run_workers
 from lawful.ledger._verify import ChainVerifier, check_record, pack_head, raise_problems
 
 __all__ = ["ShardResult", "reshard", "verify_shard", "verify_shards"]
@@ -159,16 +159,22 @@ def verify_shards(
     failed: list[LedgerIntegrityError] = []
     results: dict[int, ShardResult] = {}
     if workers > 1 and reader is None and shards > 1:
-        with ThreadPoolExecutor(max_workers=min(workers, shards)) as pool:
-            futures = [pool.submit(run, shard) for shard in range(shards)]
-        outcomes = [(shard, future.exception()) for shard, future in enumerate(futures)]
-        for shard, error in outcomes:
-            if error is None:
-                results[shard] = futures[shard].result()
-            elif isinstance(error, LedgerIntegrityError):
-                failed.append(error)
+        # Processes, not threads: the checking holds the interpreter's lock (_pgworkers).
+        tasks = [
+            (shard, starts[shard], None if anchors is None else anchors[shard])
+            for shard in range(shards)
+        ]
+        for shard, outcome in sorted(_in_workers(key, store, tasks, workers).items()):
+            if not isinstance(outcome, WorkerFailure):
+                results[shard] = outcome
+            elif outcome.integrity:
+                failed.append(
+                    LedgerIntegrityError(
+                        str(outcome), record=outcome.record, problems=outcome.problems
+                    )
+                )
             else:
-                raise error
+                raise LedgerError(f"{store.where}: shard {shard}: {store.scrub(str(outcome))}")
     else:
         for shard in range(shards):
             try:
@@ -185,6 +191,29 @@ def verify_shards(
     _check_anchored(results, expected_head, since, problems)
     raise_problems(problems)
     return _combine([(results[s][0], results[s][1]) for s in range(shards)])
+
+
+def _in_workers(
+    key: LedgerKey, store: PostgresStore, tasks: Sequence[Task], workers: int
+) -> dict[int, ShardResult | WorkerFailure]:
+    """Each task's shard verified in one of ``workers`` processes (see _pgworkers)."""
+    setup: dict[str, object] = {
+        "dsn": store.dsn,
+        "schema": store.schema,
+        "shards": store.shards,
+        "key": [key.chain.hex(), key.subject.hex(), key.event_id.hex(), key.check.hex()],
+        "enabled": store.crypt.enabled,
+        "plaintext": store.crypt.plaintext,
+    }
+    try:
+        # The workers' connections count against the ledger's max_connections.
+        with store.reserved(min(workers, len(tasks))) as room:
+            return run_workers(setup, tasks, room)
+    except OSError as exc:
+        raise LedgerError(
+            f"{store.where}: verify workers failed ({store.scrub(str(exc))}); "
+            "verify(workers=1) checks every shard in this process"
+        ) from None
 
 
 def _check_anchored(

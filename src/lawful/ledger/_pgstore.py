@@ -15,7 +15,6 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import attrs
 import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -25,6 +24,7 @@ from psycopg.rows import TupleRow
 from lawful.exceptions import LedgerError
 from lawful.ledger._chain import LedgerKey, Record
 from lawful.ledger._pgcrypt import Crypt
+from lawful.ledger._pglimits import Limits
 from lawful.ledger._pgschema import (
     DEFAULT_SHARDS,
     ENCRYPT_PENDING,
@@ -62,89 +62,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@attrs.frozen
-class Limits:
-    """How long a writer may wait and hold, and how many connections a ledger opens.
-
-    Attributes:
-        hold_timeout: Seconds a write transaction may stay silent while it holds the
-            chain (``idle_in_transaction_session_timeout``); also drives the server's
-            TCP keepalives, so that a vanished client is dropped within about
-            ``hold_timeout + 3`` seconds.
-        lock_timeout: Seconds a writer waits for the chain before giving up.
-        transaction_timeout: On PostgreSQL 17 and later, the longest a write
-            transaction may last, waiting included (0: no limit).
-        max_connections: Connections open at once for reads and writes (the listener's
-            one is extra).
-        pool_timeout: Seconds a caller waits for a free connection.
-    """
-
-    hold_timeout: float = 5.0
-    lock_timeout: float = 10.0
-    transaction_timeout: float = 60.0
-    max_connections: int = 10
-    pool_timeout: float = 10.0
-
-    def check(self) -> None:
-        """Refuse settings that would switch a bound off by accident.
-
-        Raises:
-            LedgerError: A timeout not above 0 (``transaction_timeout`` may be 0), or
-                ``max_connections`` below 1.
-        """
-        timeouts = (self.hold_timeout, self.lock_timeout, self.pool_timeout)
-        if not all(t > 0 for t in timeouts) or not self.transaction_timeout >= 0:
-            raise LedgerError(
-                "postgres: hold_timeout, lock_timeout and pool_timeout must be above 0 and "
-                f"transaction_timeout not negative, got {timeouts} and "
-                f"{self.transaction_timeout!r}"
-            )
-        if self.max_connections < 1:
-            raise LedgerError(
-                f"postgres: max_connections must be at least 1, got {self.max_connections!r}"
-            )
-
-    def options(self) -> str:
-        """The server settings every connection asks for (libpq ``options``).
-
-        The server, not the client, must notice a client that vanished: it holds the
-        lock. Keepalive probes start after ``hold_timeout`` seconds of silence, one a
-        second, three unanswered drop it; ``tcp_user_timeout`` does the same for data
-        the server sent and nobody acknowledged.
-        """
-        idle = max(1, round(self.hold_timeout))
-        return (
-            f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval=1"
-            f" -c tcp_keepalives_count=3 -c tcp_user_timeout={(idle + 3) * 1000}"
-        )
-
-    def prelude(self, server_version: int) -> sql.SQL:
-        """The write transaction's bounds, set for it alone (``set_config(..., true)``, as
-        ``SET LOCAL``) in one statement, sent before it asks for the lock.
-        """
-        hold = _ms(self.hold_timeout)
-        lock = _ms(self.lock_timeout)
-        settings = [
-            ("lock_timeout", lock),
-            # A writer's statements are short; this one covers the wait for the lock.
-            ("statement_timeout", lock + hold),
-            ("idle_in_transaction_session_timeout", hold),
-        ]
-        if server_version >= 170000:
-            # Also ends a client stopped half-way through a message, which the idle
-            # timeout cannot see (the server is still reading).
-            settings.append(("transaction_timeout", _ms(self.transaction_timeout)))
-        calls = sql.SQL(", ").join(
-            sql.SQL("set_config({}, {}, true)").format(sql.Literal(name), sql.Literal(str(value)))
-            for name, value in settings
-        )
-        return sql.SQL((sql.SQL("SELECT ") + calls).as_string(None))
-
-
-def _ms(seconds: float) -> int:
-    return max(1, round(seconds * 1000)) if seconds > 0 else 0
 
 
 def _scrubbed(message: str, secrets: Iterable[str]) -> str:
@@ -253,6 +170,10 @@ class PostgresStore:
     def _clean(self, exc: BaseException) -> str:
         return _scrubbed(str(exc), self._secrets)
 
+    def scrub(self, message: str) -> str:
+        """``message`` with the DSN and its password replaced by ``***``."""
+        return _scrubbed(message, self._secrets)
+
     def _fresh_process(self) -> None:
         # A connection must never cross fork(): the child keeps (never uses) what it
         # inherited, and psycopg does not close a parent's connection from a child.
@@ -302,6 +223,50 @@ class PostgresStore:
         except BaseException:
             self._gone()
             raise
+
+    @contextmanager
+    def reserved(self, count: int) -> Iterator[int]:
+        """Room for up to ``count`` connections opened elsewhere (``verify``'s worker
+        processes), counted against ``max_connections`` like the pool's own: idle pooled
+        connections are closed to make it. Yields how many were reserved, at least one
+        (fewer than ``count`` when the other threads' connections are busy).
+
+        Raises:
+            LedgerError: Not even one was free within ``pool_timeout``.
+        """
+        deadline = time.monotonic() + self.limits.pool_timeout
+        got = 0
+        surplus: list[Conn] = []
+        with self._guard:
+            while got < count and not self._closed:
+                if os.getpid() != self.pid:
+                    self._fresh_process()
+                while self._idle and self._open >= self.limits.max_connections:
+                    surplus.append(self._idle.pop())
+                    self._open -= 1
+                if self._open < self.limits.max_connections:
+                    self._open += 1
+                    got += 1
+                    continue
+                left = deadline - time.monotonic()
+                if got or left <= 0:
+                    break
+                self._guard.wait(left)
+        for conn in surplus:
+            conn.close()
+        try:
+            if self._closed:
+                raise LedgerError(f"{self.where}: ledger closed")
+            if not got:
+                raise LedgerError(
+                    f"{self.where}: all {self.limits.max_connections} connections stayed "
+                    f"busy for {self.limits.pool_timeout:g} s (max_connections, pool_timeout)"
+                )
+            yield got
+        finally:
+            with self._guard:
+                self._open -= got
+                self._guard.notify_all()
 
     def acquire(self) -> Conn:
         """An idle pooled connection, or a new one if fewer than the cap are open."""

@@ -230,6 +230,7 @@ def check_history(
     *,
     after: tuple[int, bytes] = (0, GENESIS),
     shards: int = 1,
+    subject_tag: bytes | None = None,
 ) -> list[Decoded]:
     """Check one subject's records (all of them, or those after ``after``) and read them.
 
@@ -240,6 +241,9 @@ def check_history(
         after: Position and MAC of the subject's record before ``records`` (an
             incremental read); ``(0, GENESIS)``: ``records`` is the whole history.
         shards: The ledger's number of shards (1: a single chain).
+        subject_tag: The subject's keyed tag, which its head's seal covers: needed when
+            ``records`` may be empty (an incremental read that found nothing new);
+            otherwise the records' own.
 
     Returns:
         The records' contents in order; erased records are left out.
@@ -282,9 +286,11 @@ def check_history(
     seq, seal = head
     if seq > last_seq:
         raise _fail(seq, "missing: the subject's sealed head names it as the newest")
-    if seq < last_seq or not hmac.compare_digest(
-        seal, key.subject_seal(records[-1].subject_tag if records else b"", seq, last_mac)
-    ):
+    tag = records[-1].subject_tag if records else subject_tag
+    if tag is None:
+        # Only a history with no record has no head: one was found, so records are missing.
+        raise _fail(seq, "missing: the subject's sealed head names it as the newest")
+    if seq < last_seq or not hmac.compare_digest(seal, key.subject_seal(tag, seq, last_mac)):
         raise _fail(last_seq, "does not match its subject's sealed head")
     return decoded
 

@@ -52,7 +52,7 @@ from lawful.events import Erasure, Event
 from lawful.exceptions import EventError, LedgerError
 from lawful.ledger._chain import GENESIS, Head, LedgerKey, RecordKind, canonical, decode
 from lawful.ledger._core import Clock, LedgerCore
-from lawful.ledger._pgschema import ENCRYPT_PENDING, PURGE_PENDING
+from lawful.ledger._pgschema import ENCRYPT_PENDING, PURGE_PENDING, RESHARD
 from lawful.ledger._pgshards import reshard, verify_shards
 from lawful.ledger._pgstore import MIGRATIONS, Limits, PostgresStore
 from lawful.ledger._protocol import BackupEntry
@@ -364,7 +364,10 @@ class PostgresLedger(LedgerCore):
                     "not finish; open it with migrate=True (or `lawful ledger migrate`)"
                 )
             with self._pg.writing() as writer:
-                reshard(self._key, writer)
+                # Under every shard's lock: another process opening the ledger at the same
+                # time may have re-sealed it meanwhile (the flag was read before the lock).
+                if writer.meta(RESHARD) is not None:
+                    reshard(self._key, writer)
             self._pg.reshard_pending = False
         except BaseException:
             self._pg.close()
@@ -385,10 +388,12 @@ class PostgresLedger(LedgerCore):
                     "with encrypt=True and migrate=True"
                 )
             with self._pg.writing() as writer:
-                verify_shards(self._key, self._pg, reader=writer)
-                writer.encrypt_in_place(list(writer.scan()))
-                writer.drop_meta([ENCRYPT_PENDING])
-                writer.set_meta(PURGE_PENDING, os.urandom(16))
+                # Another process may have finished it meanwhile (see _reshard).
+                if writer.meta(ENCRYPT_PENDING) is not None:
+                    verify_shards(self._key, self._pg, reader=writer)
+                    writer.encrypt_in_place(list(writer.scan()))
+                    writer.drop_meta([ENCRYPT_PENDING])
+                    writer.set_meta(PURGE_PENDING, os.urandom(16))
             self._pg.encrypt_pending = False
             self._pg.crypt.plaintext = False
             self._pg.purge()
@@ -449,7 +454,10 @@ class PostgresLedger(LedgerCore):
             head = None if tip is None else tip[:2]
             after = (entry.version, entry.mac)
             if not newer:
-                check_history(self._key, newer, head, after=after, shards=self._shards)
+                # Nothing new: the head must still be the one after the cached records.
+                check_history(
+                    self._key, newer, head, after=after, shards=self._shards, subject_tag=tag
+                )
                 return entry.subject, entry.version, entry.mac
             if all(r.kind is RecordKind.EVENT for r in newer):
                 checked = check_history(self._key, newer, head, after=after, shards=self._shards)
@@ -568,8 +576,10 @@ class PostgresLedger(LedgerCore):
                 checked to hash to it. Records before it that an erasure after it lists
                 are checked to be erased; other changes to records before it are found by
                 a run without ``since`` (and by every read, which verifies what it returns).
-            workers: Shards verified at once, each on its own connection (at most
-                ``max_connections``).
+            workers: Shards verified at once, each by a worker process with a connection
+                of its own (at most ``max_connections``; 1: in this process). Each worker
+                costs an interpreter's start: worth it for a large ledger on a client
+                with idle cores (``docs/postgres.md``).
 
         Raises:
             LedgerIntegrityError: Something does not verify: every problem of every shard
