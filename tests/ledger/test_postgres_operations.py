@@ -456,6 +456,12 @@ def test_finding_6_an_oversized_event_is_refused_before_the_lock(pg: PostgresBac
         pytest.raises(EventError, match=r"more than max_record_bytes \(1000\)"),
     ):
         small.append("s-2", ConsentGiven(at=T0, purpose="x" * 2000, id="too-big"))
+    with (
+        open_ledger(pg, listen=False, max_record_bytes=1000) as small,
+        pytest.raises(EventError, match="max_record_bytes") as caught,
+    ):
+        small.append("s-3", ConsentGiven(at=T0, purpose="p", id="i" * 100_000))
+    assert len(str(caught.value)) < 200  # the oversized id is shortened, not quoted whole
 
 
 # -- 7: a schema that is not lawful's -----------------------------------------------------
@@ -557,6 +563,12 @@ def test_finding_8_a_dsn_is_never_echoed(pg: PostgresBackend) -> None:
     with pytest.raises(LedgerError, match="cannot connect") as caught:
         open_ledger(pg, refused, listen=False, connect_timeout=3)
     assert "SECRET" not in _chain_text(caught.value)
+    from lawful.ledger.postgres import PostgresLedger  # noqa: PLC0415 - optional extra
+
+    for wrong in (b"postgresql://lawful:SECRET@host/db", ["SECRET"], None):
+        with pytest.raises(LedgerError, match="the DSN must be a string") as caught:
+            PostgresLedger(wrong, key=KEY, schema=pg.schema, listen=False)  # type: ignore[arg-type]
+        assert "SECRET" not in _chain_text(caught.value)
 
 
 # -- 9: the lock row ---------------------------------------------------------------------

@@ -36,6 +36,7 @@ every check are those of :mod:`lawful.ledger._core`; this module only stores the
 from __future__ import annotations
 
 import os
+import reprlib
 import select
 import threading
 import time
@@ -302,6 +303,9 @@ class PostgresLedger(LedgerCore):
     ) -> None:
         # The key's rules are checked before anything is opened; its wrapping key is the
         # store's (lawful.ledger._pgcrypt).
+        given: object = dsn  # typed str, but a host may pass anything: never echo it
+        if not isinstance(given, str):
+            raise LedgerError(f"postgres: the DSN must be a string, got {type(given).__name__}")
         key = key if isinstance(key, LedgerKey) else LedgerKey.from_bytes(key)
         if not max_staleness >= 0 or cache_size < 0:
             raise LedgerError(
@@ -510,7 +514,7 @@ class PostgresLedger(LedgerCore):
         size = len(canonical(subject_id, event))
         if size > self.max_record_bytes:
             raise EventError(
-                f"event {event.id!r}: {size} bytes stored, more than max_record_bytes "
+                f"event {reprlib.repr(event.id)}: {size} bytes stored, more than max_record_bytes "
                 f"({self.max_record_bytes}); nothing was written"
             )
 
