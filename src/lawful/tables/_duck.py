@@ -21,8 +21,9 @@ from lawful._time import to_us
 from lawful.exceptions import QueryError, TableError
 from lawful.policy import Policy
 from lawful.subject import Subject
-from lawful.tables._arrow import Reads, first_true, from_arrow, plain
+from lawful.tables._arrow import Reads, _check_schema, first_true, from_arrow, plain
 from lawful.tables._core import (
+    _TIMESTAMP,
     PIECE_SCHEMA,
     SPAN_SCHEMA,
     Decide,
@@ -34,6 +35,14 @@ from lawful.tables._core import (
     reads_of,
     span_batch,
 )
+from lawful.tables._fast import (
+    FastPurpose,
+    bad_subjects,
+    fast_purpose,
+    retention_start,
+    span_sql,
+    sweep_sql,
+)
 
 __all__ = ["BATCH_ROWS", "SUBJECTS_PER_BATCH", "connect", "spans", "sweep"]
 
@@ -41,6 +50,9 @@ BATCH_ROWS = 65_536
 """Rows DuckDB hands over at a time."""
 SUBJECTS_PER_BATCH = 4_096
 """Subjects decided before their rows go back to Arrow (and to DuckDB, for a sweep)."""
+FAST = True
+"""Whether the common case is decided column by column (:mod:`lawful.tables._fast`);
+the laws turn it off to compare it with the engine's general path."""
 THREADS: int | None = None
 """DuckDB's threads (``None``: its default, every core); the bench sets 1."""
 
@@ -156,11 +168,19 @@ def spans(
     if to_us(end, "end") <= to_us(start, "start"):
         raise QueryError("end: a timeline needs an end after its start")
     table = _events(events)
+    fast = _fast_all(policy, chosen, start) if FAST else None
     con = connect()
     try:
         con.register("events", table)
         total = 0 if progress is None else _count(con, "events")
-        reader = _reader(con.sql("SELECT * FROM events ORDER BY subject"))
+        query = "SELECT * FROM events ORDER BY subject"
+        if fast is not None:
+            _check_schema(table.schema, "events", (_ROW,))
+            _bad(con, table, [f for f in fast if f is not None])
+            query = (
+                "SELECT * FROM events WHERE subject IN (SELECT subject FROM bad) ORDER BY subject"
+            )
+        reader = _reader(con.sql(query))
         batches: list[pa.RecordBatch] = []
         done = 0
         chunk: list[Subject] = []
@@ -178,9 +198,123 @@ def spans(
             batches.append(span_batch(policy, chunk, chosen, start, end, shared))
             if progress is not None:
                 progress(done + len(chunk), total)
+        general = pa.Table.from_batches(batches, schema=SPAN_SCHEMA)
+        if fast is None:
+            return general
+        out = _fast_spans(con, general, chosen, fast, start, end)
+        if progress is not None:
+            progress(total, total)
+        return out
     finally:
         con.close()
-    return pa.Table.from_batches(batches, schema=SPAN_SCHEMA)
+
+
+def _fast_all(
+    policy: Policy, chosen: Sequence[str], start: datetime
+) -> list[FastPurpose | None] | None:
+    """Per purpose asked about, how the fast path decides it (``None``: undeclared), or
+    ``None`` where one of them it cannot decide (then the engine decides every one).
+    """
+    out: list[FastPurpose | None] = []
+    for pid in chosen:
+        if pid not in policy.purpose_ids:
+            out.append(None)
+            continue
+        fast = fast_purpose(policy, pid, start, stored=False)
+        if fast is None:
+            return None
+        out.append(fast)
+    return out
+
+
+def _bad(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    fast: Sequence[FastPurpose],
+    *,
+    subjects: bool = True,
+) -> None:
+    """Register ``bad`` (the subjects the fast path leaves to the engine), ``subjects``
+    (the others, where asked) and each fast purpose's choices (``choices_i``, by its
+    place in ``fast``).
+    """
+    batches = table.drop_columns([_ROW]).to_batches(max_chunksize=BATCH_ROWS)
+    bad = bad_subjects(con, batches, fast)
+    con.register("bad", pa.table({"subject": pa.array(bad, pa.string())}))
+    if subjects:
+        others = con.sql(
+            "SELECT DISTINCT subject FROM events WHERE subject NOT IN (SELECT subject FROM bad)"
+        )
+        con.register("subjects", _table(others))
+
+
+def _fast_spans(
+    con: duckdb.DuckDBPyConnection,
+    general: pa.Table,
+    chosen: Sequence[str],
+    fast: Sequence[FastPurpose | None],
+    start: datetime,
+    end: datetime,
+) -> pa.Table:
+    """The engine's spans of the subjects it decided (``general``, in order) and the fast
+    path's of the others, in one table ordered by subject, then purpose, then time.
+    """
+    start_us, end_us = to_us(start, "start"), to_us(end, "end")
+    micros = {name: plain(general.column(name)).cast(pa.int64()) for name in ("start", "end")}
+    con.register(
+        "general",
+        general.set_column(2, "start", micros["start"])
+        .set_column(3, "end", micros["end"])
+        .append_column("__seq", pa.array(range(general.num_rows), pa.int64())),
+    )
+    parts = [
+        'SELECT subject, purpose, "start" AS lo, "end" AS hi, allowed, basis, code, '  # noqa: ISC004 - one query
+        "__seq AS k, 0 AS lo2 FROM general"
+    ]
+    places = {id(f): i for i, f in enumerate(f for f in fast if f is not None)}
+    # The purposes asked about, by place: their ids and bases come from a table, never
+    # written into the SQL.
+    con.register(
+        "asked",
+        pa.table(
+            {
+                "k": pa.array(range(len(chosen)), pa.int64()),
+                "purpose": pa.array(chosen, pa.string()),
+                "basis": pa.array([None if f is None else f.basis for f in fast], pa.string()),
+            }
+        ),
+    )
+    for k, purpose in enumerate(fast):
+        if purpose is None:
+            parts.append(
+                f"SELECT s.subject, a.purpose, {start_us}, {end_us}, FALSE, NULL, "  # noqa: S608 - integers
+                f"'unknown_purpose', a.k, {start_us} FROM subjects s, asked a WHERE a.k = {k}"
+            )
+            continue
+        sql = span_sql(places[id(purpose)], purpose, start_us, end_us)
+        parts.append(
+            "SELECT f.subject, a.purpose, f.lo, f.hi, f.code = 'consent_given', a.basis, f.code, "  # noqa: S608 - integers and our own SQL
+            f"a.k, f.lo FROM ({sql}) f, asked a WHERE a.k = {k}"
+        )
+    ordered = _table(
+        con.sql(
+            "SELECT * FROM (" + " UNION ALL ".join(parts) + ") ORDER BY subject, k, lo2"  # noqa: S608 - integers and our own SQL
+        )
+    )
+    names = ["subject", "purpose", "lo", "hi", "allowed", "basis", "code"]
+    columns = [plain(ordered.column(i)) for i in range(len(names))]
+    return pa.Table.from_arrays(
+        [
+            columns[0].cast(pa.string()),
+            columns[1].cast(pa.string()),
+            columns[2].cast(pa.int64()).cast(_TIMESTAMP),
+            columns[3].cast(pa.int64()).cast(_TIMESTAMP),
+            columns[4].cast(pa.bool_()),
+            columns[5].cast(pa.string()),
+            columns[6].cast(pa.string()),
+        ],
+        schema=SPAN_SCHEMA,
+    )
 
 
 def sweep(
@@ -215,11 +349,21 @@ def sweep(
     )
     table = _events(events)
     decide = bounded_decider(policy, purpose, at, vendor) if decider is None else decider
+    fast = (
+        fast_purpose(policy, purpose, at, stored=True, vendor=vendor)
+        if FAST and decider is None
+        else None
+    )
     con = connect()
     try:
         con.register("events", table)
         con.register("hits", keyed)
         total = 0 if progress is None else _count(con, "hits")
+        only = ""  # every subject to the engine, or only those the fast path leaves it
+        if fast is not None:
+            _check_schema(table.schema, "events", (_ROW,))
+            _bad(con, table, [fast], subjects=False)
+            only = "WHERE subject IN (SELECT subject FROM bad)"
         # One stream in subject order: each subject's events, then one row with the
         # distinct instants its hits were collected at (events of subjects without hits
         # are read too: a bad row is an error wherever it is, never skipped).
@@ -227,10 +371,10 @@ def sweep(
             con.sql(
                 f"""
             SELECT * FROM (
-                SELECT *, NULL::BIGINT[] AS {_CS} FROM events
+                SELECT *, NULL::BIGINT[] AS {_CS} FROM events {only}
                 UNION ALL BY NAME
                 SELECT subject, list(c ORDER BY c) AS {_CS}
-                FROM (SELECT DISTINCT subject, c FROM hits) GROUP BY subject
+                FROM (SELECT DISTINCT subject, c FROM hits {only}) GROUP BY subject
             ) ORDER BY subject, {_CS} NULLS FIRST
             """  # noqa: S608 - only this module's own names are formatted in
             )
@@ -238,14 +382,19 @@ def sweep(
         reads = reads_of(policy, (purpose,), fresh=False)
         batches = list(_piece_batches(reader, decide, reads, total, progress))
         con.register("pieces", pa.Table.from_batches(batches, schema=PIECE_SCHEMA))
-        joined = con.sql(
-            """
-            SELECT p.allowed, p.code, h.c < p.hi AS inside
+        query = """
+            SELECT h.row, p.allowed, p.code, h.c < p.hi AS inside
             FROM hits h ASOF LEFT JOIN pieces p ON h.subject = p.subject AND h.c >= p.lo
-            ORDER BY h.row
             """
-        )
-        decided = _table(joined)
+        if fast is not None:
+            kept = retention_start(policy, purpose, at)
+            query = f"""
+            {query} WHERE h.subject IN (SELECT subject FROM bad)
+            UNION ALL
+            SELECT row, code = 'consent_given', code, TRUE
+            FROM ({sweep_sql(fast, to_us(at, "at"), kept)})
+            """  # noqa: S608 - integers and this module's own SQL
+        decided = _table(con.sql(f"SELECT allowed, code, inside FROM ({query}) ORDER BY row"))  # noqa: S608 - our own SQL
     finally:
         con.close()
     inside = decided.column("inside")
