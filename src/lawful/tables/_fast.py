@@ -417,20 +417,22 @@ def span_sql(i: int, fast: FastPurpose, start_us: int, end_us: int) -> str:
     """  # noqa: S608 - only integers and this module's names are formatted in
 
 
-def sweep_sql(fast: FastPurpose, at_us: int, kept_from: int) -> str:
+def sweep_sql(fast: FastPurpose, at_us: int, kept_from: int, *, some_bad: bool) -> str:
     """SQL: ``row`` and ``code`` of every hit of a subject this path decides.
 
     In the engine's order: retention (data collected before ``kept_from`` is past it);
     then consent at ``at`` (none, or withdrawn); then at collection (the choice in force
-    then, an ASOF join: a grant, not expired then; and no withdrawal since); then the
-    grant in force at ``at``: stale, expired, not explicit, or given.
+    then: a grant, not expired then; and no withdrawal since); then the grant in force
+    at ``at``: stale, expired, not explicit, or given. One ASOF join finds the choice in
+    force at collection, each carrying what its subject's choices say at ``at``; a row
+    before every choice (``grant`` null) carries it for hits collected before them.
     """
     explicit = "TRUE" if fast.explicit else "FALSE"
-    a, kept = int(at_us), int(kept_from)
+    a, kept, first = int(at_us), int(kept_from), -(2**63) + 1
+    others = "AND subject NOT IN (SELECT subject FROM bad)" if some_bad else ""
+    hits = "WHERE h.subject NOT IN (SELECT subject FROM bad)" if some_bad else ""
     return f"""
-    WITH c AS (
-        SELECT * FROM choices_0 WHERE t <= {a} AND subject NOT IN (SELECT subject FROM bad)
-    ),
+    WITH c AS (SELECT subject, t, grant, stale, explicit, x FROM choices_0 WHERE t <= {a} {others}),
     s AS (
         SELECT subject, arg_max(grant, t) AS g, max(t) FILTER (WHERE NOT grant) AS tw,
             arg_max(CASE WHEN stale THEN 'consent_stale'
@@ -438,15 +440,20 @@ def sweep_sql(fast: FastPurpose, at_us: int, kept_from: int) -> str:
                          WHEN {explicit} AND NOT explicit THEN 'explicit_consent_required'
                          ELSE 'consent_given' END, t) AS code
         FROM c GROUP BY subject
+    ),
+    k AS (
+        SELECT c.subject, c.t, c.grant, c.x, s.g, s.tw, s.code
+        FROM c JOIN s ON c.subject = s.subject
+        UNION ALL
+        SELECT subject, {first}, NULL, NULL, g, tw, code FROM s
     )
     SELECT h.row, CASE
         WHEN h.c < {kept} THEN 'retention_exceeded'
-        WHEN s.g IS NULL THEN 'no_consent'
-        WHEN NOT s.g THEN 'consent_withdrawn'
-        WHEN e.t IS NULL OR NOT e.grant OR (e.x IS NOT NULL AND h.c >= e.x) THEN 'no_consent'
-        WHEN s.tw IS NOT NULL AND s.tw > h.c THEN 'consent_withdrawn'
-        ELSE s.code END AS code
-    FROM hits h LEFT JOIN s ON h.subject = s.subject
-    ASOF LEFT JOIN c e ON h.subject = e.subject AND h.c >= e.t
-    WHERE h.subject NOT IN (SELECT subject FROM bad)
+        WHEN e.g IS NULL THEN 'no_consent'
+        WHEN NOT e.g THEN 'consent_withdrawn'
+        WHEN e.grant IS NULL OR NOT e.grant OR (e.x IS NOT NULL AND h.c >= e.x) THEN 'no_consent'
+        WHEN e.tw IS NOT NULL AND e.tw > h.c THEN 'consent_withdrawn'
+        ELSE e.code END AS code
+    FROM hits h ASOF LEFT JOIN k e ON h.subject = e.subject AND h.c >= e.t
+    {hits}
     """  # noqa: S608 - only integers and this module's names are formatted in
