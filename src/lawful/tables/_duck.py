@@ -40,7 +40,7 @@ from lawful.tables._fast import (
     bad_subjects,
     fast_purpose,
     retention_start,
-    span_sql,
+    span_pieces,
     sweep_sql,
 )
 
@@ -140,6 +140,15 @@ def _subject_column(table: pa.Table, source: str) -> pa.Array[Any]:
     return column
 
 
+def _counting(n: int) -> pa.Array[Any]:
+    """0, 1, ..., n - 1 (int64), made in Arrow (a Python range of millions is slow)."""
+    if not n:
+        return pa.array([], pa.int64())
+    ones = pa.repeat(pa.scalar(1, pa.int64()), n)
+    counted: pa.Array[Any] = pc.subtract(pc.cumulative_sum(ones), pa.scalar(1, pa.int64()))
+    return counted
+
+
 def _events(events: object) -> pa.Table:
     """The events table with each row's number, checked where Arrow can check it at once."""
     table = _as_table(events, "events")
@@ -148,7 +157,7 @@ def _events(events: object) -> pa.Table:
     if not table.num_rows:
         # No row to read: still refuse columns an events table cannot have.
         list(from_arrow(table))
-    return table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
+    return table.append_column(_ROW, _counting(table.num_rows))
 
 
 def spans(
@@ -174,9 +183,11 @@ def spans(
         con.register("events", table)
         total = 0 if progress is None else _count(con, "events")
         query = "SELECT * FROM events ORDER BY subject"
+        bad: pa.Array[Any] = pa.array([], pa.string())
+        read: list[pa.Table] = []
         if fast is not None:
             _check_schema(table.schema, "events", (_ROW,))
-            _bad(con, table, [f for f in fast if f is not None])
+            bad, read = _bad(con, table, [f for f in fast if f is not None])
             query = (
                 "SELECT * FROM events WHERE subject IN (SELECT subject FROM bad) ORDER BY subject"
             )
@@ -201,7 +212,8 @@ def spans(
         general = pa.Table.from_batches(batches, schema=SPAN_SCHEMA)
         if fast is None:
             return general
-        out = _fast_spans(con, general, chosen, fast, start, end)
+        window = (to_us(start, "start"), to_us(end, "end"))
+        out = _fast_spans(general, table, bad, read, fast, window, chosen)
         if progress is not None:
             progress(total, total)
         return out
@@ -228,90 +240,91 @@ def _fast_all(
 
 
 def _bad(
-    con: duckdb.DuckDBPyConnection,
-    table: pa.Table,
-    fast: Sequence[FastPurpose],
-    *,
-    subjects: bool = True,
-) -> None:
-    """Register ``bad`` (the subjects the fast path leaves to the engine), ``subjects``
-    (the others, where asked) and each fast purpose's choices (``choices_i``, by its
-    place in ``fast``).
+    con: duckdb.DuckDBPyConnection, table: pa.Table, fast: Sequence[FastPurpose]
+) -> tuple[pa.Array[Any], list[pa.Table]]:
+    """Register ``bad``, the subjects the fast path leaves to the engine; give them, and
+    for each fast purpose the choices it reads of the others (sorted by subject, time).
     """
     batches = table.drop_columns([_ROW]).to_batches(max_chunksize=BATCH_ROWS)
-    bad = bad_subjects(con, batches, fast)
-    con.register("bad", pa.table({"subject": pa.array(bad, pa.string())}))
-    if subjects:
-        others = con.sql(
-            "SELECT DISTINCT subject FROM events WHERE subject NOT IN (SELECT subject FROM bad)"
-        )
-        con.register("subjects", _table(others))
+    found, read = bad_subjects(batches, fast)
+    bad = pa.array(found, pa.string())
+    con.register("bad", pa.table({"subject": bad}))
+    if len(bad):
+        read = [c.filter(pc.invert(pc.is_in(c.column("subject"), value_set=bad))) for c in read]
+    return bad, read
 
 
 def _fast_spans(
-    con: duckdb.DuckDBPyConnection,
     general: pa.Table,
-    chosen: Sequence[str],
+    table: pa.Table,
+    bad: pa.Array[Any],
+    read: list[pa.Table],
     fast: Sequence[FastPurpose | None],
-    start: datetime,
-    end: datetime,
+    window: tuple[int, int],
+    chosen: Sequence[str],
 ) -> pa.Table:
     """The engine's spans of the subjects it decided (``general``, in order) and the fast
     path's of the others, in one table ordered by subject, then purpose, then time.
     """
-    start_us, end_us = to_us(start, "start"), to_us(end, "end")
-    micros = {name: plain(general.column(name)).cast(pa.int64()) for name in ("start", "end")}
-    con.register(
-        "general",
-        general.set_column(2, "start", micros["start"])
-        .set_column(3, "end", micros["end"])
-        .append_column("__seq", pa.array(range(general.num_rows), pa.int64())),
-    )
+    start_us, end_us = window
+    subjects = plain(table.column("subject")).unique().cast(pa.string())
+    if len(bad):
+        subjects = subjects.filter(pc.invert(pc.is_in(subjects, value_set=bad)))
+    m = general.num_rows
     parts = [
-        'SELECT subject, purpose, "start" AS lo, "end" AS hi, allowed, basis, code, '  # noqa: ISC004 - one query
-        "__seq AS k, 0 AS lo2 FROM general"
+        general.set_column(2, "start", plain(general.column("start")).cast(pa.int64()))
+        .set_column(3, "end", plain(general.column("end")).cast(pa.int64()))
+        .append_column("k", _counting(m))
+        .append_column("lo2", pa.nulls(m, pa.int64()))
     ]
-    places = {id(f): i for i, f in enumerate(f for f in fast if f is not None)}
-    # The purposes asked about, by place: their ids and bases come from a table, never
-    # written into the SQL.
-    con.register(
-        "asked",
-        pa.table(
-            {
-                "k": pa.array(range(len(chosen)), pa.int64()),
-                "purpose": pa.array(chosen, pa.string()),
-                "basis": pa.array([None if f is None else f.basis for f in fast], pa.string()),
-            }
-        ),
-    )
-    for k, purpose in enumerate(fast):
+    place = 0
+    for k, (pid, purpose) in enumerate(zip(chosen, fast, strict=True)):
         if purpose is None:
-            parts.append(
-                f"SELECT s.subject, a.purpose, {start_us}, {end_us}, FALSE, NULL, "  # noqa: S608 - integers
-                f"'unknown_purpose', a.k, {start_us} FROM subjects s, asked a WHERE a.k = {k}"
+            n = len(subjects)
+            pieces = pa.table(
+                {
+                    "subject": subjects,
+                    "lo": pa.repeat(pa.scalar(start_us, pa.int64()), n),
+                    "hi": pa.repeat(pa.scalar(end_us, pa.int64()), n),
+                    "code": pa.repeat(pa.scalar("unknown_purpose", pa.string()), n),
+                }
             )
-            continue
-        sql = span_sql(places[id(purpose)], purpose, start_us, end_us)
+            basis = None
+        else:
+            pieces = span_pieces(read[place], subjects, purpose, start_us, end_us)
+            place += 1
+            basis = purpose.basis
+        n = pieces.num_rows
+        code = pieces.column("code")
         parts.append(
-            "SELECT f.subject, a.purpose, f.lo, f.hi, f.code = 'consent_given', a.basis, f.code, "  # noqa: S608 - integers and our own SQL
-            f"a.k, f.lo FROM ({sql}) f, asked a WHERE a.k = {k}"
+            pa.table(
+                {
+                    "subject": pieces.column("subject"),
+                    "purpose": pa.repeat(pa.scalar(pid, pa.string()), n),
+                    "start": pieces.column("lo"),
+                    "end": pieces.column("hi"),
+                    "allowed": pc.equal(code, "consent_given"),
+                    "basis": pa.repeat(pa.scalar(basis, pa.string()), n),
+                    "code": code,
+                    "k": pa.repeat(pa.scalar(k, pa.int64()), n),
+                    "lo2": pieces.column("lo"),
+                }
+            )
         )
-    ordered = _table(
-        con.sql(
-            "SELECT * FROM (" + " UNION ALL ".join(parts) + ") ORDER BY subject, k, lo2"  # noqa: S608 - integers and our own SQL
-        )
+    every = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
+    order = pc.sort_indices(
+        every, sort_keys=[("subject", "ascending"), ("k", "ascending"), ("lo2", "ascending")]
     )
-    names = ["subject", "purpose", "lo", "hi", "allowed", "basis", "code"]
-    columns = [plain(ordered.column(i)) for i in range(len(names))]
+    out = every.take(order)
     return pa.Table.from_arrays(
         [
-            columns[0].cast(pa.string()),
-            columns[1].cast(pa.string()),
-            columns[2].cast(pa.int64()).cast(_TIMESTAMP),
-            columns[3].cast(pa.int64()).cast(_TIMESTAMP),
-            columns[4].cast(pa.bool_()),
-            columns[5].cast(pa.string()),
-            columns[6].cast(pa.string()),
+            out.column("subject"),
+            out.column("purpose"),
+            out.column("start").cast(_TIMESTAMP),
+            out.column("end").cast(_TIMESTAMP),
+            out.column("allowed"),
+            out.column("basis"),
+            out.column("code"),
         ],
         schema=SPAN_SCHEMA,
     )
@@ -344,9 +357,7 @@ def sweep(
         raise TableError("hits: no column 'collected_at'")
     subject = _subject_column(hits, "hits")
     micros = collected_us(hits.column("collected_at"), at, source="hits.collected_at")
-    keyed = pa.table(
-        {"row": pa.array(range(hits.num_rows), pa.int64()), "subject": subject, "c": micros}
-    )
+    keyed = pa.table({"row": _counting(hits.num_rows), "subject": subject, "c": micros})
     table = _events(events)
     decide = bounded_decider(policy, purpose, at, vendor) if decider is None else decider
     fast = (
@@ -360,35 +371,42 @@ def sweep(
         con.register("hits", keyed)
         total = 0 if progress is None else _count(con, "hits")
         only = ""  # every subject to the engine, or only those the fast path leaves it
+        some_bad = True
         if fast is not None:
             _check_schema(table.schema, "events", (_ROW,))
-            _bad(con, table, [fast], subjects=False)
+            bad, read = _bad(con, table, [fast])
+            con.register("choices_0", read[0])
             only = "WHERE subject IN (SELECT subject FROM bad)"
-        # One stream in subject order: each subject's events, then one row with the
-        # distinct instants its hits were collected at (events of subjects without hits
-        # are read too: a bad row is an error wherever it is, never skipped).
-        reader = _reader(
-            con.sql(
-                f"""
-            SELECT * FROM (
-                SELECT *, NULL::BIGINT[] AS {_CS} FROM events {only}
-                UNION ALL BY NAME
-                SELECT subject, list(c ORDER BY c) AS {_CS}
-                FROM (SELECT DISTINCT subject, c FROM hits {only}) GROUP BY subject
-            ) ORDER BY subject, {_CS} NULLS FIRST
-            """  # noqa: S608 - only this module's own names are formatted in
+            some_bad = bool(len(bad))
+        pieces = PIECE_SCHEMA.empty_table()
+        if some_bad:
+            # One stream in subject order: each subject's events, then one row with the
+            # distinct instants its hits were collected at (events of subjects without
+            # hits are read too: a bad row is an error wherever it is, never skipped).
+            reader = _reader(
+                con.sql(
+                    f"""
+                SELECT * FROM (
+                    SELECT *, NULL::BIGINT[] AS {_CS} FROM events {only}
+                    UNION ALL BY NAME
+                    SELECT subject, list(c ORDER BY c) AS {_CS}
+                    FROM (SELECT DISTINCT subject, c FROM hits {only}) GROUP BY subject
+                ) ORDER BY subject, {_CS} NULLS FIRST
+                """  # noqa: S608 - only this module's own names are formatted in
+                )
             )
-        )
-        reads = reads_of(policy, (purpose,), fresh=False)
-        batches = list(_piece_batches(reader, decide, reads, total, progress))
-        con.register("pieces", pa.Table.from_batches(batches, schema=PIECE_SCHEMA))
+            reads = reads_of(policy, (purpose,), fresh=False)
+            batches = list(_piece_batches(reader, decide, reads, total, progress))
+            pieces = pa.Table.from_batches(batches, schema=PIECE_SCHEMA)
+        elif progress is not None:
+            progress(total, total)
+        con.register("pieces", pieces)
         query = """
             SELECT h.row, p.allowed, p.code, h.c < p.hi AS inside
             FROM hits h ASOF LEFT JOIN pieces p ON h.subject = p.subject AND h.c >= p.lo
             """
         if fast is not None:
             kept = retention_start(policy, purpose, at)
-            some_bad = bool(con.sql("SELECT count(*) FROM bad").fetchall()[0][0])
             easy = f"""
             SELECT row, code = 'consent_given' AS allowed, code, TRUE AS inside
             FROM ({sweep_sql(fast, to_us(at, "at"), kept, some_bad=some_bad)})

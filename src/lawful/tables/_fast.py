@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,7 +42,7 @@ from lawful.events import ConsentGiven, ConsentMethod, ConsentWithdrawn
 from lawful.model import AfterCollection, NoPeriodStated, SpecialCategoryCondition
 from lawful.policy import Policy
 from lawful.subject import Subject
-from lawful.tables._arrow import Reads, _good, plain, timestamp_us, unread
+from lawful.tables._vouch import Reads, Vouched, plain, timestamp_us, unread
 
 __all__ = [
     "CHOICES",
@@ -53,7 +52,7 @@ __all__ = [
     "choices",
     "fast_purpose",
     "retention_start",
-    "span_sql",
+    "span_pieces",
     "sweep_sql",
 ]
 
@@ -154,7 +153,7 @@ def _column(batch: pa.RecordBatch | pa.Table, name: str) -> Any:
 
 
 def _instants_us(column: Any) -> Any:
-    """Instants vouched for by ``_good`` (ISO text or aware timestamps) in microseconds."""
+    """Instants vouched for by :class:`Vouched` (ISO text or aware timestamps) in microseconds."""
     if isinstance(column.type, pa.TimestampType):
         return timestamp_us(column)[0]
     return column.cast(_UTC_US).cast(pa.int64())
@@ -201,8 +200,9 @@ class Choices:
 def choices(batch: pa.RecordBatch | pa.Table, fast: FastPurpose) -> Choices:
     """The choices of ``batch`` (rows in the event shape) for ``fast``'s purpose."""
     n = batch.num_rows
-    ignored = unread(batch, Reads(frozenset({fast.id}), interactions=False))
-    ok: Any = pa.array([False] * n, pa.bool_()) if ignored is None else ignored
+    vouched = Vouched(batch)
+    ignored = unread(batch, Reads(frozenset({fast.id}), interactions=False), vouched)
+    ok: Any = pa.repeat(_FALSE, n) if ignored is None else ignored
     kinds = _column(batch, "type")
     purpose = _column(batch, "purpose")
     vendor = _column(batch, "vendor")
@@ -212,36 +212,36 @@ def choices(batch: pa.RecordBatch | pa.Table, fast: FastPurpose) -> Choices:
         vendor = vendor.cast(pa.string())
     ours = _is(purpose, fast.id)
     wide = vendor.is_null()
-    read: Any = pa.array([False] * n, pa.bool_())
+    read: Any = pa.repeat(_FALSE, n)
     for cls in (ConsentGiven, ConsentWithdrawn):
         mask = pc.and_(ours, _is(kinds, cls.event_type))
         if pc.any(mask).as_py() is not True:
             continue
-        good = pc.fill_null(_good(batch.filter(mask), cls), _FALSE)
-        vouched = pc.replace_with_mask(mask, mask, good)
+        good = pc.and_(mask, vouched.good(cls))
         if cls is ConsentGiven:
             # The consent rule reads a purpose-wide grant (a vendor's own is no consent to
-            # the purpose), affirmative (Art. 4(11)), with no terms of its own (_good
+            # the purpose), affirmative (Art. 4(11)), with no terms of its own (Vouched
             # vouches for none), recorded in time (else it takes effect when recorded).
             rule_reads = wide
             method = _column(batch, "method")
             affirmative = method.is_null()
             if _text(method):
                 affirmative = pc.or_(affirmative, _among(method, _AFFIRMATIVE.to_pylist()))
-            takes = pc.and_(pc.and_(vouched, wide), affirmative)
+            takes = pc.and_(pc.and_(good, wide), affirmative)
             if "recorded_at" in batch.schema.names:
                 takes = pc.and_(takes, pc.invert(_late(batch, takes)))
         else:
             # A withdrawal for the purpose, or for a vendor it uses, stops its consent.
             rule_reads = pc.or_(wide, _among(vendor, fast.stop_vendors))
-            takes = pc.and_(vouched, rule_reads)
+            takes = pc.and_(good, rule_reads)
         # A plainly good choice the rule never reads is left out, as unread does.
-        ignored_here = pc.and_(vouched, pc.invert(rule_reads))
+        ignored_here = pc.and_(good, pc.invert(rule_reads))
         ok = pc.or_(ok, pc.or_(takes, ignored_here))
         read = pc.or_(read, takes)
     if pc.any(read).as_py() is not True:
         return Choices(ok, CHOICES.empty_table())
-    rows = batch.filter(read)
+    wanted = ["subject", "type", "at", "policy_version", "explicit"]
+    rows = batch.select([name for name in wanted if name in batch.schema.names]).filter(read)
     grant = _is(plain(rows.column("type")), ConsentGiven.event_type)
     table = pa.table(
         {
@@ -258,7 +258,7 @@ def _late(batch: pa.RecordBatch | pa.Table, mask: Any) -> Any:
     """Per row (false outside ``mask``): a grant recorded after its ``at``, which takes
     effect when recorded (never back-dated): the engine's general path judges those.
     """
-    rows = batch.filter(mask)
+    rows = batch.select(["at", "recorded_at"]).filter(mask)
     at = _instants_us(plain(rows.column("at")))
     noted = plain(rows.column("recorded_at"))
     present = noted.is_valid()
@@ -276,7 +276,7 @@ def _judged(
     n = table.num_rows
     t = table.column("t")
     # Stale (Art. 4(11)): by the version given under, else by the version in force then.
-    pos: Any = pa.array([0] * n, pa.int64())
+    pos: Any = pa.repeat(pa.scalar(0, pa.int64()), n)
     for instant in fast.dated:
         pos = pc.add(pos, pc.greater_equal(t, pa.scalar(instant, pa.int64())).cast(pa.int64()))
     undated = pa.array(fast.stale_by_pos, pa.bool_()).take(pos)
@@ -343,13 +343,11 @@ def retention_start(policy: Policy, pid: str, at: datetime) -> int:
 
 
 def bad_subjects(
-    con: duckdb.DuckDBPyConnection,
-    batches: Iterable[pa.RecordBatch],
-    purposes: Sequence[FastPurpose],
-) -> list[str]:
-    """Register, for each of ``purposes`` (by its place ``i``), the choices it reads as
-    ``choices_i``, and give the subjects this path cannot decide: a row of theirs it does
-    not vouch for, or two choices at one instant (the general path orders such ties).
+    batches: Iterable[pa.RecordBatch], purposes: Sequence[FastPurpose]
+) -> tuple[list[str], list[pa.Table]]:
+    """The subjects this path cannot decide (a row of theirs it does not vouch for, or
+    two choices at one instant, which the engine orders), and for each of ``purposes``
+    the choices it reads (:data:`CHOICES`), sorted by subject and instant.
     """
     found: set[str] = set()
     parts: list[list[pa.Table]] = [[] for _ in purposes]
@@ -364,57 +362,112 @@ def bad_subjects(
         if ok is not None:
             refused = batch.filter(pc.invert(ok)).column("subject")
             found.update(v for v in plain(refused).unique().to_pylist() if v is not None)
-    for i, tables in enumerate(parts):
-        name = f"choices_{i}"
-        con.register(name, pa.concat_tables(tables) if tables else CHOICES.empty_table())
-        ties = con.sql(
-            f"SELECT DISTINCT subject FROM {name} GROUP BY subject, t HAVING count(*) > 1"  # noqa: S608 - our own name
-        ).fetchall()
-        found.update(row[0] for row in ties)
-    return sorted(found)
+    out: list[pa.Table] = []
+    for tables in parts:
+        table = (pa.concat_tables(tables) if tables else CHOICES.empty_table()).combine_chunks()
+        order = pc.sort_indices(table, sort_keys=[("subject", "ascending"), ("t", "ascending")])
+        table = table.take(order)
+        if table.num_rows > 1:
+            subject, t = table.column("subject"), table.column("t")
+            tied = pc.and_(
+                pc.equal(subject.slice(1), subject.slice(0, table.num_rows - 1)),
+                pc.equal(t.slice(1), t.slice(0, table.num_rows - 1)),
+            )
+            found.update(plain(subject.slice(1).filter(tied)).unique().to_pylist())
+        out.append(table)
+    return sorted(found), out
 
 
-def _expiring(bound: str) -> str:
-    """SQL: a grant that is not stale and expires before ``bound`` (null: never ends)."""
-    return (
-        f"grant AND NOT stale AND x IS NOT NULL AND ({bound} IS NULL OR greatest(x, t) < {bound})"
-    )
+_CODES = ("consent_withdrawn", "consent_stale", "explicit_consent_required", "consent_given")
 
 
-def span_sql(i: int, fast: FastPurpose, start_us: int, end_us: int) -> str:
-    """SQL: the spans of every subject of ``subjects`` for the purpose of ``choices_i``
-    over ``[start_us, end_us)``: ``subject``, ``k`` (``i``), ``lo``, ``hi``, ``code``.
+def span_pieces(
+    chosen: pa.Table, subjects: Any, fast: FastPurpose, start_us: int, end_us: int
+) -> pa.Table:
+    """The spans of ``subjects`` (each once) over ``[start_us, end_us)`` from their
+    ``chosen`` choices (sorted by subject and instant, of those subjects only):
+    ``subject``, ``lo``, ``hi`` (microseconds) and ``code``, in no particular order.
 
-    From each choice to the next a span, split where a grant expires (Art. 7: the
-    policy's lifetime; never a stale grant, whose reason comes first); before the first,
+    From each choice to the next a span, split where a grant expires (the policy's
+    lifetime; never a stale grant, whose reason comes first); before the first choice,
     ``no_consent``; clipped to the window. Neighbours never decide alike (each span's
     reason names its own choice), so none are joined.
     """
-    explicit = "TRUE" if fast.explicit else "FALSE"
-    s, e = int(start_us), int(end_us)
-    expiring = _expiring("nt")
-    return f"""
-    WITH c AS (SELECT * FROM choices_{i} WHERE subject NOT IN (SELECT subject FROM bad)),
-    e AS (SELECT *, lead(t) OVER (PARTITION BY subject ORDER BY t) AS nt FROM c),
-    pieces AS (
-        SELECT g.subject, NULL::BIGINT AS lo, f.first AS hi, 'no_consent' AS code
-        FROM subjects g LEFT JOIN (SELECT subject, min(t) AS first FROM c GROUP BY subject) f
-        ON g.subject = f.subject
-        UNION ALL
-        SELECT subject, t, CASE WHEN {expiring} THEN greatest(x, t) ELSE nt END,
-            CASE WHEN NOT grant THEN 'consent_withdrawn'
-                 WHEN stale THEN 'consent_stale'
-                 WHEN {explicit} AND NOT explicit THEN 'explicit_consent_required'
-                 ELSE 'consent_given' END
-        FROM e
-        UNION ALL
-        SELECT subject, greatest(x, t), nt, 'consent_expired' FROM e WHERE {expiring}
+    n = chosen.num_rows
+    subject, t = chosen.column("subject"), chosen.column("t")
+    if n:
+        same = pc.equal(subject.slice(1), subject.slice(0, n - 1))
+        following = pa.concat_arrays([plain(t.slice(1)), pa.nulls(1, pa.int64())])
+        nt = pc.if_else(
+            pa.concat_arrays([plain(same), pa.array([False])]), following, pa.nulls(n, pa.int64())
+        )
+        first = pa.concat_arrays([pa.array([True]), plain(pc.invert(same))])
+    else:
+        nt = pa.nulls(0, pa.int64())
+        first = pa.array([], pa.bool_())
+    # Before each subject's first choice (or all along, with none): no consent.
+    firsts = chosen.filter(first)
+    place = pc.index_in(subjects, value_set=plain(firsts.column("subject")))
+    initial_hi = plain(firsts.column("t")).take(place)
+    grant, stale, explicit, x = (chosen.column(c) for c in ("grant", "stale", "explicit", "x"))
+    unexplicit = pc.invert(explicit) if fast.explicit else pa.repeat(_FALSE, n)
+    code = pc.if_else(
+        pc.invert(grant),
+        _CODES[0],
+        pc.if_else(stale, _CODES[1], pc.if_else(unexplicit, _CODES[2], _CODES[3])),
     )
-    SELECT subject, {i} AS k, greatest(coalesce(lo, {s}), {s}) AS lo,
-        least(coalesce(hi, {e}), {e}) AS hi, code
-    FROM pieces
-    WHERE greatest(coalesce(lo, {s}), {s}) < least(coalesce(hi, {e}), {e})
-    """  # noqa: S608 - only integers and this module's names are formatted in
+    expiry = pc.max_element_wise(x, t)
+    expiring = pc.fill_null(
+        pc.and_(
+            pc.and_(grant, pc.invert(stale)),
+            pc.or_kleene(nt.is_null(), pc.less(expiry, nt)),
+        ),
+        _FALSE,
+    )
+    expiring = pc.and_(expiring, x.is_valid())
+    pieces = pa.table(
+        {
+            "subject": pa.concat_arrays(
+                [plain(subjects), plain(subject), plain(subject.filter(expiring))]
+            ),
+            "lo": pa.concat_arrays(
+                [
+                    pa.nulls(len(subjects), pa.int64()),
+                    plain(t),
+                    plain(expiry.filter(expiring)),
+                ]
+            ),
+            "hi": pa.concat_arrays(
+                [
+                    plain(initial_hi),
+                    plain(pc.if_else(expiring, expiry, nt)),
+                    plain(nt.filter(expiring)),
+                ]
+            ),
+            "code": pa.concat_arrays(
+                [
+                    pa.repeat(pa.scalar("no_consent", pa.string()), len(subjects)),
+                    plain(code),
+                    pa.repeat(
+                        pa.scalar("consent_expired", pa.string()),
+                        int(pc.sum(expiring).as_py() or 0),
+                    ),
+                ]
+            ),
+        }
+    )
+    s, e = pa.scalar(start_us, pa.int64()), pa.scalar(end_us, pa.int64())
+    lo = pc.max_element_wise(pc.fill_null(pieces.column("lo"), s), s)
+    hi = pc.min_element_wise(pc.fill_null(pieces.column("hi"), e), e)
+    keep = pc.less(lo, hi)
+    return pa.table(
+        {
+            "subject": pieces.column("subject").filter(keep),
+            "lo": lo.filter(keep),
+            "hi": hi.filter(keep),
+            "code": pieces.column("code").filter(keep),
+        }
+    )
 
 
 def sweep_sql(fast: FastPurpose, at_us: int, kept_from: int, *, some_bad: bool) -> str:
