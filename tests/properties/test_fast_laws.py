@@ -104,9 +104,11 @@ def fast_sweeps(draw: st.DrawFn, policies: st.SearchStrategy[Policy] | None = No
     every = [e for s in subjects for e in s.events]
     # Mostly a purpose the column-wise path decides (the others go to the engine).
     fast = [p for p in policy.purpose_ids if _fast.fast_purpose(policy, p, _BASE, stored=True)]
-    pid = draw(st.sampled_from(fast if fast and draw(st.integers(0, 4)) else policy.purpose_ids))
+    prefer: int = draw(st.integers(0, 4))
+    pid = draw(st.sampled_from(fast if fast and prefer else policy.purpose_ids))
     moments = [e.at for e in every] + [e.recorded_at for e in every if e.recorded_at]
-    at = draw(st.sampled_from(moments)) if moments and draw(st.booleans()) else _BASE
+    near: bool = draw(st.booleans())
+    at = draw(st.sampled_from(moments)) if moments and near else _BASE
     at += draw(st.sampled_from([timedelta(0), timedelta(days=1), timedelta(days=400)]))
     hits: list[tuple[str, datetime]] = []
     for subject in [*subjects, Subject("ghost")]:

@@ -295,20 +295,31 @@ def _fast_spans(
             place += 1
             basis = purpose.basis
         n = pieces.num_rows
-        code = pieces.column("code")
+        code: Any = pieces.column("code")
         parts.append(
             pa.table(
-                {
-                    "subject": pieces.column("subject"),
-                    "purpose": pa.repeat(pa.scalar(pid, pa.string()), n),
-                    "start": pieces.column("lo"),
-                    "end": pieces.column("hi"),
-                    "allowed": pc.equal(code, "consent_given"),
-                    "basis": pa.repeat(pa.scalar(basis, pa.string()), n),
-                    "code": code,
-                    "k": pa.repeat(pa.scalar(k, pa.int64()), n),
-                    "lo2": pieces.column("lo"),
-                }
+                [
+                    pieces.column("subject"),
+                    pa.repeat(pa.scalar(pid, pa.string()), n),
+                    pieces.column("lo"),
+                    pieces.column("hi"),
+                    pc.equal(code, pa.scalar("consent_given", pa.string())),
+                    pa.repeat(pa.scalar(basis, pa.string()), n),
+                    code,
+                    pa.repeat(pa.scalar(k, pa.int64()), n),
+                    pieces.column("lo"),
+                ],
+                names=[
+                    "subject",
+                    "purpose",
+                    "start",
+                    "end",
+                    "allowed",
+                    "basis",
+                    "code",
+                    "k",
+                    "lo2",
+                ],
             )
         )
     every = pa.concat_tables(parts, promote_options="permissive").combine_chunks()

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 _FALSE = pa.scalar(False, pa.bool_())  # noqa: FBT003 - a scalar, not a flag
-_AFFIRMATIVE = pa.array([m.value for m in ConsentMethod if m.affirmative], pa.string())
+_AFFIRMATIVE_VALUES = tuple(m.value for m in ConsentMethod if m.affirmative)
 _UTC_US = pa.timestamp("us", tz="UTC")
 
 
@@ -169,16 +169,18 @@ def _among(column: Any, values: Sequence[str]) -> Any:
     )
 
 
-CHOICES = pa.schema(
-    [
+_CHOICE_FIELDS: list[pa.Field[Any]] = [
+    pa.field(name, kind)
+    for name, kind in (
         ("subject", pa.string()),
         ("t", pa.int64()),
         ("grant", pa.bool_()),
         ("stale", pa.bool_()),
         ("explicit", pa.bool_()),
         ("x", pa.int64()),
-    ]
-)
+    )
+]
+CHOICES = pa.schema(_CHOICE_FIELDS)
 """The consent choices this path reads, one row each: ``t`` when it takes effect
 (microseconds), whether it is a ``grant``, and for a grant whether it is ``stale``,
 ``explicit``, and its expiry ``x`` (null: none)."""
@@ -226,7 +228,7 @@ def choices(batch: pa.RecordBatch | pa.Table, fast: FastPurpose) -> Choices:
             method = _column(batch, "method")
             affirmative = method.is_null()
             if _text(method):
-                affirmative = pc.or_(affirmative, _among(method, _AFFIRMATIVE.to_pylist()))
+                affirmative = pc.or_(affirmative, _among(method, _AFFIRMATIVE_VALUES))
             takes = pc.and_(pc.and_(good, wide), affirmative)
             if "recorded_at" in batch.schema.names:
                 takes = pc.and_(takes, pc.invert(_late(batch, takes)))
@@ -295,7 +297,7 @@ def _judged(
             grant,
             pc.and_(grant, stale),
             pc.fill_null(explicit, _FALSE),
-            _expiries(t.to_pylist(), grant.to_pylist(), fast),
+            _expiries([int(v) for v in t.to_pylist() if v is not None], grant.to_pylist(), fast),
         ],
         schema=CHOICES,
     )
@@ -373,7 +375,8 @@ def bad_subjects(
                 pc.equal(subject.slice(1), subject.slice(0, table.num_rows - 1)),
                 pc.equal(t.slice(1), t.slice(0, table.num_rows - 1)),
             )
-            found.update(plain(subject.slice(1).filter(tied)).unique().to_pylist())
+            tied_ids = plain(subject.slice(1).filter(tied)).unique().to_pylist()
+            found.update(v for v in tied_ids if isinstance(v, str))
         out.append(table)
     return sorted(found), out
 
@@ -457,16 +460,17 @@ def span_pieces(
         }
     )
     s, e = pa.scalar(start_us, pa.int64()), pa.scalar(end_us, pa.int64())
-    lo = pc.max_element_wise(pc.fill_null(pieces.column("lo"), s), s)
-    hi = pc.min_element_wise(pc.fill_null(pieces.column("hi"), e), e)
+    lo: Any = pc.max_element_wise(pc.fill_null(pieces.column("lo"), s), s)
+    hi: Any = pc.min_element_wise(pc.fill_null(pieces.column("hi"), e), e)
     keep = pc.less(lo, hi)
     return pa.table(
-        {
-            "subject": pieces.column("subject").filter(keep),
-            "lo": lo.filter(keep),
-            "hi": hi.filter(keep),
-            "code": pieces.column("code").filter(keep),
-        }
+        [
+            pieces.column("subject").filter(keep),
+            lo.filter(keep),
+            hi.filter(keep),
+            pieces.column("code").filter(keep),
+        ],
+        names=["subject", "lo", "hi", "code"],
     )
 
 
