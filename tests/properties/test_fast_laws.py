@@ -196,3 +196,24 @@ def test_the_column_wise_path_decides_plain_histories() -> None:
     bad, read = _fast.bad_subjects(events.to_batches(), [fast])
     assert bad == ["b"]
     assert read[0].column("subject").to_pylist() == ["a", "a"]
+
+
+@pytest.mark.parametrize("purposes", [["undeclared"], ["analytics"], ["analytics", "undeclared"]])
+def test_a_bad_row_is_an_error_whichever_path_its_subject_would_take(purposes: list[str]) -> None:
+    """Every input is checked where it enters (DESIGN, "Around the core"): a page view
+    whose instant is no instant stops the spans, also when no purpose asked about reads
+    page views and the other rows would take the column-wise path.
+    """
+    pa = pytest.importorskip("pyarrow")
+    events = pa.table(
+        {
+            "subject": ["a", "a"],
+            "type": ["consent_given", "interaction"],
+            "at": ["2025-01-01T00:00:00Z", "nonsense"],
+            "purpose": ["analytics", None],
+            "kind": [None, "page_view"],
+        }
+    )
+    policy = lawful.bundled_policy("piwik-pro")
+    with pytest.raises(lawful.EventError, match=r"events\[1\]"):
+        tables.spans(policy, events, purposes=purposes, start=_BASE, end=_BASE + timedelta(1))
