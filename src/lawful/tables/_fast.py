@@ -265,9 +265,9 @@ def _late(batch: pa.RecordBatch | pa.Table, mask: Any) -> Any:
     noted = plain(rows.column("recorded_at"))
     present = noted.is_valid()
     if pc.any(present).as_py() is not True:
-        return pa.array([False] * batch.num_rows, pa.bool_())
+        return pa.repeat(_FALSE, batch.num_rows)
     later = pc.greater(_instants_us(noted.filter(present)), at.filter(present))
-    inside = pc.replace_with_mask(pa.array([False] * rows.num_rows, pa.bool_()), present, later)
+    inside = pc.replace_with_mask(pa.repeat(_FALSE, rows.num_rows), present, later)
     return pc.replace_with_mask(mask, mask, inside)
 
 
@@ -297,19 +297,19 @@ def _judged(
             grant,
             pc.and_(grant, stale),
             pc.fill_null(explicit, _FALSE),
-            _expiries([int(v) for v in t.to_pylist() if v is not None], grant.to_pylist(), fast),
+            _expiries(t, grant, fast),
         ],
         schema=CHOICES,
     )
 
 
-def _expiries(instants: Sequence[int], grants: Sequence[bool], fast: FastPurpose) -> pa.Array[Any]:
+def _expiries(instants: Any, grants: Any, fast: FastPurpose) -> pa.Array[Any]:
     """Each grant's expiry under the policy's consent lifetime (null: none, or never)."""
     lifetime = fast.lifetime
     if lifetime is None:
         return pa.nulls(len(instants), pa.int64())
     out: list[int | None] = []
-    for t, granted in zip(instants, grants, strict=True):
+    for t, granted in zip(instants.to_pylist(), grants.to_pylist(), strict=True):
         x = _after(lifetime, t) if granted else NEVER  # type: ignore[arg-type]
         out.append(None if x >= NEVER else x)
     return pa.array(out, pa.int64())
