@@ -33,7 +33,8 @@ from lawful import strategies as ls
 pa = pytest.importorskip("pyarrow")
 tables = pytest.importorskip("lawful.tables")
 from lawful._engine import PER_PURPOSE  # noqa: E402
-from lawful.tables._arrow import Reads, Rows, _iso_ok  # noqa: E402
+from lawful.tables._arrow import Reads, Rows  # noqa: E402
+from lawful.tables._vouch import _iso_ok  # noqa: E402
 
 AT = datetime(2025, 3, 1, 9, tzinfo=UTC)
 

@@ -377,23 +377,30 @@ def _child_consent(q: _Query, grant: ConsentGiven, key: int) -> Reason | None:
 def _staleness(ctx: PolicyContext, purpose: CompiledPurpose, grant: ConsentGiven) -> str:
     """Why the consent is stale, or an empty string (Art. 4(11): specific and informed)."""
     version = grant.policy_version
+    if grant.terms is None:
+        return version_staleness(ctx, version, to_us(grant.at, "consent_given.at"))
+    if version is not None and version not in ctx.stale:
+        return f"it was given under policy version '{version}', which the policy does not know"
+    return "; ".join(compare_terms(grant.terms, purpose.terms))
+
+
+def version_staleness(ctx: PolicyContext, version: str | None, at_us: int) -> str:
+    """Why a consent given at ``at_us`` (microseconds) with no terms of its own, under
+    ``version``, is stale, or an empty string: :func:`_staleness` for such a grant, which
+    lawful.tables asks of a column of grants at once.
+    """
     if version is not None:
         if version not in ctx.stale:
             return f"it was given under policy version '{version}', which the policy does not know"
-        if grant.terms is None:
-            return "; ".join(ctx.stale[version])
-    elif grant.terms is None:
-        # Art. 4(11), 7(1): an unversioned consent is judged under the version in force
-        # at its instant; with none dated then, under every version that may have been.
-        dated = ctx.dated_versions
-        if dated:
-            pos = bisect_right(dated, (to_us(grant.at, "consent_given.at"), "\U0010ffff"))
-            if pos:
-                return "; ".join(ctx.stale[dated[pos - 1][1]])
-        return "; ".join(ctx.undated_stale)
-    if grant.terms is None:  # pragma: no cover - both branches above return
-        return ""
-    return "; ".join(compare_terms(grant.terms, purpose.terms))
+        return "; ".join(ctx.stale[version])
+    # Art. 4(11), 7(1): an unversioned consent is judged under the version in force
+    # at its instant; with none dated then, under every version that may have been.
+    dated = ctx.dated_versions
+    if dated:
+        pos = bisect_right(dated, (at_us, "\U0010ffff"))
+        if pos:
+            return "; ".join(ctx.stale[dated[pos - 1][1]])
+    return "; ".join(ctx.undated_stale)
 
 
 def compare_terms(old: PurposeTerms, new: PurposeTerms) -> tuple[str, ...]:

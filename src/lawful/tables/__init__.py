@@ -4,10 +4,13 @@ Install with ``pip install 'lawful[tables]'`` (pyarrow and DuckDB; the core neve
 imports them). Events are an Arrow table in the JSON Lines event shape plus a
 ``subject`` column (:data:`EVENT_SCHEMA`, :func:`to_arrow`, :func:`from_arrow`);
 :func:`spans` gives many subjects' timelines at once, and :func:`sweep` decides every
-row of a table of stored data ("hits") for one purpose at one instant. Both make Python
-events only of the rows their purposes read (a page view or another purpose's consent
-is checked in Arrow and left out: a bad one is an error all the same), and decide
-subjects with the same short history once.
+row of a table of stored data ("hits") for one purpose at one instant. A subject with
+only consent choices and page views, asked about a consent purpose of the engine's quick
+shape, is decided column by column in Arrow and DuckDB (``lawful.tables._fast``, held to
+the engine by laws); every other subject by the engine, which gets Python events only of
+the rows its purposes read (a page view or another purpose's consent is checked in Arrow
+and left out: a bad one is an error all the same) and decides subjects with the same
+short history once.
 
 >>> from datetime import datetime, UTC
 >>> import pyarrow as pa
