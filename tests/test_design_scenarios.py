@@ -270,6 +270,14 @@ ROWS: dict[str, tuple[Q, tuple[Any, ...]]] = {
         q(A173, "c", T0 + 2 * DAY, Erasure(at=T0 + DAY), cg(T0 + DAY)),
         a(False, R.ERASED, A173, 0),
     ),
+    "asked at the erasure's instant: stays erased (no valid_until)": (
+        q(A173, "c", T0 + DAY, Erasure(at=T0 + DAY), cg(T0)),
+        a(False, R.ERASED, A173, 0),
+    ),
+    "asked at the erasure's instant: fresh data a microsecond later is new": (
+        q(A173, "li", T0 + DAY, Erasure(at=T0 + DAY)),
+        a(False, R.ERASED, A173, 0, T0 + DAY + US),
+    ),
     "consent strictly after erasure counts": (
         q(A173, "c", T0 + 2 * DAY, cg(T0 + DAY + US), Erasure(at=T0 + DAY)),
         a(True, R.CONSENT_GIVEN, A6A, 0, utc(2025, 4, 2, 9, 0, 0, 1)),
