@@ -500,6 +500,10 @@ ROWS: dict[str, tuple[Q, tuple[Any, ...]]] = {
         q("Art. 4(11)", "c", T0, cg(T0, method=PRE_TICKED)),
         a(False, R.NO_CONSENT, A6A),
     ),
+    "data collected at the decision's instant is judged at it alone": (
+        q(A6A, "c", utc(2025, 3, 1), cg(utc(2025, 1, 1)), collected_at=utc(2025, 3, 1)),
+        a(False, R.CONSENT_EXPIRED, A6A, 0),
+    ),
     "stored data: re-consent covers only later data": (
         q(A73, "c", T0 + 3 * DAY, *REGIVEN, collected_at=T0 + DAY // 2),
         a(False, R.CONSENT_WITHDRAWN, A73, 1),
