@@ -33,7 +33,8 @@ device access. Readings where the text leaves a choice (the engine must agree):
   (in effect strictly after it) affirmative consent to the purpose, for any vendor.
 - *Objection.* On direct marketing with consent as its basis, the same later consent
   lifts it. Storage during a pending, admissible override is allowed while
-  ``at`` < objection + 1 month (calendar month in UTC).
+  ``at`` < objection + 1 month (calendar month in UTC), counted from the first objection
+  since the latest withdrawal of one or override (objecting again does not restart it).
 - *Erasure.* Check 4 denies ``ERASED`` when a consent deciding at ``at`` (any needed
   vendor) was given at or before the last erasure; a decision with no consent, or a
   withdrawal, passes to check 9. Erasure does not touch transfer or parental consent.
@@ -540,9 +541,33 @@ class _Question:
             )
             if overridden:
                 return R.COMPELLING_GROUNDS
-            if self.operation is Operation.STORE and self.at < _plus(objected, _MONTH):
+            if self.operation is Operation.STORE and self.at < _plus(self._pending_since(), _MONTH):
                 return None  # Art. 18(1)(d), 12(3): storage while the override is decided
         raise Denied(R.OBJECTED)
+
+    def _pending_since(self) -> datetime:
+        """The first objection still standing: made at or after the latest withdrawal of
+        an objection and the latest override (an objection wins a tie). Art. 12(3): the
+        month runs from the request; objecting again does not restart it.
+        """
+        stops = [
+            e.at
+            for e in [
+                *self.for_me(ObjectionWithdrawn),
+                *(
+                    e
+                    for e in self.of(ObjectionOverridden)
+                    if getattr(e, "purpose", None) == self.purpose.id
+                ),
+            ]
+            if effective(e) <= self.at
+        ]
+        bound = max(stops, default=None)
+        return min(
+            e.at
+            for e in self.for_me(Objection)
+            if e.at <= self.at and (bound is None or e.at >= bound)
+        )
 
     # -- retention -----------------------------------------------------------------
 

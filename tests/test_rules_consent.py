@@ -96,6 +96,17 @@ STORED: dict[str, tuple[tuple[Event, ...], datetime, ReasonCode]] = {
         C,
         ReasonCode.NO_CONSENT,
     ),
+    # Data collected at the decision's instant is not stored data: judged at `at` alone.
+    "collected at the decision's instant, consent expired": (
+        (grant(utc(2025, 1, 1)),),
+        AT,
+        ReasonCode.CONSENT_EXPIRED,
+    ),
+    "collected at the decision's instant, consent stale and expired": (
+        (grant(utc(2025, 1, 1), policy_version="v0"),),
+        AT,
+        ReasonCode.CONSENT_STALE,
+    ),
 }
 
 

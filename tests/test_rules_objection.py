@@ -220,6 +220,32 @@ def test_storage_pending_an_objection_waits_a_month_at_most(
     assert decision.reasons[-1].code is ReasonCode.OBJECTED
 
 
+AGAIN = Objection(at=utc(2025, 2, 20, 12))  # no withdrawal since OBJECTION
+
+
+@pytest.mark.parametrize(
+    ("history", "allowed", "valid_until"),
+    [
+        ((AGAIN, OBJECTION), False, None),
+        ((AGAIN, Objection(at=OBJECTION.at)), False, None),
+        ((AGAIN, ObjectionWithdrawn(at=OBJECTION.at + DAY), OBJECTION), True, utc(2025, 3, 20, 12)),
+    ],
+    ids=["objected again to every purpose", "first to every purpose", "withdrawn in between"],
+)
+def test_objecting_again_does_not_restart_the_month(
+    history: tuple[Objection | ObjectionWithdrawn, ...],
+    allowed: bool,
+    valid_until: datetime | None,
+) -> None:
+    """Art. 12(3): the month runs from the first objection still standing, not the last."""
+    decision = decide(ADMITS, history, MONTH_LATER, operation=Operation.STORE)
+    assert (decision.allowed, decision.valid_until) == (allowed, valid_until)
+    assert decision.reasons[-1].code is ReasonCode.OBJECTED
+    assert decision.reasons[-1].article == (
+        "Art. 18(1)(d), 12(3)" if allowed else "Art. 21(1), 12(3)"
+    )
+
+
 def test_an_override_ends_the_wait() -> None:
     """Art. 21(1): the controller's override with its grounds lets processing go on."""
     history = (OBJECTION, ObjectionOverridden(at=MONTH_LATER + DAY, purpose="p", grounds="fraud"))

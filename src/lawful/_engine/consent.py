@@ -224,9 +224,13 @@ def _judge(
         )
     lifetime = purpose.consent_lifetime
     if not q.fresh:
-        failure = _at_collection(q, grants, stops, erasure)
-        if failure is not None:
-            return (2, failure)
+        # Stored data (collected before ``at``): the consent at collection too. Data
+        # collected at ``at`` is judged at ``at`` alone, as fresh data is.
+        q.narrow_at(q.at_us)
+        if q.c_us < q.at_us:
+            failure = _at_collection(q, grants, stops, erasure)
+            if failure is not None:
+                return (2, failure)
     ctx = q.ctx
     for tied in group:
         stale = _staleness(ctx, purpose, tied)

@@ -17,26 +17,28 @@ def _erasure(q: _Query) -> _Deny | None:
     erased = found[0] // _R
     q.narrow_at(erased + 1)
     if q.c_us > erased:
-        if q.basis is _CONSENT:
+        if q.basis is _CONSENT and _consent_predates(q, erased):
             # Art. 17(1): after an erasure, consent-based processing needs a consent given
             # after it; a consent still deciding that predates it counts for nothing.
-            for grants, stops in _slots(q, as_basis=True):
-                deciding = _latest_in(q.late, (*grants, *stops), q.at_key)
-                if (
-                    deciding is not None
-                    and isinstance(deciding[1], ConsentGiven)
-                    and deciding[0] // _R <= erased
-                ):
-                    return _Deny(
-                        Reason(
-                            ReasonCode.ERASED,
-                            "The consent predates the subject's erasure; a new consent is needed.",
-                            ReasonCode.ERASED.article,
-                            event=found[1],
-                        )
-                    )
+            return _Deny(
+                Reason(
+                    ReasonCode.ERASED,
+                    "The consent predates the subject's erasure; a new consent is needed.",
+                    ReasonCode.ERASED.article,
+                    event=found[1],
+                )
+            )
         return None
     # Art. 17(1): data collected at or before the erasure is never processed again.
+    until = None
+    if q.fresh:
+        # Fresh data a microsecond later is new data, collected after the erasure: the
+        # answer can change then, unless the consent deciding predates the erasure, which
+        # still denies (ERASED) then. Only the reason's wording changes: kept answers end.
+        if q.basis is _CONSENT and _consent_predates(q, erased):
+            q.until.append(q.at_us + 1)
+        else:
+            until = q.at_us + 1
     return _Deny(
         Reason(
             ReasonCode.ERASED,
@@ -45,9 +47,23 @@ def _erasure(q: _Query) -> _Deny | None:
             ReasonCode.ERASED.article,
             event=found[1],
         ),
-        # Fresh data a microsecond later is new data, collected after the erasure.
-        q.at_us + 1 if q.fresh else None,
+        until,
     )
+
+
+def _consent_predates(q: _Query, erased: int) -> bool:
+    """Whether a consent deciding at ``at`` (for some vendor needed) was given at or
+    before the erasure at ``erased`` (microseconds).
+    """
+    for grants, stops in _slots(q, as_basis=True):
+        deciding = _latest_in(q.late, (*grants, *stops), q.at_key)
+        if (
+            deciding is not None
+            and isinstance(deciding[1], ConsentGiven)
+            and deciding[0] // _R <= erased
+        ):
+            return True
+    return False
 
 
 def _restriction(q: _Query) -> _Deny | None:

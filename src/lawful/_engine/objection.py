@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lawful._engine.lines import _consented_after, _reached_scopes
 from lawful._engine.query import _CONSENT, _R, _STORE, _after, _Deny, _latest_of, _Query
-from lawful._timelines import Kind, latest_key
+from lawful._timelines import Kind, Line, latest_key
 from lawful.decision import Reason, ReasonCode
 from lawful.duration import Duration
 from lawful.events import Objection, OptOut
@@ -104,8 +104,9 @@ def _objection(q: _Query) -> _Deny | None:
         return None
     if q.operation is _STORE and admissible:
         # Art. 18(1)(d): restricted, kept stored while the controller verifies; Art. 12(3):
-        # it must decide within one month of the objection.
-        limit = _after(_ONE_MONTH, key // _R)
+        # it must decide within one month of the objection. Objecting again never restarts
+        # that month: it runs from the first objection still standing.
+        limit = _after(_ONE_MONTH, _pending_since(q, pid) // _R)
         if q.at_us < limit:
             q.until.append(limit)
             q.tail.append(
@@ -145,3 +146,37 @@ def _objection(q: _Query) -> _Deny | None:
             event=objection,
         )
     )
+
+
+def _pending_since(q: _Query, pid: str) -> int:
+    """The sort key of the first objection of the run still standing at ``at``: the
+    earliest objection (to the purpose or to every purpose) made after the latest
+    withdrawal of an objection and the latest override, by when each was made.
+
+    Art. 12(3): the controller has one month from the request; repeating an objection
+    does not give it another month (docs/explanation/decision.md).
+    """
+    lines = q.lines
+    at_key, late = q.at_key, q.late
+    bound = -1
+    objections: list[int] = []
+    for line in (
+        lines.get((Kind.OBJECTION_STATE, pid)),
+        lines.get((Kind.OBJECTION_STATE, None)),
+        lines.get((Kind.OVERRIDES, pid)),
+    ):
+        for key, event in _in_effect(line, at_key):
+            own = late.get(id(event), key) if late else key
+            if isinstance(event, Objection):
+                objections.append(own)
+            elif own > bound:
+                bound = own
+    return min(key for key in objections if key > bound)
+
+
+def _in_effect(line: Line | None, at_key: int) -> list[tuple[int, object]]:
+    """The events of ``line`` in effect at ``at_key``, with their sort keys."""
+    if line is None:
+        return []
+    keys, events, count = line
+    return [(keys[i], events[i]) for i in range(count) if keys[i] <= at_key]
