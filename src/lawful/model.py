@@ -612,8 +612,8 @@ class PolicyContext:
         transfers: The purpose's vendors outside the EEA, by id (Chapter V).
         reached_by_all: Whether an opt-out of "all", or of a scope the policy does not
             declare, reaches the purpose: every purpose but those on contract, legal
-            obligation or vital interests that are not direct marketing (Art. 21), unless
-            the purpose lists "all" itself.
+            obligation or vital interests that are not direct marketing (Art. 21). Such
+            a purpose is reached only by a scope the policy declares and lists it under.
     """
 
     policy_id: str
