@@ -441,7 +441,7 @@ ROWS: dict[str, tuple[Q, tuple[Any, ...]]] = {
             Objection(at=T0),
             operation=STORE,
         ),
-        a(False, R.OBJECTED, "Art. 21(1), 12(3)", 0),
+        a(False, R.OBJECTED, "Art. 21(1), 12(3)", 1),
     ),
     "an objection to the purpose after one to every purpose neither": (
         q(

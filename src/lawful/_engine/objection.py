@@ -105,8 +105,9 @@ def _objection(q: _Query) -> _Deny | None:
     if q.operation is _STORE and admissible:
         # Art. 18(1)(d): restricted, kept stored while the controller verifies; Art. 12(3):
         # it must decide within one month of the objection. Objecting again never restarts
-        # that month: it runs from the first objection still standing.
-        limit = _after(_ONE_MONTH, _pending_since(q, pid) // _R)
+        # that month: it runs from the first objection still standing, which decides.
+        since, objection = _pending_since(q, pid)
+        limit = _after(_ONE_MONTH, since // _R)
         if q.at_us < limit:
             q.until.append(limit)
             q.tail.append(
@@ -148,9 +149,9 @@ def _objection(q: _Query) -> _Deny | None:
     )
 
 
-def _pending_since(q: _Query, pid: str) -> int:
-    """The sort key of the first objection of the run still standing at ``at``: the
-    earliest objection (to the purpose or to every purpose) made after the latest
+def _pending_since(q: _Query, pid: str) -> tuple[int, Objection]:
+    """The sort key and event of the first objection of the run still standing at ``at``:
+    the earliest objection (to the purpose or to every purpose) made after the latest
     withdrawal of an objection and the latest override, by when each was made.
 
     Art. 12(3): the controller has one month from the request; repeating an objection
@@ -159,7 +160,7 @@ def _pending_since(q: _Query, pid: str) -> int:
     lines = q.lines
     at_key, late = q.at_key, q.late
     bound = -1
-    objections: list[int] = []
+    objections: list[tuple[int, Objection]] = []
     for line in (
         lines.get((Kind.OBJECTION_STATE, pid)),
         lines.get((Kind.OBJECTION_STATE, None)),
@@ -168,10 +169,10 @@ def _pending_since(q: _Query, pid: str) -> int:
         for key, event in _in_effect(line, at_key):
             own = late.get(id(event), key) if late else key
             if isinstance(event, Objection):
-                objections.append(own)
+                objections.append((own, event))
             elif own > bound:
                 bound = own
-    return min(key for key in objections if key > bound)
+    return min((found for found in objections if found[0] > bound), key=lambda found: found[0])
 
 
 def _in_effect(line: Line | None, at_key: int) -> list[tuple[int, object]]:
