@@ -217,3 +217,20 @@ def test_a_bad_row_is_an_error_whichever_path_its_subject_would_take(purposes: l
     policy = lawful.bundled_policy("piwik-pro")
     with pytest.raises(lawful.EventError, match=r"events\[1\]"):
         tables.spans(policy, events, purposes=purposes, start=_BASE, end=_BASE + timedelta(1))
+
+
+def test_data_collected_at_the_sweeps_instant_is_fresh_data() -> None:
+    """Art. 6(1)(a): a hit collected at ``at`` is judged at ``at`` alone, as fresh data
+    (an expired consent: ``consent_expired``), one collected before it also at collection
+    (``no_consent`` there), on the column-wise path as by ``may_process``.
+    """
+    from tests._site import POLICY  # noqa: PLC0415 - a test policy, imported where used
+
+    assert _fast.fast_purpose(POLICY, "analytics", _BASE, stored=True) is not None
+    at = _BASE + timedelta(days=40)
+    subject = Subject("a", [ConsentGiven(at=_BASE, purpose="analytics", policy_version="v2")])
+    sweep = Sweep(
+        POLICY, (subject,), "analytics", None, at, (("a", at), ("a", at - timedelta(days=1)))
+    )
+    assert [code for _, _, code in _expected(sweep)] == ["consent_expired", "no_consent"]
+    assert _swept(sweep) == _expected(sweep)

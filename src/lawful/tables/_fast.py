@@ -478,9 +478,10 @@ def sweep_sql(fast: FastPurpose, at_us: int, kept_from: int, *, some_bad: bool) 
     """SQL: ``row`` and ``code`` of every hit of a subject this path decides.
 
     In the engine's order: retention (data collected before ``kept_from`` is past it);
-    then consent at ``at`` (none, or withdrawn); then at collection (the choice in force
-    then: a grant, not expired then; and no withdrawal since); then the grant in force
-    at ``at``: stale, expired, not explicit, or given. One ASOF join finds the choice in
+    then consent at ``at`` (none, or withdrawn); then, for data collected before ``at``
+    (data collected at ``at`` is fresh data), at collection (the choice in force then: a
+    grant, not expired then; and no withdrawal since); then the grant in force at ``at``:
+    stale, expired, not explicit, or given. One ASOF join finds the choice in
     force at collection, each carrying what its subject's choices say at ``at``; a row
     before every choice (``grant`` null) carries it for hits collected before them.
     """
@@ -508,6 +509,7 @@ def sweep_sql(fast: FastPurpose, at_us: int, kept_from: int, *, some_bad: bool) 
         WHEN h.c < {kept} THEN 'retention_exceeded'
         WHEN e.g IS NULL THEN 'no_consent'
         WHEN NOT e.g THEN 'consent_withdrawn'
+        WHEN h.c >= {a} THEN e.code
         WHEN e.grant IS NULL OR NOT e.grant OR (e.x IS NOT NULL AND h.c >= e.x) THEN 'no_consent'
         WHEN e.tw IS NOT NULL AND e.tw > h.c THEN 'consent_withdrawn'
         ELSE e.code END AS code
